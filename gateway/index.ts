@@ -1,0 +1,25 @@
+import { createTokenVerifier, readAuthConfig } from '../platform/auth.js';
+import { int, oneOf, readEnv, str } from '../platform/env.js';
+import { createLogger } from '../platform/logger.js';
+import { projectPath } from '../platform/paths.js';
+import { readServiceEnv, stopOnSignals } from '../platform/service.js';
+import { startGateway } from './server.js';
+
+const service = readServiceEnv('GATEWAY_PORT', 4000);
+const env = readEnv({
+  SUPERGRAPH_PATH: str(projectPath('schema/supergraph.graphql')),
+  MAX_BODY_BYTES: int(1_000_000, 1_000, 100_000_000),
+  INTROSPECTION: oneOf(['on', 'off'], process.env.NODE_ENV === 'production' ? 'off' : 'on'),
+});
+const logger = createLogger('gateway', service.logLevel);
+const gateway = await startGateway({
+  supergraphPath: env.SUPERGRAPH_PATH,
+  subgraphUrls: { feed: service.feedUrl, likes: service.likesUrl, comments: service.commentsUrl },
+  auth: createTokenVerifier(readAuthConfig()),
+  logger,
+  host: service.host,
+  port: service.port,
+  maxBodyBytes: env.MAX_BODY_BYTES,
+  introspection: env.INTROSPECTION === 'on',
+});
+stopOnSignals(logger, () => gateway.stop());

@@ -1,0 +1,125 @@
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
+import { int, oneOf, optionalStr, readEnv, str } from './env.js';
+import { invalidToken, unauthenticated } from './errors.js';
+
+/** Known to everyone who reads this repository: accepted only outside production. */
+export const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
+
+const USER_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export interface AuthConfig {
+  mode: 'development' | 'production';
+  secret: string | undefined;
+  jwksUrl: string | undefined;
+  issuer: string | undefined;
+  audience: string | undefined;
+  clockToleranceSeconds: number;
+}
+
+export function readAuthConfig(source: Record<string, string | undefined> = process.env): AuthConfig {
+  const env = readEnv(
+    {
+      NODE_ENV: oneOf(['development', 'production', 'test'], 'development'),
+      JWT_SECRET: optionalStr(),
+      JWT_JWKS_URL: optionalStr(),
+      JWT_ISSUER: optionalStr(),
+      JWT_AUDIENCE: optionalStr(),
+      JWT_CLOCK_TOLERANCE_S: int(5, 0, 300),
+      JWT_ALGORITHM: str('auto'),
+    },
+    source,
+  );
+  const mode = env.NODE_ENV === 'production' ? 'production' : 'development';
+  if (mode === 'production') {
+    if (!env.JWT_JWKS_URL && (!env.JWT_SECRET || env.JWT_SECRET === DEV_JWT_SECRET)) {
+      throw new Error(
+        'Production mode needs JWT_JWKS_URL (RS256/ES256 keys) or a JWT_SECRET other than the development default',
+      );
+    }
+  }
+  return {
+    mode,
+    secret: env.JWT_JWKS_URL ? undefined : (env.JWT_SECRET ?? DEV_JWT_SECRET),
+    jwksUrl: env.JWT_JWKS_URL,
+    issuer: env.JWT_ISSUER,
+    audience: env.JWT_AUDIENCE,
+    clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_S,
+  };
+}
+
+export interface Viewer {
+  id: string;
+  /** Seconds since the epoch when the token stops being valid. */
+  expiresAt: number | undefined;
+}
+
+export interface TokenVerifier {
+  /** The viewer named by an `Authorization` header; null when there is none; throws UNAUTHENTICATED when it is bad. */
+  fromHeader(header: string | undefined | null): Promise<Viewer | null>;
+}
+
+export function createTokenVerifier(config: AuthConfig): TokenVerifier {
+  const secretKey = config.secret ? new TextEncoder().encode(config.secret) : undefined;
+  const jwks: JWTVerifyGetKey | undefined = config.jwksUrl
+    ? createRemoteJWKSet(new URL(config.jwksUrl))
+    : undefined;
+  const algorithms = jwks ? ['RS256', 'ES256'] : ['HS256'];
+
+  async function verify(token: string): Promise<Viewer> {
+    try {
+      const options = {
+        algorithms,
+        issuer: config.issuer,
+        audience: config.audience,
+        clockTolerance: config.clockToleranceSeconds,
+        requiredClaims: ['sub'],
+      };
+      const { payload } = jwks
+        ? await jwtVerify(token, jwks, options)
+        : await jwtVerify(token, secretKey as Uint8Array, options);
+      const sub = payload.sub;
+      if (typeof sub !== 'string' || !USER_ID.test(sub)) {
+        throw invalidToken('The token does not name a valid user');
+      }
+      return { id: sub, expiresAt: payload.exp };
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) throw invalidToken('The token has expired');
+      if (error instanceof joseErrors.JOSEError) throw invalidToken('The token is not valid');
+      throw error;
+    }
+  }
+
+  return {
+    async fromHeader(header) {
+      if (header === undefined || header === null || header === '') return null;
+      const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
+      if (!match?.[1]) throw invalidToken('The Authorization header must be "Bearer <token>"');
+      return verify(match[1]);
+    },
+  };
+}
+
+/** Signs a development token (HS256). Used by `npm run token`, the seed script and the tests. */
+export async function signDevToken(
+  userId: string,
+  secret: string = DEV_JWT_SECRET,
+  expiresIn: string | number = '7d',
+): Promise<string> {
+  if (!USER_ID.test(userId)) throw new Error(`User ids are 1 to 64 of A-Z a-z 0-9 _ . -, got "${userId}"`);
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(userId)
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
+    .sign(new TextEncoder().encode(secret));
+}
+
+export function isUserId(value: string): boolean {
+  return USER_ID.test(value);
+}
+
+/** The signed-in user's id, or UNAUTHENTICATED: every mutation and the feed start here. */
+export function requireViewer(context: { viewer: Viewer | null }): string {
+  if (!context.viewer) throw unauthenticated();
+  return context.viewer.id;
+}

@@ -1,0 +1,66 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+
+/** The error codes of the public API contract. */
+export type ErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'RATE_LIMITED'
+  | 'QUERY_TOO_COMPLEX'
+  | 'INTERNAL_SERVER_ERROR';
+
+function coded(code: ErrorCode, message: string, status?: number): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: status ? { code, http: { status } } : { code },
+  });
+}
+
+export const badInput = (message: string) => coded('BAD_USER_INPUT', message);
+export const unauthenticated = (message = 'You must be signed in') =>
+  coded('UNAUTHENTICATED', message);
+/** A bad token rejects the whole request before any field runs, with HTTP 401. */
+export const invalidToken = (message: string) => coded('UNAUTHENTICATED', message, 401);
+export const forbidden = (message: string) => coded('FORBIDDEN', message);
+export const notFound = (message: string) => coded('NOT_FOUND', message);
+
+/**
+ * Codes a client can act on, passed through as they are. Apollo's own parse and validation codes
+ * are kept too: they describe the client's query, not our internals.
+ */
+const CLIENT_CODES = new Set([
+  'BAD_USER_INPUT',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'RATE_LIMITED',
+  'QUERY_TOO_COMPLEX',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+  'BAD_REQUEST',
+]);
+
+/**
+ * Apollo Server `formatError`: anything not raised on purpose becomes a masked
+ * INTERNAL_SERVER_ERROR, so driver errors and stack traces never reach a client. `onInternal`
+ * sees the original, for the log.
+ */
+export function maskErrors(onInternal: (formatted: GraphQLFormattedError, error: unknown) => void) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const code = formatted.extensions?.code;
+    if (typeof code === 'string' && CLIENT_CODES.has(code)) {
+      const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions };
+    }
+    onInternal(formatted, error);
+    return {
+      message: 'Internal server error',
+      ...(formatted.path ? { path: formatted.path } : {}),
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    };
+  };
+}

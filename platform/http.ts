@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+import type { Logger } from './logger.js';
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's request id when it is a sane token, else a new one. */
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers[REQUEST_ID_HEADER];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+export type Route = (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<void> | void;
+
+export interface GraphQLHttpOptions<Ctx extends BaseContext> {
+  apollo: ApolloServer<Ctx>;
+  context: (req: IncomingMessage, requestId: string) => Promise<Ctx>;
+  /** True when every dependency needed to serve requests answers. */
+  ready: () => Promise<boolean>;
+  logger: Logger;
+  maxBodyBytes: number;
+  /** More routes by exact path, for example `/metrics`. */
+  routes?: Record<string, Route>;
+}
+
+export interface HttpService {
+  server: Server;
+  /** Starts answering readiness with 503 so load balancers stop routing here before we close. */
+  beginShutdown(): void;
+}
+
+class PayloadTooLarge extends Error {}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  res.end(text);
+}
+
+function graphqlErrorBody(message: string, code: string) {
+  return { errors: [{ message, extensions: { code } }] };
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw new PayloadTooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new PayloadTooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Serves Apollo Server on node:http (no framework: the GraphQL route, health and a few fixed
+ * routes are all a service needs). Oversized and unparsable bodies get a GraphQL-shaped error with
+ * a code rather than a framework's HTML page.
+ */
+export function createGraphQLHttpService<Ctx extends BaseContext>(
+  options: GraphQLHttpOptions<Ctx>,
+): HttpService {
+  let draining = false;
+  const { apollo, logger } = options;
+
+  async function graphql(req: IncomingMessage, res: ServerResponse, requestId: string) {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    let body: unknown = undefined;
+    if (req.method === 'POST') {
+      let text: string;
+      try {
+        text = await readBody(req, options.maxBodyBytes);
+      } catch (error) {
+        if (error instanceof PayloadTooLarge) {
+          res.setHeader('connection', 'close');
+          sendJson(res, 413, graphqlErrorBody(`Request body exceeds ${options.maxBodyBytes} bytes`, 'BAD_USER_INPUT'));
+          return;
+        }
+        throw error;
+      }
+      const type = req.headers['content-type'] ?? '';
+      if (type.includes('json')) {
+        try {
+          body = text === '' ? undefined : JSON.parse(text);
+        } catch {
+          sendJson(res, 400, graphqlErrorBody('Request body is not valid JSON', 'BAD_REQUEST'));
+          return;
+        }
+      } else {
+        body = text;
+      }
+    }
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+      context: () => options.context(req, requestId),
+    });
+    for (const [name, value] of response.headers) res.setHeader(name, value);
+    res.statusCode = response.status ?? 200;
+    if (response.body.kind === 'complete') {
+      res.end(response.body.string);
+      return;
+    }
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  }
+
+  const routes: Record<string, Route> = {
+    '/graphql': graphql,
+    '/health/live': (_req, res) => sendJson(res, 200, { status: 'ok' }),
+    '/health/ready': async (_req, res) => {
+      const ok = !draining && (await options.ready());
+      sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : draining ? 'draining' : 'unavailable' });
+    },
+    ...options.routes,
+  };
+
+  const server = createServer((req, res) => {
+    const requestId = requestIdOf(req);
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const route = routes[path];
+    if (!route) {
+      sendJson(res, 404, { error: 'not found' });
+      return;
+    }
+    Promise.resolve(route(req, res, requestId)).catch((error: unknown) => {
+      logger.error({ err: error, requestId, path }, 'request failed');
+      if (!res.headersSent) sendJson(res, 500, graphqlErrorBody('Internal server error', 'INTERNAL_SERVER_ERROR'));
+      else res.end();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+
+  return {
+    server,
+    beginShutdown() {
+      draining = true;
+    },
+  };
+}
+
+export function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Stops accepting connections, lets in-flight requests finish, then drops idle keep-alive sockets. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}

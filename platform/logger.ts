@@ -1,0 +1,19 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/**
+ * JSON logs on stdout. Authorization headers and tokens are redacted wherever they appear, so a
+ * careless `log.info({ req })` cannot leak a credential.
+ */
+export function createLogger(service: string, level: string): Logger {
+  return pino({
+    level,
+    base: { service },
+    redact: {
+      paths: ['authorization', '*.authorization', 'headers.authorization', '*.headers.authorization', 'token'],
+      censor: '[redacted]',
+    },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  });
+}

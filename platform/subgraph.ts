@@ -1,0 +1,165 @@
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { ApolloServer } from '@apollo/server';
+import { buildSubgraphSchema, type GraphQLResolverMap } from '@apollo/subgraph';
+import { parse } from 'graphql';
+import type { Db } from 'mongodb';
+import { createTokenVerifier, readAuthConfig, type TokenVerifier, type Viewer } from './auth.js';
+import { maskErrors } from './errors.js';
+import { prepareGroupedPages } from './grouped-pages.js';
+import { closeServer, createGraphQLHttpService, listen, type Route } from './http.js';
+import { createLogger, type Logger } from './logger.js';
+import { connectMongo, databaseName, pingMongo } from './mongo.js';
+import { projectPath } from './paths.js';
+import { every, readServiceEnv, stopOnSignals, type ServiceEnv } from './service.js';
+
+/** What every subgraph request knows before its own context is built. */
+export interface RequestBase {
+  viewer: Viewer | null;
+  requestId: string;
+  /** The caller's Authorization header, forwarded when this subgraph calls another one. */
+  authorization: string | undefined;
+  log: Logger;
+}
+
+export interface SubgraphOptions<Ctx extends RequestBase> {
+  name: string;
+  resolvers: GraphQLResolverMap<Ctx>;
+  context: (base: RequestBase) => Ctx;
+  auth: TokenVerifier;
+  logger: Logger;
+  host: string;
+  port: number;
+  ready: () => Promise<boolean>;
+  maxBodyBytes?: number;
+  routes?: Record<string, Route>;
+}
+
+export interface RunningService {
+  url: string;
+  port: number;
+  server: Server;
+  stop(): Promise<void>;
+}
+
+/** The subgraph's SDL, `schema/<name>.graphql`, the same file composition reads. */
+export function subgraphTypeDefs(name: string) {
+  return parse(readFileSync(projectPath(`schema/${name}.graphql`), 'utf8'));
+}
+
+export async function startSubgraph<Ctx extends RequestBase>(
+  options: SubgraphOptions<Ctx>,
+): Promise<RunningService> {
+  const { logger } = options;
+  const apollo = new ApolloServer<Ctx>({
+    schema: buildSubgraphSchema([
+      { typeDefs: subgraphTypeDefs(options.name), resolvers: options.resolvers as GraphQLResolverMap },
+    ]),
+    logger,
+    includeStacktraceInErrorResponses: false,
+    formatError: maskErrors((formatted, error) =>
+      logger.error({ err: error, path: formatted.path }, 'internal error'),
+    ),
+  });
+  await apollo.start();
+
+  const http = createGraphQLHttpService<Ctx>({
+    apollo,
+    logger,
+    maxBodyBytes: options.maxBodyBytes ?? 1_000_000,
+    ready: options.ready,
+    routes: options.routes,
+    async context(req, requestId) {
+      const authorization = req.headers.authorization;
+      const log = logger.child({ requestId });
+      const viewer = await options.auth.fromHeader(authorization);
+      return options.context({ viewer, requestId, authorization, log });
+    },
+  });
+  const port = await listen(http.server, options.port, options.host);
+  logger.info({ port }, `${options.name} subgraph listening`);
+  return {
+    url: `http://${options.host}:${port}/graphql`,
+    port,
+    server: http.server,
+    async stop() {
+      http.beginShutdown();
+      await closeServer(http.server);
+      await apollo.stop();
+    },
+  };
+}
+
+export interface SubgraphStores {
+  ensureIndexes(): Promise<void>;
+  /** Finishes writes left half-done for longer than `olderThanMs`; returns how many. */
+  repair(olderThanMs: number): Promise<number>;
+}
+
+export interface SubgraphServiceOptions<Ctx extends RequestBase>
+  extends Omit<SubgraphOptions<Ctx>, 'ready'> {
+  db: Db;
+  stores: SubgraphStores;
+  repairIntervalMs: number;
+}
+
+/**
+ * A subgraph with its database: indexes ensured before the first request, readiness tied to the
+ * database, and the repair pass on a timer (first run at start-up, for what a crash left behind).
+ */
+export async function startSubgraphService<Ctx extends RequestBase>(
+  options: SubgraphServiceOptions<Ctx>,
+): Promise<RunningService> {
+  const { db, stores, logger } = options;
+  await stores.ensureIndexes();
+  await prepareGroupedPages(db);
+  const repairOnce = async () => {
+    const repaired = await stores.repair(options.repairIntervalMs);
+    if (repaired > 0) logger.warn({ repaired }, 'repaired unfinished writes');
+  };
+  await repairOnce();
+  const stopRepair = every(options.repairIntervalMs, repairOnce, logger);
+  const service = await startSubgraph({ ...options, ready: () => pingMongo(db) });
+  return {
+    ...service,
+    async stop() {
+      await stopRepair();
+      await service.stop();
+    },
+  };
+}
+
+export interface SubgraphProcessDeps {
+  db: Db;
+  auth: TokenVerifier;
+  logger: Logger;
+  host: string;
+  port: number;
+  repairIntervalMs: number;
+  env: ServiceEnv;
+}
+
+/** A subgraph's entrypoint: configuration from the environment, connect, start, stop on signals. */
+export async function runSubgraphProcess(
+  name: string,
+  portVariable: string,
+  defaultPort: number,
+  start: (deps: SubgraphProcessDeps) => Promise<RunningService>,
+): Promise<void> {
+  const env = readServiceEnv(portVariable, defaultPort);
+  const logger = createLogger(name, env.logLevel);
+  const mongo = await connectMongo(env.mongoUri, { appName: name });
+  const service = await start({
+    db: mongo.db(databaseName(env.dbPrefix, name)),
+    auth: createTokenVerifier(readAuthConfig()),
+    logger,
+    host: env.host,
+    port: env.port,
+    repairIntervalMs: env.repairIntervalMs,
+    env,
+  });
+  stopOnSignals(logger, async () => {
+    await service.stop();
+    await mongo.close();
+  });
+}

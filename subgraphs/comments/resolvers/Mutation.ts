@@ -1,0 +1,59 @@
+import { requireViewer } from '../../../platform/auth.js';
+import { badInput, forbidden, notFound } from '../../../platform/errors.js';
+import { isEntityId } from '../../../platform/ids.js';
+import { characterCount } from '../../../platform/text.js';
+import type { CommentsContext } from '../context.js';
+import type { CommentDoc } from '../store/comments.js';
+import { loadComment } from './Comment.js';
+
+export const MAX_BODY_LENGTH = 2_200;
+
+function checkBody(body: string): string {
+  const trimmed = body.trim();
+  const length = characterCount(trimmed);
+  if (length < 1 || length > MAX_BODY_LENGTH) {
+    throw badInput(`body must be 1 to ${MAX_BODY_LENGTH} characters after trimming`);
+  }
+  return trimmed;
+}
+
+async function existingComment(context: CommentsContext, id: string): Promise<CommentDoc> {
+  const comment = await loadComment(context, id);
+  if (!comment) throw notFound(`No comment with id "${id}"`);
+  return comment;
+}
+
+export const Mutation = {
+  async addComment(_root: unknown, args: { postId: string; body: string }, context: CommentsContext) {
+    const viewerId = requireViewer(context);
+    const body = checkBody(args.body);
+    const post = isEntityId(args.postId) ? await context.loaders.posts.load(args.postId) : null;
+    if (!post) throw notFound(`No post with id "${args.postId}"`);
+    const comment = await context.stores.comments.add(post, viewerId, body);
+    context.loaders.commentCounts.clear(post.id);
+    return comment;
+  },
+
+  async editComment(_root: unknown, args: { id: string; body: string }, context: CommentsContext) {
+    const viewerId = requireViewer(context);
+    const body = checkBody(args.body);
+    const comment = await existingComment(context, args.id);
+    if (comment.authorId !== viewerId) throw forbidden('Only the author can edit this comment');
+    const edited = await context.stores.comments.edit(args.id, viewerId, body);
+    if (!edited) throw notFound(`No comment with id "${args.id}"`);
+    return edited;
+  },
+
+  async deleteComment(_root: unknown, args: { id: string }, context: CommentsContext) {
+    const viewerId = requireViewer(context);
+    const comment = await existingComment(context, args.id);
+    if (comment.authorId !== viewerId && comment.postAuthorId !== viewerId) {
+      throw forbidden("Only the comment's author or the post's author can delete this comment");
+    }
+    if (!(await context.stores.comments.delete(args.id))) {
+      throw notFound(`No comment with id "${args.id}"`);
+    }
+    context.loaders.commentCounts.clear(comment.postId);
+    return args.id;
+  },
+};

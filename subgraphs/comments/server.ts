@@ -1,0 +1,29 @@
+import type { Db } from 'mongodb';
+import type { TokenVerifier } from '../../platform/auth.js';
+import type { Logger } from '../../platform/logger.js';
+import { startSubgraphService, type RunningService } from '../../platform/subgraph.js';
+import { commentsContext } from './context.js';
+import { resolvers } from './resolvers/index.js';
+import { commentsStores } from './stores.js';
+
+export interface CommentsDeps {
+  db: Db;
+  auth: TokenVerifier;
+  logger: Logger;
+  host: string;
+  port: number;
+  repairIntervalMs: number;
+  /** The feed subgraph, the source of truth for which posts exist and who wrote them. */
+  feedUrl: string;
+}
+
+export function startComments(deps: CommentsDeps): Promise<RunningService> {
+  const stores = commentsStores(deps.db);
+  return startSubgraphService({
+    ...deps,
+    name: 'comments',
+    stores,
+    resolvers,
+    context: commentsContext(stores, deps.feedUrl),
+  });
+}

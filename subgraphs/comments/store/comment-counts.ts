@@ -1,0 +1,36 @@
+import type { Db } from 'mongodb';
+import { recount } from '../../../platform/counters.js';
+import { shardOfId } from '../../../platform/ids.js';
+
+export interface CommentCountDoc {
+  _id: string;
+  shard: number;
+  commentCount?: number;
+}
+
+/** One counter document per post, on the post's logical shard. */
+export function commentCountsStore(db: Db) {
+  const counts = db.collection<CommentCountDoc>('comment_counts');
+
+  return {
+    async ensureIndexes() {
+      await counts.createIndex({ shard: 1, _id: 1 });
+    },
+
+    async byPostIds(postIds: readonly string[]): Promise<Map<string, number>> {
+      const docs = await counts
+        .find(
+          { shard: { $in: [...new Set(postIds.map(shardOfId))] }, _id: { $in: [...postIds] } },
+          { projection: { commentCount: 1 }, batchSize: postIds.length + 1 },
+        )
+        .toArray();
+      return new Map(docs.map((doc) => [doc._id, doc.commentCount ?? 0]));
+    },
+
+    recount(postId: string, count: () => Promise<number>) {
+      return recount(counts, { shard: shardOfId(postId), _id: postId }, 'commentCount', count);
+    },
+  };
+}
+
+export type CommentCountsStore = ReturnType<typeof commentCountsStore>;

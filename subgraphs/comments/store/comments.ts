@@ -1,0 +1,123 @@
+import type { Db } from 'mongodb';
+import type { Page } from '../../../platform/connection.js';
+import { pagesByParent } from '../../../platform/grouped-pages.js';
+import { newId, shardOfId } from '../../../platform/ids.js';
+import { REPAIR_COMMENT } from '../../../platform/mongo.js';
+import type { CommentCountsStore } from './comment-counts.js';
+
+/**
+ * Comments live on their post's logical shard (the id says which), so a post's comments, and a
+ * comment by id, are one-shard reads. Adding or deleting bumps `version` and leaves
+ * `synced: false` until the post's count is recounted; the repair pass finishes what a crash left.
+ * The post's author is copied in, so "may the viewer delete this?" needs no other service.
+ */
+export interface CommentDoc {
+  _id: string;
+  shard: number;
+  postId: string;
+  postAuthorId: string;
+  authorId: string;
+  body: string;
+  createdAt: Date;
+  editedAt: Date | null;
+  deleted: boolean;
+  version: number;
+  synced: boolean;
+  updatedAt: Date;
+}
+
+export function commentsStore(db: Db, deps: { counts: CommentCountsStore }) {
+  const comments = db.collection<CommentDoc>('comments');
+  const keyOf = (id: string) => ({ shard: shardOfId(id), _id: id });
+
+  async function sync(comment: Pick<CommentDoc, '_id' | 'postId' | 'deleted' | 'version'>) {
+    await deps.counts.recount(comment.postId, () =>
+      comments.countDocuments({ shard: shardOfId(comment.postId), postId: comment.postId, deleted: false }),
+    );
+    const key = { ...keyOf(comment._id), version: comment.version };
+    if (comment.deleted) await comments.deleteOne({ ...key, deleted: true });
+    else await comments.updateOne(key, { $set: { synced: true } });
+  }
+
+  return {
+    async ensureIndexes() {
+      await comments.createIndex({ shard: 1, _id: 1 });
+      await comments.createIndex({ shard: 1, postId: 1, _id: 1 });
+      await comments.createIndex({ synced: 1, updatedAt: 1 });
+    },
+
+    async add(post: { id: string; authorId: string }, authorId: string, body: string): Promise<CommentDoc> {
+      const now = new Date();
+      const comment: CommentDoc = {
+        _id: newId(shardOfId(post.id), now.getTime()),
+        shard: shardOfId(post.id),
+        postId: post.id,
+        postAuthorId: post.authorId,
+        authorId,
+        body,
+        createdAt: now,
+        editedAt: null,
+        deleted: false,
+        version: 1,
+        synced: false,
+        updatedAt: now,
+      };
+      await comments.insertOne(comment);
+      await sync(comment);
+      return { ...comment, synced: true };
+    },
+
+    async byIds(ids: readonly string[]): Promise<CommentDoc[]> {
+      return comments
+        .find(
+          { shard: { $in: [...new Set(ids.map(shardOfId))] }, _id: { $in: [...ids] }, deleted: false },
+          { batchSize: ids.length + 1 },
+        )
+        .toArray();
+    },
+
+    /** Only the author's own live comment matches. */
+    edit(id: string, authorId: string, body: string): Promise<CommentDoc | null> {
+      const now = new Date();
+      return comments.findOneAndUpdate(
+        { ...keyOf(id), authorId, deleted: false },
+        { $set: { body, editedAt: now } },
+        { returnDocument: 'after' },
+      );
+    },
+
+    async delete(id: string): Promise<boolean> {
+      const comment = await comments.findOneAndUpdate(
+        { ...keyOf(id), deleted: false },
+        { $set: { deleted: true, synced: false, updatedAt: new Date() }, $inc: { version: 1 } },
+        { returnDocument: 'after' },
+      );
+      if (!comment) return false;
+      await sync(comment);
+      return true;
+    },
+
+    pagesByPost(postIds: readonly string[], page: Page): Promise<Map<string, CommentDoc[]>> {
+      return pagesByParent(comments, {
+        parentField: 'postId',
+        parents: postIds.map((id) => ({ id, shard: shardOfId(id) })),
+        direction: 1,
+        page,
+        where: { deleted: false },
+      });
+    },
+
+    async repair(olderThanMs: number): Promise<number> {
+      const stale = await comments
+        .find(
+          { synced: false, updatedAt: { $lt: new Date(Date.now() - olderThanMs) } },
+          { comment: REPAIR_COMMENT, limit: 1_000 },
+        )
+        .toArray();
+      for (const comment of stale) await sync(comment);
+      return stale.length;
+    },
+  };
+}
+
+export type CommentsStore = ReturnType<typeof commentsStore>;

@@ -1,0 +1,19 @@
+import type { Db } from 'mongodb';
+import { commentCountsStore } from './store/comment-counts.js';
+import { commentsStore } from './store/comments.js';
+
+export function commentsStores(db: Db) {
+  const counts = commentCountsStore(db);
+  const comments = commentsStore(db, { counts });
+  return {
+    counts,
+    comments,
+    /** Idempotent: run at every start-up. */
+    async ensureIndexes() {
+      await Promise.all([counts.ensureIndexes(), comments.ensureIndexes()]);
+    },
+    repair: (olderThanMs: number) => comments.repair(olderThanMs),
+  };
+}
+
+export type CommentsStores = ReturnType<typeof commentsStores>;

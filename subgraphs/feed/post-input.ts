@@ -1,0 +1,73 @@
+import { badInput } from '../../platform/errors.js';
+import { characterCount } from '../../platform/text.js';
+import type { MediaDoc } from './store/posts.js';
+
+export const MAX_CAPTION_LENGTH = 2_200;
+export const MAX_MEDIA = 10;
+const MAX_URL_LENGTH = 2_048;
+const MAX_DIMENSION = 100_000;
+const MAX_DURATION_MS = 24 * 3_600_000;
+
+export interface MediaInput {
+  assetId?: string | null;
+  kind?: 'PHOTO' | 'VIDEO' | null;
+  url?: string | null;
+  width?: number | null;
+  height?: number | null;
+  durationMs?: number | null;
+  thumbnailUrl?: string | null;
+}
+
+export function checkCaption(caption: string | null | undefined): string | null {
+  if (caption === null || caption === undefined) return null;
+  if (characterCount(caption) > MAX_CAPTION_LENGTH) {
+    throw badInput(`caption must be at most ${MAX_CAPTION_LENGTH} characters`);
+  }
+  return caption;
+}
+
+function httpsUrl(value: string, field: string): string {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || parsed.protocol !== 'https:' || value.length > MAX_URL_LENGTH) {
+    throw badInput(`${field} must be an https URL of at most ${MAX_URL_LENGTH} characters`);
+  }
+  return value;
+}
+
+function optionalInt(value: number | null | undefined, field: string, max: number): number | null {
+  if (value === null || value === undefined) return null;
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw badInput(`${field} must be an integer from 1 to ${max}`);
+  }
+  return value;
+}
+
+export function checkMedia(items: readonly MediaInput[]): MediaDoc[] {
+  if (items.length < 1 || items.length > MAX_MEDIA) {
+    throw badInput(`media must have 1 to ${MAX_MEDIA} items`);
+  }
+  return items.map((item, index) => {
+    const at = `media[${index}]`;
+    if (item.assetId !== null && item.assetId !== undefined) {
+      // Uploads are not served yet: no asset id can name one.
+      throw badInput(`${at}.assetId does not name an uploaded asset`);
+    }
+    if (!item.kind || !item.url) throw badInput(`${at} needs either assetId, or kind and url`);
+    if (item.kind === 'PHOTO' && item.durationMs !== null && item.durationMs !== undefined) {
+      throw badInput(`${at}.durationMs is for videos only`);
+    }
+    return {
+      kind: item.kind,
+      url: httpsUrl(item.url, `${at}.url`),
+      width: optionalInt(item.width, `${at}.width`, MAX_DIMENSION),
+      height: optionalInt(item.height, `${at}.height`, MAX_DIMENSION),
+      durationMs: optionalInt(item.durationMs, `${at}.durationMs`, MAX_DURATION_MS),
+      thumbnailUrl: item.thumbnailUrl ? httpsUrl(item.thumbnailUrl, `${at}.thumbnailUrl`) : null,
+    };
+  });
+}

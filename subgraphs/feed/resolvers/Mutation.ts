@@ -1,0 +1,79 @@
+import { isUserId, requireViewer } from '../../../platform/auth.js';
+import { badInput, forbidden, notFound } from '../../../platform/errors.js';
+import { isEntityId } from '../../../platform/ids.js';
+import type { FeedContext } from '../context.js';
+import { checkCaption, checkMedia, type MediaInput } from '../post-input.js';
+import type { PostDoc } from '../store/posts.js';
+import { loadUser } from './User.js';
+
+/** The post to change, or the reason it cannot be changed by the viewer. */
+async function ownPost(context: FeedContext, id: string, viewerId: string): Promise<PostDoc> {
+  const post = isEntityId(id) ? await context.loaders.posts.load(id) : null;
+  if (!post) throw notFound(`No post with id "${id}"`);
+  if (post.authorId !== viewerId) throw forbidden('Only the author can change this post');
+  return post;
+}
+
+async function otherUser(context: FeedContext, userId: string, viewerId: string): Promise<string> {
+  if (!isUserId(userId)) throw notFound(`No user with id "${userId}"`);
+  if (userId === viewerId) throw badInput('You cannot follow or unfollow yourself');
+  if (!(await context.loaders.users.load(userId))) throw notFound(`No user with id "${userId}"`);
+  return userId;
+}
+
+async function freshUser(context: FeedContext, id: string) {
+  context.loaders.users.clear(id);
+  context.loaders.viewerFollows.clear(id);
+  return loadUser(context, id);
+}
+
+export const Mutation = {
+  async createPost(
+    _root: unknown,
+    args: { input: { caption?: string | null; media: MediaInput[] } },
+    context: FeedContext,
+  ) {
+    const viewerId = requireViewer(context);
+    const caption = checkCaption(args.input.caption);
+    const media = checkMedia(args.input.media);
+    await context.stores.users.ensure(viewerId);
+    const post = await context.stores.posts.create(viewerId, caption, media);
+    context.loaders.posts.prime(post._id, post);
+    return post;
+  },
+
+  async updatePost(_root: unknown, args: { id: string; caption?: string | null }, context: FeedContext) {
+    const viewerId = requireViewer(context);
+    const caption = checkCaption(args.caption);
+    await ownPost(context, args.id, viewerId);
+    const updated = await context.stores.posts.updateCaption(args.id, viewerId, caption);
+    if (!updated) throw notFound(`No post with id "${args.id}"`);
+    context.loaders.posts.clear(args.id).prime(args.id, updated);
+    return updated;
+  },
+
+  async deletePost(_root: unknown, args: { id: string }, context: FeedContext) {
+    const viewerId = requireViewer(context);
+    await ownPost(context, args.id, viewerId);
+    if (!(await context.stores.posts.delete(args.id, viewerId))) {
+      throw notFound(`No post with id "${args.id}"`);
+    }
+    context.loaders.posts.clear(args.id);
+    return args.id;
+  },
+
+  async followUser(_root: unknown, args: { userId: string }, context: FeedContext) {
+    const viewerId = requireViewer(context);
+    const userId = await otherUser(context, args.userId, viewerId);
+    await context.stores.users.ensure(viewerId);
+    await context.stores.follows.follow(viewerId, userId);
+    return freshUser(context, userId);
+  },
+
+  async unfollowUser(_root: unknown, args: { userId: string }, context: FeedContext) {
+    const viewerId = requireViewer(context);
+    const userId = await otherUser(context, args.userId, viewerId);
+    await context.stores.follows.unfollow(viewerId, userId);
+    return freshUser(context, userId);
+  },
+};

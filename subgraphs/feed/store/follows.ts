@@ -1,0 +1,118 @@
+import type { Db } from 'mongodb';
+import { shardOfUser } from '../../../platform/ids.js';
+import { isDuplicateKey, REPAIR_COMMENT } from '../../../platform/mongo.js';
+import type { FollowersStore } from './followers.js';
+import type { UsersStore } from './users.js';
+
+/**
+ * The follow graph indexed by the follower: the source of truth. A change flips `active`, bumps
+ * `version` and leaves `synced: false` until the mirror in `followers` and both users' counts are
+ * updated; a crash in between leaves the edge unsynced, and `repair` finishes the job. Every step
+ * is idempotent, so no transaction is needed.
+ */
+export interface FollowDoc {
+  shard: number;
+  followerId: string;
+  followeeId: string;
+  active: boolean;
+  version: number;
+  synced: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export function followsStore(db: Db, deps: { followers: FollowersStore; users: UsersStore }) {
+  const follows = db.collection<FollowDoc>('follows');
+  const keyOf = (followerId: string, followeeId: string) => ({
+    shard: shardOfUser(followerId),
+    followerId,
+    followeeId,
+  });
+
+  async function sync(edge: Pick<FollowDoc, 'followerId' | 'followeeId' | 'active' | 'version'>) {
+    await deps.followers.mirror(edge);
+    await Promise.all([
+      deps.users.recountFollowing(edge.followerId, () =>
+        follows.countDocuments({ shard: shardOfUser(edge.followerId), followerId: edge.followerId, active: true }),
+      ),
+      deps.users.recountFollowers(edge.followeeId, () => deps.followers.countFollowers(edge.followeeId)),
+    ]);
+    await follows.updateOne(
+      { ...keyOf(edge.followerId, edge.followeeId), version: edge.version },
+      { $set: { synced: true } },
+    );
+  }
+
+  return {
+    async ensureIndexes() {
+      await follows.createIndex({ shard: 1, followerId: 1, followeeId: 1 }, { unique: true });
+      await follows.createIndex({ synced: 1, updatedAt: 1 });
+    },
+
+    /** Idempotent: following someone already followed changes nothing. */
+    async follow(followerId: string, followeeId: string): Promise<void> {
+      const now = new Date();
+      let edge: FollowDoc | null;
+      try {
+        edge = await follows.findOneAndUpdate(
+          { ...keyOf(followerId, followeeId), active: { $ne: true } },
+          {
+            $set: { active: true, synced: false, updatedAt: now },
+            $inc: { version: 1 },
+            $setOnInsert: { createdAt: now },
+          },
+          { upsert: true, returnDocument: 'after' },
+        );
+      } catch (error) {
+        if (isDuplicateKey(error)) return; // already following
+        throw error;
+      }
+      if (edge) await sync(edge);
+    },
+
+    /** Idempotent: unfollowing someone not followed changes nothing. */
+    async unfollow(followerId: string, followeeId: string): Promise<void> {
+      const edge = await follows.findOneAndUpdate(
+        { ...keyOf(followerId, followeeId), active: true },
+        { $set: { active: false, synced: false, updatedAt: new Date() }, $inc: { version: 1 } },
+        { returnDocument: 'after' },
+      );
+      if (edge) await sync(edge);
+    },
+
+    async followeeIds(followerId: string): Promise<string[]> {
+      const edges = await follows
+        .find(
+          { shard: shardOfUser(followerId), followerId, active: true },
+          { projection: { followeeId: 1 }, batchSize: 10_000 },
+        )
+        .toArray();
+      return edges.map((edge) => edge.followeeId);
+    },
+
+    /** Which of `followeeIds` `followerId` follows. */
+    async followedAmong(followerId: string, followeeIds: readonly string[]): Promise<Set<string>> {
+      const edges = await follows
+        .find(
+          { shard: shardOfUser(followerId), followerId, followeeId: { $in: [...followeeIds] }, active: true },
+          { projection: { followeeId: 1 }, batchSize: followeeIds.length + 1 },
+        )
+        .toArray();
+      return new Set(edges.map((edge) => edge.followeeId));
+    },
+
+    /** Finishes edges left unsynced for longer than `olderThanMs` (a crashed or failed request). */
+    async repair(olderThanMs: number): Promise<number> {
+      const stale = await follows
+        .find(
+          { synced: false, updatedAt: { $lt: new Date(Date.now() - olderThanMs) } },
+          { comment: REPAIR_COMMENT, limit: 1_000 },
+        )
+        .toArray();
+      for (const edge of stale) await sync(edge);
+      return stale.length;
+    },
+  };
+}
+
+export type FollowsStore = ReturnType<typeof followsStore>;

@@ -1,0 +1,31 @@
+import { requireViewer } from '../../../platform/auth.js';
+import { notFound } from '../../../platform/errors.js';
+import { isEntityId } from '../../../platform/ids.js';
+import type { LikesContext } from '../context.js';
+
+/** The viewer and a post that exists, or the error that says which is missing. */
+async function viewerAndPost(context: LikesContext, postId: string) {
+  const viewerId = requireViewer(context);
+  const post = isEntityId(postId) ? await context.loaders.posts.load(postId) : null;
+  if (!post) throw notFound(`No post with id "${postId}"`);
+  return { viewerId, postId };
+}
+
+function fresh(context: LikesContext, postId: string) {
+  context.loaders.likeCounts.clear(postId);
+  context.loaders.viewerLikes.clear(postId);
+  return { id: postId };
+}
+
+export const Mutation = {
+  async likePost(_root: unknown, args: { postId: string }, context: LikesContext) {
+    const { viewerId, postId } = await viewerAndPost(context, args.postId);
+    await context.stores.likes.like(postId, viewerId);
+    return fresh(context, postId);
+  },
+  async unlikePost(_root: unknown, args: { postId: string }, context: LikesContext) {
+    const { viewerId, postId } = await viewerAndPost(context, args.postId);
+    await context.stores.likes.unlike(postId, viewerId);
+    return fresh(context, postId);
+  },
+};

@@ -1,0 +1,117 @@
+import type { Db } from 'mongodb';
+import type { Page } from '../../../platform/connection.js';
+import { pagesByParent } from '../../../platform/grouped-pages.js';
+import { newId, shardOfId } from '../../../platform/ids.js';
+import { isDuplicateKey, REPAIR_COMMENT } from '../../../platform/mongo.js';
+import type { LikeCountsStore } from './like-counts.js';
+
+/**
+ * One document per (post, user), unique, on the post's logical shard: liking twice finds the
+ * document already active and changes nothing. `_id` is a time-ordered id, so "newest first" is
+ * an index walk. A change bumps `version` and leaves `synced: false` until the post's count has
+ * been recounted; the repair pass finishes what a crash left unsynced.
+ */
+export interface LikeDoc {
+  _id: string;
+  shard: number;
+  postId: string;
+  userId: string;
+  active: boolean;
+  version: number;
+  synced: boolean;
+  likedAt: Date;
+  updatedAt: Date;
+}
+
+export function likesStore(db: Db, deps: { counts: LikeCountsStore }) {
+  const likes = db.collection<LikeDoc>('likes');
+  const keyOf = (postId: string, userId: string) => ({ shard: shardOfId(postId), postId, userId });
+
+  async function sync(like: Pick<LikeDoc, 'postId' | 'userId' | 'active' | 'version'>) {
+    await deps.counts.recount(like.postId, () =>
+      likes.countDocuments({ shard: shardOfId(like.postId), postId: like.postId, active: true }),
+    );
+    const key = { ...keyOf(like.postId, like.userId), version: like.version };
+    // An unlike leaves nothing worth keeping once it is counted.
+    if (like.active) await likes.updateOne(key, { $set: { synced: true } });
+    else await likes.deleteOne({ ...key, active: false });
+  }
+
+  return {
+    async ensureIndexes() {
+      await likes.createIndex({ shard: 1, postId: 1, userId: 1 }, { unique: true });
+      await likes.createIndex({ shard: 1, postId: 1, _id: -1 });
+      await likes.createIndex({ synced: 1, updatedAt: 1 });
+    },
+
+    /** Idempotent: liking a post already liked changes nothing. */
+    async like(postId: string, userId: string): Promise<void> {
+      const now = new Date();
+      let like: LikeDoc | null;
+      try {
+        like = await likes.findOneAndUpdate(
+          { ...keyOf(postId, userId), active: { $ne: true } },
+          {
+            $set: { active: true, synced: false, likedAt: now, updatedAt: now },
+            $inc: { version: 1 },
+            $setOnInsert: { _id: newId(shardOfId(postId), now.getTime()) },
+          },
+          { upsert: true, returnDocument: 'after' },
+        );
+      } catch (error) {
+        if (isDuplicateKey(error)) return; // already liked
+        throw error;
+      }
+      if (like) await sync(like);
+    },
+
+    /** Idempotent: unliking a post not liked changes nothing. */
+    async unlike(postId: string, userId: string): Promise<void> {
+      const like = await likes.findOneAndUpdate(
+        { ...keyOf(postId, userId), active: true },
+        { $set: { active: false, synced: false, updatedAt: new Date() }, $inc: { version: 1 } },
+        { returnDocument: 'after' },
+      );
+      if (like) await sync(like);
+    },
+
+    /** Which of `postIds` `userId` likes. */
+    async likedAmong(userId: string, postIds: readonly string[]): Promise<Set<string>> {
+      const docs = await likes
+        .find(
+          {
+            shard: { $in: [...new Set(postIds.map(shardOfId))] },
+            postId: { $in: [...postIds] },
+            userId,
+            active: true,
+          },
+          { projection: { postId: 1 }, batchSize: postIds.length + 1 },
+        )
+        .toArray();
+      return new Set(docs.map((doc) => doc.postId));
+    },
+
+    pagesByPost(postIds: readonly string[], page: Page): Promise<Map<string, LikeDoc[]>> {
+      return pagesByParent(likes, {
+        parentField: 'postId',
+        parents: postIds.map((id) => ({ id, shard: shardOfId(id) })),
+        direction: -1,
+        page,
+        where: { active: true },
+      });
+    },
+
+    async repair(olderThanMs: number): Promise<number> {
+      const stale = await likes
+        .find(
+          { synced: false, updatedAt: { $lt: new Date(Date.now() - olderThanMs) } },
+          { comment: REPAIR_COMMENT, limit: 1_000 },
+        )
+        .toArray();
+      for (const like of stale) await sync(like);
+      return stale.length;
+    },
+  };
+}
+
+export type LikesStore = ReturnType<typeof likesStore>;

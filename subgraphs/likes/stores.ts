@@ -1,0 +1,19 @@
+import type { Db } from 'mongodb';
+import { likeCountsStore } from './store/like-counts.js';
+import { likesStore } from './store/likes.js';
+
+export function likesStores(db: Db) {
+  const counts = likeCountsStore(db);
+  const likes = likesStore(db, { counts });
+  return {
+    counts,
+    likes,
+    /** Idempotent: run at every start-up. */
+    async ensureIndexes() {
+      await Promise.all([counts.ensureIndexes(), likes.ensureIndexes()]);
+    },
+    repair: (olderThanMs: number) => likes.repair(olderThanMs),
+  };
+}
+
+export type LikesStores = ReturnType<typeof likesStores>;

@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto';
+import type { CommandStartedEvent, MongoClient } from 'mongodb';
+import { createTokenVerifier, readAuthConfig, signDevToken } from '../../platform/auth.js';
+import { createLogger } from '../../platform/logger.js';
+import { connectMongo, databaseName } from '../../platform/mongo.js';
+import { projectPath } from '../../platform/paths.js';
+import type { RunningService } from '../../platform/subgraph.js';
+import { startGateway } from '../../gateway/server.js';
+import { startComments } from '../../subgraphs/comments/server.js';
+import { startFeed } from '../../subgraphs/feed/server.js';
+import { startLikes } from '../../subgraphs/likes/server.js';
+import { startMongo } from '../../scripts/services.js';
+
+export interface GraphQLResult<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  data: T | null | undefined;
+  errors: { message: string; path?: (string | number)[]; extensions?: { code?: string } }[] | undefined;
+}
+
+export interface TestStack {
+  gatewayUrl: string;
+  urls: { feed: string; likes: string; comments: string };
+  mongo: MongoClient;
+  dbPrefix: string;
+  /** Every command the subgraphs sent to the database, while `recording` is on. */
+  commands: CommandStartedEvent[];
+  record<T>(work: () => Promise<T>): Promise<{ result: T; commands: CommandStartedEvent[] }>;
+  token(userId: string): Promise<string>;
+  gql<T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: { as?: string; token?: string; url?: string; headers?: Record<string, string> },
+  ): Promise<GraphQLResult<T>>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole supergraph in this process, on port 0, against the Mongo-wire server named by
+ * MONGODB_URI (started here when it is not set), with databases of a random prefix: tests share
+ * nothing with each other or with a developer's data.
+ */
+export async function startStack(): Promise<TestStack> {
+  const ownMongo = process.env.MONGODB_URI ? undefined : await startMongo({ backend: 'memory', port: 0 });
+  const uri = process.env.MONGODB_URI ?? (ownMongo as { uri: string }).uri;
+  const commands: CommandStartedEvent[] = [];
+  let recording = false;
+  const mongo = await connectMongo(uri, {
+    appName: 'tests',
+    onCommand: (event) => {
+      if (recording) commands.push(event);
+    },
+  });
+  const dbPrefix = `t${randomBytes(4).toString('hex')}`;
+  const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
+  const auth = createTokenVerifier(readAuthConfig({}));
+  const common = { auth, logger, host: '127.0.0.1', port: 0, repairIntervalMs: 60_000 };
+  const db = (name: string) => mongo.db(databaseName(dbPrefix, name));
+
+  const services: RunningService[] = [];
+  const feed = await startFeed({ ...common, db: db('feed') });
+  services.push(feed);
+  const likes = await startLikes({ ...common, db: db('likes'), feedUrl: feed.url });
+  services.push(likes);
+  const comments = await startComments({ ...common, db: db('comments'), feedUrl: feed.url });
+  services.push(comments);
+  const gateway = await startGateway({
+    ...common,
+    supergraphPath: projectPath('schema/supergraph.graphql'),
+    subgraphUrls: { feed: feed.url, likes: likes.url, comments: comments.url },
+    maxBodyBytes: 1_000_000,
+    introspection: true,
+  });
+  services.push(gateway);
+
+  const tokens = new Map<string, string>();
+  const stack: TestStack = {
+    gatewayUrl: gateway.url,
+    urls: { feed: feed.url, likes: likes.url, comments: comments.url },
+    mongo,
+    dbPrefix,
+    commands,
+    async record(work) {
+      commands.length = 0;
+      recording = true;
+      try {
+        const result = await work();
+        return { result, commands: [...commands] };
+      } finally {
+        recording = false;
+      }
+    },
+    async token(userId) {
+      const cached = tokens.get(userId);
+      if (cached) return cached;
+      const token = await signDevToken(userId);
+      tokens.set(userId, token);
+      return token;
+    },
+    async gql(query, variables, options = {}) {
+      const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
+      const token = options.token ?? (options.as ? await stack.token(options.as) : undefined);
+      if (token) headers.authorization = `Bearer ${token}`;
+      const response = await fetch(options.url ?? gateway.url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ query, variables }),
+      });
+      const text = await response.text();
+      let body: { data?: any; errors?: GraphQLResult['errors'] };
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new Error(`not JSON (${response.status}): ${text.slice(0, 200)}`);
+      }
+      return { status: response.status, headers: response.headers, data: body.data, errors: body.errors };
+    },
+    async stop() {
+      for (const service of services.reverse()) await service.stop();
+      await mongo.close();
+      await ownMongo?.stop();
+    },
+  };
+  return stack;
+}
+
+/** The data of a result that must have no errors. */
+export function ok<T>(result: GraphQLResult<T>): T {
+  if (result.errors?.length || !result.data) {
+    throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
+  }
+  return result.data;
+}
+
+/** The codes of a result's errors. */
+export function codes(result: GraphQLResult<unknown>): (string | undefined)[] {
+  return (result.errors ?? []).map((error) => error.extensions?.code);
+}
