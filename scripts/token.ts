@@ -1,0 +1,15 @@
+import { signDevToken } from '../platform/auth.js';
+import { optionalStr, readEnv, str } from '../platform/env.js';
+
+/** `npm run token -- <userId> [expiresIn]`: a development token, alone on stdout. */
+const [userId, expiresIn = '7d'] = process.argv.slice(2);
+if (!userId) {
+  console.error('usage: npm run token -- <userId> [expiresIn, e.g. 7d or 1h]');
+  process.exit(2);
+}
+const env = readEnv({ JWT_SECRET: optionalStr(), NODE_ENV: str('development') });
+if (env.NODE_ENV === 'production') {
+  console.error('Refusing to sign development tokens in production mode');
+  process.exit(2);
+}
+console.log(await signDevToken(userId, env.JWT_SECRET, expiresIn));
