@@ -1,4 +1,10 @@
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
+import {
+  createRemoteJWKSet,
+  errors as joseErrors,
+  jwtVerify,
+  SignJWT,
+  type JWTVerifyGetKey,
+} from 'jose';
 import { int, oneOf, optionalStr, readEnv, str } from './env.js';
 import { invalidToken, unauthenticated } from './errors.js';
 
@@ -16,7 +22,9 @@ export interface AuthConfig {
   clockToleranceSeconds: number;
 }
 
-export function readAuthConfig(source: Record<string, string | undefined> = process.env): AuthConfig {
+export function readAuthConfig(
+  source: Record<string, string | undefined> = process.env,
+): AuthConfig {
   const env = readEnv(
     {
       NODE_ENV: oneOf(['development', 'production', 'test'], 'development'),
@@ -105,7 +113,8 @@ export async function signDevToken(
   secret: string = DEV_JWT_SECRET,
   expiresIn: string | number = '7d',
 ): Promise<string> {
-  if (!USER_ID.test(userId)) throw new Error(`User ids are 1 to 64 of A-Z a-z 0-9 _ . -, got "${userId}"`);
+  if (!USER_ID.test(userId))
+    throw new Error(`User ids are 1 to 64 of A-Z a-z 0-9 _ . -, got "${userId}"`);
   return new SignJWT({})
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(userId)

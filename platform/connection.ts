@@ -40,7 +40,8 @@ export function readPage(kind: string, args: PageArgs): Page {
   }
   return {
     limit: first,
-    after: args.after === undefined || args.after === null ? undefined : decodeCursor(kind, args.after),
+    after:
+      args.after === undefined || args.after === null ? undefined : decodeCursor(kind, args.after),
   };
 }
 

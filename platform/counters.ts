@@ -21,11 +21,11 @@ export async function recount<T extends Document>(
 ): Promise<number> {
   const seqField = `${field}Seq`;
   const appliedField = `${field}Applied`;
-  const ticket = await counters.findOneAndUpdate(
-    key,
-    { $inc: { [seqField]: 1 } } as never,
-    { upsert: true, returnDocument: 'after', projection: { [seqField]: 1 } },
-  );
+  const ticket = await counters.findOneAndUpdate(key, { $inc: { [seqField]: 1 } } as never, {
+    upsert: true,
+    returnDocument: 'after',
+    projection: { [seqField]: 1 },
+  });
   const seq = (ticket as Record<string, unknown> | null)?.[seqField];
   if (typeof seq !== 'number') throw new Error(`recount: no ticket for ${field}`);
   const value = await count();

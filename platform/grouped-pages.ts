@@ -63,7 +63,14 @@ export async function pagesByParent<T extends Document & { _id: string }>(
               { $group: { _id: `$${parentField}`, rows: { $push: '$$ROOT' } } },
               { $project: { rows: { $slice: ['$rows', page.limit + 1] } } },
             ]
-          : [{ $group: { _id: `$${parentField}`, rows: { $firstN: { n: page.limit + 1, input: '$$ROOT' } } } }]),
+          : [
+              {
+                $group: {
+                  _id: `$${parentField}`,
+                  rows: { $firstN: { n: page.limit + 1, input: '$$ROOT' } },
+                },
+              },
+            ]),
       ],
       { batchSize: parents.length + 1 },
     )
@@ -109,7 +116,10 @@ export function pageLoader<T>(
 }
 
 /** Orders documents as `ids`, with null for the missing: the contract of a DataLoader batch. */
-export function inIdOrder<T extends { _id: string }>(ids: readonly string[], docs: T[]): (T | null)[] {
+export function inIdOrder<T extends { _id: string }>(
+  ids: readonly string[],
+  docs: T[],
+): (T | null)[] {
   const found = new Map(docs.map((doc) => [doc._id, doc]));
   return ids.map((id) => found.get(id) ?? null);
 }

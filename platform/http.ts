@@ -13,7 +13,11 @@ export function requestIdOf(req: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-export type Route = (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<void> | void;
+export type Route = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId: string,
+) => Promise<void> | void;
 
 export interface GraphQLHttpOptions<Ctx extends BaseContext> {
   apollo: ApolloServer<Ctx>;
@@ -78,7 +82,14 @@ export function createGraphQLHttpService<Ctx extends BaseContext>(
       } catch (error) {
         if (error instanceof PayloadTooLarge) {
           res.setHeader('connection', 'close');
-          sendJson(res, 413, graphqlErrorBody(`Request body exceeds ${options.maxBodyBytes} bytes`, 'BAD_USER_INPUT'));
+          sendJson(
+            res,
+            413,
+            graphqlErrorBody(
+              `Request body exceeds ${options.maxBodyBytes} bytes`,
+              'BAD_USER_INPUT',
+            ),
+          );
           return;
         }
         throw error;
@@ -118,7 +129,9 @@ export function createGraphQLHttpService<Ctx extends BaseContext>(
     '/health/live': (_req, res) => sendJson(res, 200, { status: 'ok' }),
     '/health/ready': async (_req, res) => {
       const ok = !draining && (await options.ready());
-      sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : draining ? 'draining' : 'unavailable' });
+      sendJson(res, ok ? 200 : 503, {
+        status: ok ? 'ready' : draining ? 'draining' : 'unavailable',
+      });
     },
     ...options.routes,
   };
@@ -134,7 +147,8 @@ export function createGraphQLHttpService<Ctx extends BaseContext>(
     }
     Promise.resolve(route(req, res, requestId)).catch((error: unknown) => {
       logger.error({ err: error, requestId, path }, 'request failed');
-      if (!res.headersSent) sendJson(res, 500, graphqlErrorBody('Internal server error', 'INTERNAL_SERVER_ERROR'));
+      if (!res.headersSent)
+        sendJson(res, 500, graphqlErrorBody('Internal server error', 'INTERNAL_SERVER_ERROR'));
       else res.end();
     });
   });

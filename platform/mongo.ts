@@ -11,7 +11,10 @@ export interface MongoConnectOptions {
  * One client per process: the driver pools connections itself. Short server-selection and connect
  * timeouts turn a missing database into a fast, clear error rather than a request hanging for 30 s.
  */
-export async function connectMongo(uri: string, options: MongoConnectOptions): Promise<MongoClient> {
+export async function connectMongo(
+  uri: string,
+  options: MongoConnectOptions,
+): Promise<MongoClient> {
   const client = new MongoClient(uri, {
     appName: options.appName,
     serverSelectionTimeoutMS: 5_000,
@@ -38,7 +41,9 @@ export function databaseName(prefix: string, subgraph: string): string {
 }
 
 export function isDuplicateKey(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 11000;
+  return (
+    typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 11000
+  );
 }
 
 /**

@@ -51,8 +51,12 @@ export function createPostLoader(
     });
     const body = (await response.json()) as EntitiesResponse;
     if (!body.data) {
-      throw new Error(`feed subgraph answered ${response.status}: ${body.errors?.[0]?.message ?? 'no data'}`);
+      throw new Error(
+        `feed subgraph answered ${response.status}: ${body.errors?.[0]?.message ?? 'no data'}`,
+      );
     }
-    return body.data._entities.map((post) => (post ? { id: post.id, authorId: post.author.id } : null));
+    return body.data._entities.map((post) =>
+      post ? { id: post.id, authorId: post.author.id } : null,
+    );
   });
 }

@@ -11,7 +11,8 @@ export const DateTime = new GraphQLScalarType<Date, string>({
   name: 'DateTime',
   serialize(value) {
     const date = value instanceof Date ? value : new Date(value as string);
-    if (Number.isNaN(date.getTime())) throw new TypeError('DateTime cannot represent an invalid date');
+    if (Number.isNaN(date.getTime()))
+      throw new TypeError('DateTime cannot represent an invalid date');
     return date.toISOString();
   },
   parseValue: parseDate,

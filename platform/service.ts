@@ -6,7 +6,10 @@ export function readServiceEnv(portVariable: string, defaultPort: number) {
   const env = readEnv({
     HOST: str('127.0.0.1'),
     [portVariable]: int(defaultPort, 0, 65_535),
-    MONGODB_URI: url('mongodb://127.0.0.1:27017/?directConnection=true', ['mongodb:', 'mongodb+srv:']),
+    MONGODB_URI: url('mongodb://127.0.0.1:27017/?directConnection=true', [
+      'mongodb:',
+      'mongodb+srv:',
+    ]),
     MONGODB_DB_PREFIX: str('ig'),
     LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     FEED_URL: url('http://127.0.0.1:4001/graphql', ['http:', 'https:']),
@@ -53,7 +56,11 @@ export function stopOnSignals(logger: Logger, stop: () => Promise<void>, graceMs
 }
 
 /** Runs `task` every `intervalMs` without overlapping runs; returns a stop function. */
-export function every(intervalMs: number, task: () => Promise<void>, logger: Logger): () => Promise<void> {
+export function every(
+  intervalMs: number,
+  task: () => Promise<void>,
+  logger: Logger,
+): () => Promise<void> {
   let running: Promise<void> | undefined;
   const timer = setInterval(() => {
     if (running) return;

@@ -53,7 +53,10 @@ export async function startSubgraph<Ctx extends RequestBase>(
   const { logger } = options;
   const apollo = new ApolloServer<Ctx>({
     schema: buildSubgraphSchema([
-      { typeDefs: subgraphTypeDefs(options.name), resolvers: options.resolvers as GraphQLResolverMap },
+      {
+        typeDefs: subgraphTypeDefs(options.name),
+        resolvers: options.resolvers as GraphQLResolverMap,
+      },
     ]),
     logger,
     includeStacktraceInErrorResponses: false,
@@ -96,8 +99,10 @@ export interface SubgraphStores {
   repair(olderThanMs: number): Promise<number>;
 }
 
-export interface SubgraphServiceOptions<Ctx extends RequestBase>
-  extends Omit<SubgraphOptions<Ctx>, 'ready'> {
+export interface SubgraphServiceOptions<Ctx extends RequestBase> extends Omit<
+  SubgraphOptions<Ctx>,
+  'ready'
+> {
   db: Db;
   stores: SubgraphStores;
   repairIntervalMs: number;

@@ -27,7 +27,11 @@ try {
       const db = databaseName(env.MONGODB_DB_PREFIX, subgraph);
       await admin.command({ enableSharding: db });
       for (const [name, spec] of Object.entries(collections)) {
-        await admin.command({ shardCollection: `${db}.${name}`, key: spec.key, unique: spec.unique });
+        await admin.command({
+          shardCollection: `${db}.${name}`,
+          key: spec.key,
+          unique: spec.unique,
+        });
         console.log(`sharded ${db}.${name} on ${JSON.stringify(spec.key)}`);
       }
     }

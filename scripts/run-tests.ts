@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { projectPath, projectRoot } from '../platform/paths.js';
@@ -14,6 +15,8 @@ async function testFiles(dir: string): Promise<string[]> {
   return entries
     .filter((entry) => entry.isFile() && entry.name.endsWith('.test.js'))
     .map((entry) => relative(projectRoot, join(entry.parentPath, entry.name)))
+    // A compiled test whose source was deleted or renamed is stale output, not a test.
+    .filter((file) => existsSync(projectPath(file.replace(/^dist\//, '').replace(/\.js$/, '.ts'))))
     .sort();
 }
 

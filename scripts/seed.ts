@@ -42,14 +42,20 @@ export async function seedDemoData(gatewayUrl: string, feedDb: Db): Promise<bool
       headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.get(as)}` },
       body: JSON.stringify({ query, variables }),
     });
-    const body = (await response.json()) as { data?: any; errors?: { message: string }[] };
+    const body = (await response.json()) as {
+      data?: Record<string, { id: string }>;
+      errors?: { message: string }[];
+    };
     if (body.errors?.length) throw new Error(`seed: ${body.errors[0]?.message}`);
+    if (!body.data) throw new Error(`seed: no data (${response.status})`);
     return body.data;
   }
 
   for (const [follower, followees] of Object.entries(FOLLOWS)) {
     for (const followee of followees) {
-      await call(follower, 'mutation($id: ID!) { followUser(userId: $id) { id } }', { id: followee });
+      await call(follower, 'mutation($id: ID!) { followUser(userId: $id) { id } }', {
+        id: followee,
+      });
     }
   }
 
@@ -70,9 +76,21 @@ export async function seedDemoData(gatewayUrl: string, feedDb: Db): Promise<bool
             },
           ]
         : [
-            { kind: 'PHOTO', url: `https://media.example.com/demo/photo-${n}.jpg`, width: 1080, height: 1080 },
+            {
+              kind: 'PHOTO',
+              url: `https://media.example.com/demo/photo-${n}.jpg`,
+              width: 1080,
+              height: 1080,
+            },
             ...(n % 3 === 0
-              ? [{ kind: 'PHOTO', url: `https://media.example.com/demo/photo-${n}b.jpg`, width: 1080, height: 1350 }]
+              ? [
+                  {
+                    kind: 'PHOTO',
+                    url: `https://media.example.com/demo/photo-${n}b.jpg`,
+                    width: 1080,
+                    height: 1350,
+                  },
+                ]
               : []),
           ];
       const data = await call(
@@ -80,7 +98,7 @@ export async function seedDemoData(gatewayUrl: string, feedDb: Db): Promise<bool
         'mutation($input: CreatePostInput!) { createPost(input: $input) { id } }',
         { input: { caption: CAPTIONS[n % CAPTIONS.length], media } },
       );
-      posts.push(data.createPost.id);
+      posts.push((data.createPost as { id: string }).id);
     }
   }
 
@@ -91,10 +109,14 @@ export async function seedDemoData(gatewayUrl: string, feedDb: Db): Promise<bool
     }
     for (let c = 0; c < index % 4; c++) {
       const commenter = USERS[(index + c + 1) % USERS.length] as string;
-      await call(commenter, 'mutation($id: ID!, $body: String!) { addComment(postId: $id, body: $body) { id } }', {
-        id: postId,
-        body: COMMENTS[(index + c) % COMMENTS.length],
-      });
+      await call(
+        commenter,
+        'mutation($id: ID!, $body: String!) { addComment(postId: $id, body: $body) { id } }',
+        {
+          id: postId,
+          body: COMMENTS[(index + c) % COMMENTS.length],
+        },
+      );
     }
   }
   return true;

@@ -12,7 +12,7 @@ import { access, mkdir } from 'node:fs/promises';
 import { createConnection, type Socket } from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { projectRoot } from './paths.js';
+import { projectRoot } from '../platform/paths.js';
 
 export interface MongoServerOptions {
   backend: 'memory' | 'h2';
@@ -82,6 +82,10 @@ let exitHookInstalled = false;
  */
 function own(child: ChildProcess): void {
   owned.add(child);
+  // Spawn failures are reported by the callers' own listeners; a later 'error' (a failed kill, a
+  // broken stdin pipe) must not become an uncaught exception that takes the whole run down.
+  child.on('error', () => {});
+  child.stdin?.on('error', () => {});
   child.once('exit', () => owned.delete(child));
   if (!exitHookInstalled) {
     exitHookInstalled = true;

@@ -26,7 +26,7 @@ export const SHARD_KEYS: Record<string, Record<string, ShardedCollection>> = {
     follows: {
       key: { shard: 1, followerId: 1, followeeId: 1 },
       unique: true,
-      why: 'who a user follows (the feed, viewerFollows) lives on the follower\'s shard',
+      why: "who a user follows (the feed, viewerFollows) lives on the follower's shard",
     },
     followers: {
       key: { shard: 1, followeeId: 1, followerId: 1 },

@@ -127,7 +127,12 @@ try {
 
   const mongo = new MongoClient(mongoUri);
   try {
-    if (await seedDemoData(url(env.GATEWAY_PORT), mongo.db(databaseName(env.MONGODB_DB_PREFIX, 'feed')))) {
+    if (
+      await seedDemoData(
+        url(env.GATEWAY_PORT),
+        mongo.db(databaseName(env.MONGODB_DB_PREFIX, 'feed')),
+      )
+    ) {
       say('seeded demo data: users alice, bob, carol, dave, erin, frank');
     }
   } finally {
@@ -135,7 +140,8 @@ try {
   }
 
   const token = await signDevToken('alice');
-  const query = '{ feed(first: 3) { edges { node { id caption author { id username } likeCount viewerHasLiked commentCount comments(first: 2) { edges { node { body author { id } } } } } } } }';
+  const query =
+    '{ feed(first: 3) { edges { node { id caption author { id username } likeCount viewerHasLiked commentCount comments(first: 2) { edges { node { body author { id } } } } } } } }';
   console.error(`
   Gateway: ${url(env.GATEWAY_PORT)}
   A dev token for alice (7 days; any user: npm run token -- <userId>):

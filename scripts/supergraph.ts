@@ -18,7 +18,9 @@ export interface CompositionResult {
 }
 
 /** Composes the subgraphs that `supergraph.yaml` names, exactly as rover would read them. */
-export async function composeFromConfig(configFile = 'supergraph.yaml'): Promise<CompositionResult> {
+export async function composeFromConfig(
+  configFile = 'supergraph.yaml',
+): Promise<CompositionResult> {
   const config = parseYaml(await readFile(projectPath(configFile), 'utf8')) as RoverConfig;
   const services = await Promise.all(
     Object.entries(config.subgraphs).map(async ([name, subgraph]) => ({

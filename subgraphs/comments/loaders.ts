@@ -4,7 +4,10 @@ import { createPostLoader, type CallerHeaders } from '../../platform/post-direct
 import type { CommentDoc } from './store/comments.js';
 import type { CommentsStores } from './stores.js';
 
-export function commentsLoaders(stores: CommentsStores, directory: { feedUrl: string; caller: CallerHeaders }) {
+export function commentsLoaders(
+  stores: CommentsStores,
+  directory: { feedUrl: string; caller: CallerHeaders },
+) {
   return {
     comments: new DataLoader<string, CommentDoc | null>(async (ids) =>
       inIdOrder(ids, await stores.comments.byIds(ids)),

@@ -10,12 +10,14 @@ import { startComments } from '../../subgraphs/comments/server.js';
 import { startFeed } from '../../subgraphs/feed/server.js';
 import { startLikes } from '../../subgraphs/likes/server.js';
 import { startMongo } from '../../scripts/services.js';
+import { shardKeyViolations } from './shard-keys.js';
 
 export interface GraphQLResult<T = Record<string, unknown>> {
   status: number;
   headers: Headers;
   data: T | null | undefined;
-  errors: { message: string; path?: (string | number)[]; extensions?: { code?: string } }[] | undefined;
+  errors:
+    { message: string; path?: (string | number)[]; extensions?: { code?: string } }[] | undefined;
 }
 
 export interface TestStack {
@@ -23,8 +25,10 @@ export interface TestStack {
   urls: { feed: string; likes: string; comments: string };
   mongo: MongoClient;
   dbPrefix: string;
-  /** Every command the subgraphs sent to the database, while `recording` is on. */
+  /** The commands of the last `record` call. */
   commands: CommandStartedEvent[];
+  /** Every command the subgraphs sent to the database since the stack started. */
+  allCommands: CommandStartedEvent[];
   record<T>(work: () => Promise<T>): Promise<{ result: T; commands: CommandStartedEvent[] }>;
   token(userId: string): Promise<string>;
   gql<T = Record<string, any>>(
@@ -41,13 +45,17 @@ export interface TestStack {
  * nothing with each other or with a developer's data.
  */
 export async function startStack(): Promise<TestStack> {
-  const ownMongo = process.env.MONGODB_URI ? undefined : await startMongo({ backend: 'memory', port: 0 });
+  const ownMongo = process.env.MONGODB_URI
+    ? undefined
+    : await startMongo({ backend: 'memory', port: 0 });
   const uri = process.env.MONGODB_URI ?? (ownMongo as { uri: string }).uri;
   const commands: CommandStartedEvent[] = [];
+  const allCommands: CommandStartedEvent[] = [];
   let recording = false;
   const mongo = await connectMongo(uri, {
     appName: 'tests',
     onCommand: (event) => {
+      allCommands.push(event);
       if (recording) commands.push(event);
     },
   });
@@ -80,6 +88,7 @@ export async function startStack(): Promise<TestStack> {
     mongo,
     dbPrefix,
     commands,
+    allCommands,
     async record(work) {
       commands.length = 0;
       recording = true;
@@ -98,7 +107,10 @@ export async function startStack(): Promise<TestStack> {
       return token;
     },
     async gql(query, variables, options = {}) {
-      const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        ...options.headers,
+      };
       const token = options.token ?? (options.as ? await stack.token(options.as) : undefined);
       if (token) headers.authorization = `Bearer ${token}`;
       const response = await fetch(options.url ?? gateway.url, {
@@ -113,12 +125,25 @@ export async function startStack(): Promise<TestStack> {
       } catch {
         throw new Error(`not JSON (${response.status}): ${text.slice(0, 200)}`);
       }
-      return { status: response.status, headers: response.headers, data: body.data, errors: body.errors };
+      return {
+        status: response.status,
+        headers: response.headers,
+        data: body.data,
+        errors: body.errors,
+      };
     },
+    /**
+     * Stops everything, then holds the whole run to the sharding rule: every command any test of
+     * the file caused must carry its shard key (tests/helpers/shard-keys.ts).
+     */
     async stop() {
       for (const service of services.reverse()) await service.stop();
       await mongo.close();
       await ownMongo?.stop();
+      const violations = shardKeyViolations(allCommands, dbPrefix);
+      if (violations.length > 0) {
+        throw new Error(`commands without their shard key:\n  ${violations.join('\n  ')}`);
+      }
     },
   };
   return stack;

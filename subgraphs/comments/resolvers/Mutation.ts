@@ -24,7 +24,11 @@ async function existingComment(context: CommentsContext, id: string): Promise<Co
 }
 
 export const Mutation = {
-  async addComment(_root: unknown, args: { postId: string; body: string }, context: CommentsContext) {
+  async addComment(
+    _root: unknown,
+    args: { postId: string; body: string },
+    context: CommentsContext,
+  ) {
     const viewerId = requireViewer(context);
     const body = checkBody(args.body);
     const post = isEntityId(args.postId) ? await context.loaders.posts.load(args.postId) : null;

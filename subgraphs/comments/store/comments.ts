@@ -32,7 +32,11 @@ export function commentsStore(db: Db, deps: { counts: CommentCountsStore }) {
 
   async function sync(comment: Pick<CommentDoc, '_id' | 'postId' | 'deleted' | 'version'>) {
     await deps.counts.recount(comment.postId, () =>
-      comments.countDocuments({ shard: shardOfId(comment.postId), postId: comment.postId, deleted: false }),
+      comments.countDocuments({
+        shard: shardOfId(comment.postId),
+        postId: comment.postId,
+        deleted: false,
+      }),
     );
     const key = { ...keyOf(comment._id), version: comment.version };
     if (comment.deleted) await comments.deleteOne({ ...key, deleted: true });
@@ -46,7 +50,11 @@ export function commentsStore(db: Db, deps: { counts: CommentCountsStore }) {
       await comments.createIndex({ synced: 1, updatedAt: 1 });
     },
 
-    async add(post: { id: string; authorId: string }, authorId: string, body: string): Promise<CommentDoc> {
+    async add(
+      post: { id: string; authorId: string },
+      authorId: string,
+      body: string,
+    ): Promise<CommentDoc> {
       const now = new Date();
       const comment: CommentDoc = {
         _id: newId(shardOfId(post.id), now.getTime()),
@@ -70,7 +78,11 @@ export function commentsStore(db: Db, deps: { counts: CommentCountsStore }) {
     async byIds(ids: readonly string[]): Promise<CommentDoc[]> {
       return comments
         .find(
-          { shard: { $in: [...new Set(ids.map(shardOfId))] }, _id: { $in: [...ids] }, deleted: false },
+          {
+            shard: { $in: [...new Set(ids.map(shardOfId))] },
+            _id: { $in: [...ids] },
+            deleted: false,
+          },
           { batchSize: ids.length + 1 },
         )
         .toArray();

@@ -42,7 +42,11 @@ export const Mutation = {
     return post;
   },
 
-  async updatePost(_root: unknown, args: { id: string; caption?: string | null }, context: FeedContext) {
+  async updatePost(
+    _root: unknown,
+    args: { id: string; caption?: string | null },
+    context: FeedContext,
+  ) {
     const viewerId = requireViewer(context);
     const caption = checkCaption(args.caption);
     await ownPost(context, args.id, viewerId);

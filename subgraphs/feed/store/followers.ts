@@ -26,7 +26,12 @@ export function followersStore(db: Db) {
       await followers.createIndex({ shard: 1, followeeId: 1, followerId: 1 }, { unique: true });
     },
 
-    async mirror(edge: { followerId: string; followeeId: string; active: boolean; version: number }) {
+    async mirror(edge: {
+      followerId: string;
+      followeeId: string;
+      active: boolean;
+      version: number;
+    }) {
       try {
         await followers.updateOne(
           {

@@ -33,9 +33,15 @@ export function followsStore(db: Db, deps: { followers: FollowersStore; users: U
     await deps.followers.mirror(edge);
     await Promise.all([
       deps.users.recountFollowing(edge.followerId, () =>
-        follows.countDocuments({ shard: shardOfUser(edge.followerId), followerId: edge.followerId, active: true }),
+        follows.countDocuments({
+          shard: shardOfUser(edge.followerId),
+          followerId: edge.followerId,
+          active: true,
+        }),
       ),
-      deps.users.recountFollowers(edge.followeeId, () => deps.followers.countFollowers(edge.followeeId)),
+      deps.users.recountFollowers(edge.followeeId, () =>
+        deps.followers.countFollowers(edge.followeeId),
+      ),
     ]);
     await follows.updateOne(
       { ...keyOf(edge.followerId, edge.followeeId), version: edge.version },
@@ -94,7 +100,12 @@ export function followsStore(db: Db, deps: { followers: FollowersStore; users: U
     async followedAmong(followerId: string, followeeIds: readonly string[]): Promise<Set<string>> {
       const edges = await follows
         .find(
-          { shard: shardOfUser(followerId), followerId, followeeId: { $in: [...followeeIds] }, active: true },
+          {
+            shard: shardOfUser(followerId),
+            followerId,
+            followeeId: { $in: [...followeeIds] },
+            active: true,
+          },
           { projection: { followeeId: 1 }, batchSize: followeeIds.length + 1 },
         )
         .toArray();

@@ -37,7 +37,15 @@ export function postsStore(db: Db) {
       const now = new Date();
       // The post lives on its author's logical shard, so "posts by author" is a one-shard query.
       const shard = shardOfUser(authorId);
-      const doc: PostDoc = { _id: newId(shard, now.getTime()), shard, authorId, caption, media, createdAt: now, updatedAt: now };
+      const doc: PostDoc = {
+        _id: newId(shard, now.getTime()),
+        shard,
+        authorId,
+        caption,
+        media,
+        createdAt: now,
+        updatedAt: now,
+      };
       await posts.insertOne(doc);
       return doc;
     },
@@ -71,7 +79,11 @@ export function postsStore(db: Db) {
     },
 
     /** Only the author's own post matches, so a concurrent delete or a stranger changes nothing. */
-    async updateCaption(id: string, authorId: string, caption: string | null): Promise<PostDoc | null> {
+    async updateCaption(
+      id: string,
+      authorId: string,
+      caption: string | null,
+    ): Promise<PostDoc | null> {
       return posts.findOneAndUpdate(
         { ...keyOf(id), authorId },
         { $set: { caption, updatedAt: new Date() } },

@@ -12,7 +12,9 @@ export const Post = {
     return isEntityId(post.id) ? context.loaders.likeCounts.load(post.id) : 0;
   },
   viewerHasLiked(post: PostRef, _args: unknown, context: LikesContext) {
-    return context.viewer && isEntityId(post.id) ? context.loaders.viewerLikes.load(post.id) : false;
+    return context.viewer && isEntityId(post.id)
+      ? context.loaders.viewerLikes.load(post.id)
+      : false;
   },
   async likes(post: PostRef, args: PageArgs, context: LikesContext) {
     const page = readPage('likes', args);

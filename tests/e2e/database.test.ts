@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import type { CommandStartedEvent } from 'mongodb';
+import { shardKeyViolations } from '../helpers/shard-keys.js';
+import { ok, startStack, type TestStack } from '../helpers/stack.js';
+
+const FEED_QUERY = `query Feed($first: Int!) {
+  feed(first: $first) {
+    edges { node {
+      id caption
+      author { id username followerCount viewerFollows }
+      likeCount viewerHasLiked commentCount
+      comments(first: 2) { edges { node { id body author { id } } } }
+    } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+
+const CREATE_POST = `mutation($caption: String) {
+  createPost(input: { caption: $caption, media: [{ kind: PHOTO, url: "https://cdn.example.com/p.jpg" }] }) { id }
+}`;
+
+function summary(commands: CommandStartedEvent[]): string[] {
+  return commands.map(
+    (c) => `${c.commandName} ${c.databaseName.split('_')[1]}.${String(c.command[c.commandName])}`,
+  );
+}
+
+describe('database discipline', () => {
+  let stack: TestStack;
+  const run = randomBytes(3).toString('hex');
+  const viewer = `viewer-${run}`;
+  const authors = Array.from({ length: 10 }, (_, i) => `author-${run}-${i}`);
+
+  before(async () => {
+    stack = await startStack();
+    for (const author of authors) {
+      for (let p = 0; p < 6; p++) {
+        const { createPost } = ok(
+          await stack.gql(CREATE_POST, { caption: `${author} #${p}` }, { as: author }),
+        );
+        const postId = createPost.id as string;
+        // Every post gets likes and at least three comments, so each per-parent field has rows.
+        await Promise.all(
+          authors
+            .slice(0, 3)
+            .map((liker) =>
+              stack.gql(
+                'mutation($id: ID!) { likePost(postId: $id) { id } }',
+                { id: postId },
+                { as: liker },
+              ),
+            ),
+        );
+        for (let c = 0; c < 3; c++) {
+          ok(
+            await stack.gql(
+              'mutation($id: ID!, $b: String!) { addComment(postId: $id, body: $b) { id } }',
+              { id: postId, b: `c${c}` },
+              { as: authors[c] },
+            ),
+          );
+        }
+      }
+      ok(
+        await stack.gql(
+          'mutation($id: ID!) { followUser(userId: $id) { id } }',
+          { id: author },
+          { as: viewer },
+        ),
+      );
+    }
+  });
+
+  after(() => stack.stop());
+
+  test('the feed query costs the same number of database commands for 5 posts as for 50', async () => {
+    const small = await stack.record(() => stack.gql(FEED_QUERY, { first: 5 }, { as: viewer }));
+    const large = await stack.record(() => stack.gql(FEED_QUERY, { first: 50 }, { as: viewer }));
+    const smallFeed = ok(small.result).feed;
+    const largeFeed = ok(large.result).feed;
+    assert.equal(smallFeed.edges.length, 5);
+    assert.equal(largeFeed.edges.length, 50);
+    for (const edge of largeFeed.edges) {
+      assert.equal(edge.node.likeCount, 3);
+      assert.equal(edge.node.commentCount, 3);
+      assert.equal(edge.node.comments.edges.length, 2);
+      assert.equal(edge.node.author.viewerFollows, true);
+    }
+    assert.ok(small.commands.length > 0);
+    assert.deepEqual(summary(large.commands).sort(), summary(small.commands).sort());
+    // One round trip per collection read: follows, posts, users, viewer's follows, like counts,
+    // viewer's likes, comment counts, first comments.
+    assert.equal(large.commands.length, 8, summary(large.commands).join('\n'));
+  });
+
+  test('every command of a full scenario carries its shard key', async () => {
+    const other = `other-${run}`;
+    const { commands } = await stack.record(async () => {
+      const { createPost } = ok(await stack.gql(CREATE_POST, { caption: 'x' }, { as: other }));
+      const id = createPost.id as string;
+      ok(
+        await stack.gql(
+          'mutation($id: ID!) { updatePost(id: $id, caption: "y") { id } }',
+          { id },
+          { as: other },
+        ),
+      );
+      ok(
+        await stack.gql(
+          'mutation($id: ID!) { likePost(postId: $id) { likeCount } }',
+          { id },
+          { as: viewer },
+        ),
+      );
+      ok(
+        await stack.gql(
+          'mutation($id: ID!) { unlikePost(postId: $id) { likeCount } }',
+          { id },
+          { as: viewer },
+        ),
+      );
+      const { addComment } = ok(
+        await stack.gql(
+          'mutation($id: ID!) { addComment(postId: $id, body: "hi") { id } }',
+          { id },
+          { as: viewer },
+        ),
+      );
+      ok(
+        await stack.gql(
+          'mutation($id: ID!) { editComment(id: $id, body: "hey") { id } }',
+          { id: addComment.id },
+          { as: viewer },
+        ),
+      );
+      ok(
+        await stack.gql('query($id: ID!) { comment(id: $id) { body post { caption } } }', {
+          id: addComment.id,
+        }),
+      );
+      ok(
+        await stack.gql(
+          'mutation($id: ID!) { deleteComment(id: $id) }',
+          { id: addComment.id },
+          { as: other },
+        ),
+      );
+      ok(
+        await stack.gql(
+          'mutation($id: ID!) { followUser(userId: $id) { followerCount } }',
+          { id: other },
+          { as: viewer },
+        ),
+      );
+      ok(
+        await stack.gql(
+          'mutation($id: ID!) { unfollowUser(userId: $id) { followerCount } }',
+          { id: other },
+          { as: viewer },
+        ),
+      );
+      ok(
+        await stack.gql(
+          'query($id: ID!, $u: ID!) { post(id: $id) { author { posts(first: 3) { edges { node { id } } } } likes { edges { node { user { id } } } } comments { edges { node { id } } } } user(id: $u) { id } viewer { id } }',
+          { id, u: other },
+          { as: viewer },
+        ),
+      );
+      ok(await stack.gql(FEED_QUERY, { first: 20 }, { as: viewer }));
+      ok(await stack.gql('mutation($id: ID!) { deletePost(id: $id) }', { id }, { as: other }));
+    });
+    const kinds = new Set(commands.map((c) => c.commandName));
+    for (const kind of ['find', 'aggregate', 'insert', 'update', 'delete', 'findAndModify']) {
+      assert.ok(kinds.has(kind), `the scenario issues ${kind}`);
+    }
+    assert.deepEqual(shardKeyViolations(commands, stack.dbPrefix), []);
+  });
+
+  test('the shard-key check flags commands that would be broadcast', async () => {
+    const { commands } = await stack.record(async () => {
+      const posts = stack.mongo.db(`${stack.dbPrefix}_feed`).collection('posts');
+      await posts.find({ authorId: viewer }).toArray();
+      await posts.updateOne({ shard: 1 }, { $set: { caption: 'z' } });
+    });
+    const problems = shardKeyViolations(commands, stack.dbPrefix);
+    assert.equal(problems.length, 2, problems.join('\n'));
+    // Those two were deliberate: keep them out of the whole-run check in `stop`.
+    stack.allCommands.splice(stack.allCommands.length - commands.length, commands.length);
+  });
+});
