@@ -6,6 +6,7 @@ import { closeServer, createGraphQLHttpService, listen } from '../platform/http.
 import type { Logger } from '../platform/logger.js';
 import type { RunningService } from '../platform/subgraph.js';
 import type { GatewayContext } from './context.js';
+import { operationResolution } from './operation-resolution.js';
 import { SubgraphSource } from './subgraph-source.js';
 import { supergraphFromFile } from './supergraph-file.js';
 
@@ -32,6 +33,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningService> {
     gateway,
     logger,
     introspection: deps.introspection,
+    plugins: [operationResolution],
     includeStacktraceInErrorResponses: false,
     formatError: maskErrors((formatted, error) =>
       logger.error({ err: error, path: formatted.path }, 'internal error'),

@@ -13,12 +13,18 @@ import type { Collection, Document, Filter } from 'mongodb';
  * the highest ticket started counting after every write that finished before it, so the value that
  * stays is exact once writes stop.
  */
+export interface Recounted {
+  value: number;
+  /** The recount's ticket: a later recount of the same counter has a larger one. */
+  seq: number;
+}
+
 export async function recount<T extends Document>(
   counters: Collection<T>,
   key: Filter<T>,
   field: string,
   count: () => Promise<number>,
-): Promise<number> {
+): Promise<Recounted> {
   const seqField = `${field}Seq`;
   const appliedField = `${field}Applied`;
   const ticket = await counters.findOneAndUpdate(key, { $inc: { [seqField]: 1 } } as never, {
@@ -36,5 +42,5 @@ export async function recount<T extends Document>(
     } as Filter<T>,
     { $set: { [field]: value, [appliedField]: seq } } as never,
   );
-  return value;
+  return { value, seq };
 }

@@ -16,6 +16,10 @@ export function readServiceEnv(portVariable: string, defaultPort: number) {
     LIKES_URL: url('http://127.0.0.1:4002/graphql', ['http:', 'https:']),
     COMMENTS_URL: url('http://127.0.0.1:4003/graphql', ['http:', 'https:']),
     REPAIR_INTERVAL_MS: int(30_000, 1_000, 3_600_000),
+    NATS_URL: url('nats://127.0.0.1:4222', ['nats:', 'tls:']),
+    REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    PUBSUB_ENGINE: oneOf(['nats', 'redis'], 'nats'),
+    EVENTS_PREFIX: str('ig'),
   });
   return {
     host: env.HOST as string,
@@ -27,6 +31,10 @@ export function readServiceEnv(portVariable: string, defaultPort: number) {
     likesUrl: env.LIKES_URL as string,
     commentsUrl: env.COMMENTS_URL as string,
     repairIntervalMs: env.REPAIR_INTERVAL_MS as number,
+    natsUrl: env.NATS_URL as string,
+    redisUrl: env.REDIS_URL as string,
+    pubsubEngine: env.PUBSUB_ENGINE as 'nats' | 'redis',
+    eventsPrefix: env.EVENTS_PREFIX as string,
   };
 }
 

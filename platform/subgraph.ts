@@ -5,12 +5,14 @@ import { buildSubgraphSchema, type GraphQLResolverMap } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import type { Db } from 'mongodb';
 import { createTokenVerifier, readAuthConfig, type TokenVerifier, type Viewer } from './auth.js';
+import { consumePostEvents } from './durable-events.js';
 import { maskErrors } from './errors.js';
 import { prepareGroupedPages } from './grouped-pages.js';
 import { closeServer, createGraphQLHttpService, listen, type Route } from './http.js';
 import { createLogger, type Logger } from './logger.js';
 import { connectMongo, databaseName, pingMongo } from './mongo.js';
 import { projectPath } from './paths.js';
+import { connectEvents, type EventClients } from './pubsub.js';
 import { every, readServiceEnv, stopOnSignals, type ServiceEnv } from './service.js';
 
 /** What every subgraph request knows before its own context is built. */
@@ -106,11 +108,18 @@ export interface SubgraphServiceOptions<Ctx extends RequestBase> extends Omit<
   db: Db;
   stores: SubgraphStores;
   repairIntervalMs: number;
+  events: EventClients;
+  /**
+   * Drops what this subgraph keeps about a deleted post. Runs from a durable consumer of the
+   * feed's post events, so it must be idempotent.
+   */
+  forgetPost?: (postId: string) => Promise<void>;
 }
 
 /**
- * A subgraph with its database: indexes ensured before the first request, readiness tied to the
- * database, and the repair pass on a timer (first run at start-up, for what a crash left behind).
+ * A subgraph with its database and events: indexes ensured before the first request, the repair
+ * pass on a timer (first run at start-up, for what a crash left behind), the durable consumer of
+ * deleted posts, and readiness tied to the database and the event connections.
  */
 export async function startSubgraphService<Ctx extends RequestBase>(
   options: SubgraphServiceOptions<Ctx>,
@@ -124,10 +133,27 @@ export async function startSubgraphService<Ctx extends RequestBase>(
   };
   await repairOnce();
   const stopRepair = every(options.repairIntervalMs, repairOnce, logger);
-  const service = await startSubgraph({ ...options, ready: () => pingMongo(db) });
+  const { events, forgetPost } = options;
+  const stopConsumer = forgetPost
+    ? await consumePostEvents(
+        events.nats.nc,
+        events.prefix,
+        `${options.name}-forget-deleted-posts`,
+        async (event) => {
+          if (event.type === 'post.deleted') await forgetPost(event.postId);
+        },
+        logger,
+      )
+    : async () => undefined;
+  const service = await startSubgraph({
+    ...options,
+    ready: async () =>
+      events.nats.connected() && events.pubsub.connected() && (await pingMongo(db)),
+  });
   return {
     ...service,
     async stop() {
+      await stopConsumer();
       await stopRepair();
       await service.stop();
     },
@@ -136,6 +162,7 @@ export async function startSubgraphService<Ctx extends RequestBase>(
 
 export interface SubgraphProcessDeps {
   db: Db;
+  events: EventClients;
   auth: TokenVerifier;
   logger: Logger;
   host: string;
@@ -154,8 +181,17 @@ export async function runSubgraphProcess(
   const env = readServiceEnv(portVariable, defaultPort);
   const logger = createLogger(name, env.logLevel);
   const mongo = await connectMongo(env.mongoUri, { appName: name });
+  const events = await connectEvents({
+    natsUrl: env.natsUrl,
+    redisUrl: env.redisUrl,
+    engine: env.pubsubEngine,
+    prefix: env.eventsPrefix,
+    name,
+    logger,
+  });
   const service = await start({
     db: mongo.db(databaseName(env.dbPrefix, name)),
+    events,
     auth: createTokenVerifier(readAuthConfig()),
     logger,
     host: env.host,
@@ -165,6 +201,7 @@ export async function runSubgraphProcess(
   });
   stopOnSignals(logger, async () => {
     await service.stop();
+    await events.close();
     await mongo.close();
   });
 }

@@ -12,12 +12,16 @@ import { ensureNats, ensureRedis, startMongo } from './services.js';
  */
 async function testFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.test.js'))
-    .map((entry) => relative(projectRoot, join(entry.parentPath, entry.name)))
-    // A compiled test whose source was deleted or renamed is stale output, not a test.
-    .filter((file) => existsSync(projectPath(file.replace(/^dist\//, '').replace(/\.js$/, '.ts'))))
-    .sort();
+  return (
+    entries
+      .filter((entry) => entry.isFile() && entry.name.endsWith('.test.js'))
+      .map((entry) => relative(projectRoot, join(entry.parentPath, entry.name)))
+      // A compiled test whose source was deleted or renamed is stale output, not a test.
+      .filter((file) =>
+        existsSync(projectPath(file.replace(/^dist\//, '').replace(/\.js$/, '.ts'))),
+      )
+      .sort()
+  );
 }
 
 const filters = process.argv.slice(2);

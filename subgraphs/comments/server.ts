@@ -1,8 +1,10 @@
 import type { Db } from 'mongodb';
 import type { TokenVerifier } from '../../platform/auth.js';
 import type { Logger } from '../../platform/logger.js';
+import type { EventClients } from '../../platform/pubsub.js';
 import { startSubgraphService, type RunningService } from '../../platform/subgraph.js';
 import { commentsContext } from './context.js';
+import { commentsEvents } from './events.js';
 import { resolvers } from './resolvers/index.js';
 import { commentsStores } from './stores.js';
 
@@ -13,6 +15,7 @@ export interface CommentsDeps {
   host: string;
   port: number;
   repairIntervalMs: number;
+  events: EventClients;
   /** The feed subgraph, the source of truth for which posts exist and who wrote them. */
   feedUrl: string;
 }
@@ -24,6 +27,7 @@ export function startComments(deps: CommentsDeps): Promise<RunningService> {
     name: 'comments',
     stores,
     resolvers,
-    context: commentsContext(stores, deps.feedUrl),
+    context: commentsContext(stores, commentsEvents(deps.events.pubsub), deps.feedUrl),
+    forgetPost: (postId) => stores.forgetPost(postId),
   });
 }

@@ -13,6 +13,11 @@ export function commentsStores(db: Db) {
       await Promise.all([counts.ensureIndexes(), comments.ensureIndexes()]);
     },
     repair: (olderThanMs: number) => comments.repair(olderThanMs),
+    /** Comments first: a count recomputed meanwhile would recreate the counter document. */
+    async forgetPost(postId: string) {
+      await comments.forgetPost(postId);
+      await counts.forgetPost(postId);
+    },
   };
 }
 

@@ -1,16 +1,19 @@
 import type { RequestBase } from '../../platform/subgraph.js';
 import { feedLoaders, type FeedLoaders } from './loaders.js';
+import type { FeedEvents } from './events.js';
 import type { FeedStores } from './stores.js';
 
 export interface FeedContext extends RequestBase {
   stores: FeedStores;
+  events: FeedEvents;
   loaders: FeedLoaders;
 }
 
-export function feedContext(stores: FeedStores) {
+export function feedContext(stores: FeedStores, events: FeedEvents) {
   return (base: RequestBase): FeedContext => ({
     ...base,
     stores,
+    events,
     loaders: feedLoaders(stores, base.viewer?.id ?? null),
   });
 }

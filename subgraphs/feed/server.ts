@@ -1,8 +1,10 @@
 import type { Db } from 'mongodb';
 import type { TokenVerifier } from '../../platform/auth.js';
 import type { Logger } from '../../platform/logger.js';
+import type { EventClients } from '../../platform/pubsub.js';
 import { startSubgraphService, type RunningService } from '../../platform/subgraph.js';
 import { feedContext } from './context.js';
+import { feedEvents } from './events.js';
 import { resolvers } from './resolvers/index.js';
 import { feedStores } from './stores.js';
 
@@ -13,15 +15,21 @@ export interface FeedDeps {
   host: string;
   port: number;
   repairIntervalMs: number;
+  events: EventClients;
 }
 
 export function startFeed(deps: FeedDeps): Promise<RunningService> {
   const stores = feedStores(deps.db);
+  const events = feedEvents(deps.events, stores.posts, deps.logger);
   return startSubgraphService({
     ...deps,
     name: 'feed',
-    stores,
+    stores: {
+      ensureIndexes: () => stores.ensureIndexes(),
+      repair: async (olderThanMs) =>
+        (await stores.follows.repair(olderThanMs)) + (await events.repair(olderThanMs)),
+    },
     resolvers,
-    context: feedContext(stores),
+    context: feedContext(stores, events),
   });
 }

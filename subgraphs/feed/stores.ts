@@ -18,7 +18,6 @@ export function feedStores(db: Db) {
     async ensureIndexes() {
       await Promise.all([users, posts, followers, follows].map((store) => store.ensureIndexes()));
     },
-    repair: (olderThanMs: number) => follows.repair(olderThanMs),
   };
 }
 

@@ -1,8 +1,10 @@
 import type { Db } from 'mongodb';
 import type { TokenVerifier } from '../../platform/auth.js';
 import type { Logger } from '../../platform/logger.js';
+import type { EventClients } from '../../platform/pubsub.js';
 import { startSubgraphService, type RunningService } from '../../platform/subgraph.js';
 import { likesContext } from './context.js';
+import { likesEvents } from './events.js';
 import { resolvers } from './resolvers/index.js';
 import { likesStores } from './stores.js';
 
@@ -13,6 +15,7 @@ export interface LikesDeps {
   host: string;
   port: number;
   repairIntervalMs: number;
+  events: EventClients;
   /** The feed subgraph, the source of truth for which posts exist. */
   feedUrl: string;
 }
@@ -24,6 +27,7 @@ export function startLikes(deps: LikesDeps): Promise<RunningService> {
     name: 'likes',
     stores,
     resolvers,
-    context: likesContext(stores, deps.feedUrl),
+    context: likesContext(stores, likesEvents(deps.events.pubsub), deps.feedUrl),
+    forgetPost: (postId) => stores.forgetPost(postId),
   });
 }

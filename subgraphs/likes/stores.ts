@@ -13,6 +13,11 @@ export function likesStores(db: Db) {
       await Promise.all([counts.ensureIndexes(), likes.ensureIndexes()]);
     },
     repair: (olderThanMs: number) => likes.repair(olderThanMs),
+    /** Likes first: a count recomputed meanwhile would recreate the counter document. */
+    async forgetPost(postId: string) {
+      await likes.forgetPost(postId);
+      await counts.forgetPost(postId);
+    },
   };
 }
 

@@ -257,6 +257,29 @@ describe('follow and unfollow', () => {
     assert.equal((await user(a)).followingCount, 0);
   });
 
+  test('every answer to a burst of follows (a double tap) reports its own follow in followerCount', async () => {
+    const inconsistent: string[] = [];
+    for (let round = 0; round < 5; round++) {
+      const [a, b] = [uid('a'), uid('b')];
+      await createPost(stack, b);
+      const follows = await Promise.all(Array.from({ length: 10 }, () => stack.gql(FOLLOW, { u: b }, { as: a })));
+      for (const result of follows) {
+        const data: any = ok(result);
+        if (!data.followUser.viewerFollows || data.followUser.followerCount !== 1) {
+          inconsistent.push(`followUser: ${JSON.stringify(data.followUser)}`);
+        }
+      }
+      const unfollows = await Promise.all(Array.from({ length: 10 }, () => stack.gql(UNFOLLOW, { u: b }, { as: a })));
+      for (const result of unfollows) {
+        const data: any = ok(result);
+        if (data.unfollowUser.viewerFollows || data.unfollowUser.followerCount !== 0) {
+          inconsistent.push(`unfollowUser: ${JSON.stringify(data.unfollowUser)}`);
+        }
+      }
+    }
+    assert.deepEqual(inconsistent, [], `${inconsistent.length} of 100 answers contradict themselves`);
+  });
+
   test('many followers at once are all counted', async () => {
     const star = uid('star');
     await createPost(stack, star);

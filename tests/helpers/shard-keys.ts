@@ -3,8 +3,9 @@ import { REPAIR_COMMENT } from '../../platform/mongo.js';
 import { SHARD_KEYS } from '../../scripts/shard-keys.js';
 
 /**
- * What a mongos would have to broadcast: a read whose filter lacks the shard key's leading field,
- * a write whose filter does not pin the whole shard key, an insert missing a key field. Repair
+ * What a mongos would have to broadcast: a read or a multi-document write whose filter lacks the
+ * shard key's leading field, a single-document write whose filter does not pin the whole shard
+ * key, an insert missing a key field. Repair
  * scans, tagged with REPAIR_COMMENT, are off the request path and may scan every shard.
  */
 export function shardKeyViolations(
@@ -42,12 +43,14 @@ export function shardKeyViolations(
       }
       case 'update':
         for (const update of command.updates as Document[]) {
-          if (!pinsKey(update.q)) problems.push(`${where}: ${JSON.stringify(update.q)}`);
+          if (!(update.multi ? leads(update.q) : pinsKey(update.q)))
+            problems.push(`${where}: ${JSON.stringify(update.q)}`);
         }
         break;
       case 'delete':
         for (const deletion of command.deletes as Document[]) {
-          if (!pinsKey(deletion.q)) problems.push(`${where}: ${JSON.stringify(deletion.q)}`);
+          if (!(deletion.limit === 0 ? leads(deletion.q) : pinsKey(deletion.q)))
+            problems.push(`${where}: ${JSON.stringify(deletion.q)}`);
         }
         break;
       case 'findAndModify':

@@ -4,6 +4,7 @@ import { createTokenVerifier, readAuthConfig, signDevToken } from '../../platfor
 import { createLogger } from '../../platform/logger.js';
 import { connectMongo, databaseName } from '../../platform/mongo.js';
 import { projectPath } from '../../platform/paths.js';
+import { connectEvents, type EventClients } from '../../platform/pubsub.js';
 import type { RunningService } from '../../platform/subgraph.js';
 import { startGateway } from '../../gateway/server.js';
 import { startComments } from '../../subgraphs/comments/server.js';
@@ -44,7 +45,13 @@ export interface TestStack {
  * MONGODB_URI (started here when it is not set), with databases of a random prefix: tests share
  * nothing with each other or with a developer's data.
  */
-export async function startStack(): Promise<TestStack> {
+export interface StackOptions {
+  supergraphPath?: string;
+  /** The live pub/sub engine; PUBSUB_ENGINE or NATS by default. */
+  engine?: 'nats' | 'redis';
+}
+
+export async function startStack(options: StackOptions = {}): Promise<TestStack> {
   const ownMongo = process.env.MONGODB_URI
     ? undefined
     : await startMongo({ backend: 'memory', port: 0 });
@@ -64,17 +71,41 @@ export async function startStack(): Promise<TestStack> {
   const auth = createTokenVerifier(readAuthConfig({}));
   const common = { auth, logger, host: '127.0.0.1', port: 0, repairIntervalMs: 60_000 };
   const db = (name: string) => mongo.db(databaseName(dbPrefix, name));
+  const connections: EventClients[] = [];
+  /** Each service gets connections of its own, as separate processes would. */
+  const events = async (name: string) => {
+    const clients = await connectEvents({
+      natsUrl: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+      redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      engine: options.engine ?? (process.env.PUBSUB_ENGINE === 'redis' ? 'redis' : 'nats'),
+      prefix: dbPrefix,
+      name,
+      logger,
+    });
+    connections.push(clients);
+    return clients;
+  };
 
   const services: RunningService[] = [];
-  const feed = await startFeed({ ...common, db: db('feed') });
+  const feed = await startFeed({ ...common, db: db('feed'), events: await events('feed') });
   services.push(feed);
-  const likes = await startLikes({ ...common, db: db('likes'), feedUrl: feed.url });
+  const likes = await startLikes({
+    ...common,
+    db: db('likes'),
+    events: await events('likes'),
+    feedUrl: feed.url,
+  });
   services.push(likes);
-  const comments = await startComments({ ...common, db: db('comments'), feedUrl: feed.url });
+  const comments = await startComments({
+    ...common,
+    db: db('comments'),
+    events: await events('comments'),
+    feedUrl: feed.url,
+  });
   services.push(comments);
   const gateway = await startGateway({
     ...common,
-    supergraphPath: projectPath('schema/supergraph.graphql'),
+    supergraphPath: options.supergraphPath ?? projectPath('schema/supergraph.graphql'),
     subgraphUrls: { feed: feed.url, likes: likes.url, comments: comments.url },
     maxBodyBytes: 1_000_000,
     introspection: true,
@@ -138,6 +169,7 @@ export async function startStack(): Promise<TestStack> {
      */
     async stop() {
       for (const service of services.reverse()) await service.stop();
+      for (const clients of connections) await clients.close();
       await mongo.close();
       await ownMongo?.stop();
       const violations = shardKeyViolations(allCommands, dbPrefix);

@@ -33,7 +33,8 @@ export const Mutation = {
     const body = checkBody(args.body);
     const post = isEntityId(args.postId) ? await context.loaders.posts.load(args.postId) : null;
     if (!post) throw notFound(`No post with id "${args.postId}"`);
-    const comment = await context.stores.comments.add(post, viewerId, body);
+    const { comment, count } = await context.stores.comments.add(post, viewerId, body);
+    await context.events.commentChanged('comment.created', comment, viewerId, count);
     context.loaders.commentCounts.clear(post.id);
     return comment;
   },
@@ -45,6 +46,11 @@ export const Mutation = {
     if (comment.authorId !== viewerId) throw forbidden('Only the author can edit this comment');
     const edited = await context.stores.comments.edit(args.id, viewerId, body);
     if (!edited) throw notFound(`No comment with id "${args.id}"`);
+    const commentCount = await context.loaders.commentCounts.load(edited.postId);
+    await context.events.commentChanged('comment.edited', edited, viewerId, {
+      value: commentCount,
+      seq: 0,
+    });
     return edited;
   },
 
@@ -54,9 +60,9 @@ export const Mutation = {
     if (comment.authorId !== viewerId && comment.postAuthorId !== viewerId) {
       throw forbidden("Only the comment's author or the post's author can delete this comment");
     }
-    if (!(await context.stores.comments.delete(args.id))) {
-      throw notFound(`No comment with id "${args.id}"`);
-    }
+    const count = await context.stores.comments.delete(args.id);
+    if (!count) throw notFound(`No comment with id "${args.id}"`);
+    await context.events.commentChanged('comment.deleted', comment, viewerId, count);
     context.loaders.commentCounts.clear(comment.postId);
     return args.id;
   },

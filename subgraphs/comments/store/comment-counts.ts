@@ -27,6 +27,10 @@ export function commentCountsStore(db: Db) {
       return new Map(docs.map((doc) => [doc._id, doc.commentCount ?? 0]));
     },
 
+    async forgetPost(postId: string): Promise<void> {
+      await counts.deleteOne({ shard: shardOfId(postId), _id: postId });
+    },
+
     recount(postId: string, count: () => Promise<number>) {
       return recount(counts, { shard: shardOfId(postId), _id: postId }, 'commentCount', count);
     },

@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
 import type { Page } from '../../../platform/connection.js';
+import type { Recounted } from '../../../platform/counters.js';
 import { pagesByParent } from '../../../platform/grouped-pages.js';
 import { newId, shardOfId } from '../../../platform/ids.js';
 import { REPAIR_COMMENT } from '../../../platform/mongo.js';
@@ -30,8 +31,10 @@ export function commentsStore(db: Db, deps: { counts: CommentCountsStore }) {
   const comments = db.collection<CommentDoc>('comments');
   const keyOf = (id: string) => ({ shard: shardOfId(id), _id: id });
 
-  async function sync(comment: Pick<CommentDoc, '_id' | 'postId' | 'deleted' | 'version'>) {
-    await deps.counts.recount(comment.postId, () =>
+  async function sync(
+    comment: Pick<CommentDoc, '_id' | 'postId' | 'deleted' | 'version'>,
+  ): Promise<Recounted> {
+    const count = await deps.counts.recount(comment.postId, () =>
       comments.countDocuments({
         shard: shardOfId(comment.postId),
         postId: comment.postId,
@@ -41,6 +44,7 @@ export function commentsStore(db: Db, deps: { counts: CommentCountsStore }) {
     const key = { ...keyOf(comment._id), version: comment.version };
     if (comment.deleted) await comments.deleteOne({ ...key, deleted: true });
     else await comments.updateOne(key, { $set: { synced: true } });
+    return count;
   }
 
   return {
@@ -54,7 +58,7 @@ export function commentsStore(db: Db, deps: { counts: CommentCountsStore }) {
       post: { id: string; authorId: string },
       authorId: string,
       body: string,
-    ): Promise<CommentDoc> {
+    ): Promise<{ comment: CommentDoc; count: Recounted }> {
       const now = new Date();
       const comment: CommentDoc = {
         _id: newId(shardOfId(post.id), now.getTime()),
@@ -71,8 +75,8 @@ export function commentsStore(db: Db, deps: { counts: CommentCountsStore }) {
         updatedAt: now,
       };
       await comments.insertOne(comment);
-      await sync(comment);
-      return { ...comment, synced: true };
+      const count = await sync(comment);
+      return { comment: { ...comment, synced: true }, count };
     },
 
     async byIds(ids: readonly string[]): Promise<CommentDoc[]> {
@@ -98,15 +102,19 @@ export function commentsStore(db: Db, deps: { counts: CommentCountsStore }) {
       );
     },
 
-    async delete(id: string): Promise<boolean> {
+    /** The post's new count, or null when there was no such live comment. */
+    async delete(id: string): Promise<Recounted | null> {
       const comment = await comments.findOneAndUpdate(
         { ...keyOf(id), deleted: false },
         { $set: { deleted: true, synced: false, updatedAt: new Date() }, $inc: { version: 1 } },
         { returnDocument: 'after' },
       );
-      if (!comment) return false;
-      await sync(comment);
-      return true;
+      return comment ? sync(comment) : null;
+    },
+
+    /** Every comment of a deleted post. Idempotent. */
+    async forgetPost(postId: string): Promise<void> {
+      await comments.deleteMany({ shard: shardOfId(postId), postId });
     },
 
     pagesByPost(postIds: readonly string[], page: Page): Promise<Map<string, CommentDoc[]>> {

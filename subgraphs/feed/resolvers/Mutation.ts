@@ -59,10 +59,11 @@ export const Mutation = {
   async deletePost(_root: unknown, args: { id: string }, context: FeedContext) {
     const viewerId = requireViewer(context);
     await ownPost(context, args.id, viewerId);
-    if (!(await context.stores.posts.delete(args.id, viewerId))) {
+    if (!(await context.stores.posts.markDeleted(args.id, viewerId))) {
       throw notFound(`No post with id "${args.id}"`);
     }
     context.loaders.posts.clear(args.id);
+    await context.events.postDeleted(args.id, viewerId);
     return args.id;
   },
 

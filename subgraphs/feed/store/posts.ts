@@ -2,6 +2,7 @@ import type { Db } from 'mongodb';
 import { newId, shardOfId, shardOfUser } from '../../../platform/ids.js';
 import type { Page } from '../../../platform/connection.js';
 import { pagesByParent } from '../../../platform/grouped-pages.js';
+import { REPAIR_COMMENT } from '../../../platform/mongo.js';
 
 export interface MediaDoc {
   kind: 'PHOTO' | 'VIDEO';
@@ -20,17 +21,21 @@ export interface PostDoc {
   media: MediaDoc[];
   createdAt: Date;
   updatedAt: Date;
+  /** Set from the delete until every subgraph has been told; the post reads as absent. */
+  deleted?: boolean;
 }
 
 export function postsStore(db: Db) {
   const posts = db.collection<PostDoc>('posts');
   const keyOf = (id: string) => ({ shard: shardOfId(id), _id: id });
   const olderThan = (page: Page) => (page.after ? { _id: { $lt: page.after } } : {});
+  const live = { deleted: { $ne: true } };
 
   return {
     async ensureIndexes() {
       await posts.createIndex({ shard: 1, _id: 1 });
       await posts.createIndex({ shard: 1, authorId: 1, _id: -1 });
+      await posts.createIndex({ deleted: 1, updatedAt: 1 }, { sparse: true });
     },
 
     async create(authorId: string, caption: string | null, media: MediaDoc[]): Promise<PostDoc> {
@@ -53,7 +58,10 @@ export function postsStore(db: Db) {
     async byIds(ids: readonly string[]): Promise<PostDoc[]> {
       const shards = [...new Set(ids.map(shardOfId))];
       return posts
-        .find({ shard: { $in: shards }, _id: { $in: [...ids] } }, { batchSize: ids.length + 1 })
+        .find(
+          { shard: { $in: shards }, _id: { $in: [...ids] }, ...live },
+          { batchSize: ids.length + 1 },
+        )
         .toArray();
     },
 
@@ -62,7 +70,12 @@ export function postsStore(db: Db) {
       const shards = [...new Set(authorIds.map(shardOfUser))];
       return posts
         .find(
-          { shard: { $in: shards }, authorId: { $in: [...authorIds] }, ...olderThan(page) },
+          {
+            shard: { $in: shards },
+            authorId: { $in: [...authorIds] },
+            ...live,
+            ...olderThan(page),
+          },
           { sort: { _id: -1 }, limit: page.limit + 1, batchSize: page.limit + 1 },
         )
         .toArray();
@@ -75,6 +88,7 @@ export function postsStore(db: Db) {
         parents: authorIds.map((id) => ({ id, shard: shardOfUser(id) })),
         direction: -1,
         page,
+        where: live,
       });
     },
 
@@ -85,15 +99,36 @@ export function postsStore(db: Db) {
       caption: string | null,
     ): Promise<PostDoc | null> {
       return posts.findOneAndUpdate(
-        { ...keyOf(id), authorId },
+        { ...keyOf(id), authorId, ...live },
         { $set: { caption, updatedAt: new Date() } },
         { returnDocument: 'after' },
       );
     },
 
-    async delete(id: string, authorId: string): Promise<boolean> {
-      const result = await posts.deleteOne({ ...keyOf(id), authorId });
-      return result.deletedCount === 1;
+    /**
+     * Hides the post at once and keeps it, marked, until `purge`: in between, every subgraph is
+     * told (a durable event), and the repair pass retells it if that failed.
+     */
+    async markDeleted(id: string, authorId: string): Promise<boolean> {
+      const result = await posts.updateOne(
+        { ...keyOf(id), authorId, ...live },
+        { $set: { deleted: true, updatedAt: new Date() } },
+      );
+      return result.modifiedCount === 1;
+    },
+
+    async purge(id: string): Promise<void> {
+      await posts.deleteOne({ ...keyOf(id), deleted: true });
+    },
+
+    /** Posts marked deleted for longer than `olderThanMs`: their event may never have gone out. */
+    deletedBefore(olderThanMs: number): Promise<PostDoc[]> {
+      return posts
+        .find(
+          { deleted: true, updatedAt: { $lt: new Date(Date.now() - olderThanMs) } },
+          { comment: REPAIR_COMMENT, limit: 1_000 },
+        )
+        .toArray();
     },
   };
 }

@@ -20,12 +20,14 @@ function fresh(context: LikesContext, postId: string) {
 export const Mutation = {
   async likePost(_root: unknown, args: { postId: string }, context: LikesContext) {
     const { viewerId, postId } = await viewerAndPost(context, args.postId);
-    await context.stores.likes.like(postId, viewerId);
+    const count = await context.stores.likes.like(postId, viewerId);
+    if (count) await context.events.likeChanged('post.liked', postId, viewerId, count);
     return fresh(context, postId);
   },
   async unlikePost(_root: unknown, args: { postId: string }, context: LikesContext) {
     const { viewerId, postId } = await viewerAndPost(context, args.postId);
-    await context.stores.likes.unlike(postId, viewerId);
+    const count = await context.stores.likes.unlike(postId, viewerId);
+    if (count) await context.events.likeChanged('post.unliked', postId, viewerId, count);
     return fresh(context, postId);
   },
 };

@@ -27,6 +27,10 @@ export function likeCountsStore(db: Db) {
       return new Map(docs.map((doc) => [doc._id, doc.likeCount ?? 0]));
     },
 
+    async forgetPost(postId: string): Promise<void> {
+      await counts.deleteOne({ shard: shardOfId(postId), _id: postId });
+    },
+
     recount(postId: string, count: () => Promise<number>) {
       return recount(counts, { shard: shardOfId(postId), _id: postId }, 'likeCount', count);
     },

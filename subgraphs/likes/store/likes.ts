@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
 import type { Page } from '../../../platform/connection.js';
+import type { Recounted } from '../../../platform/counters.js';
 import { pagesByParent } from '../../../platform/grouped-pages.js';
 import { newId, shardOfId } from '../../../platform/ids.js';
 import { isDuplicateKey, REPAIR_COMMENT } from '../../../platform/mongo.js';
@@ -27,14 +28,17 @@ export function likesStore(db: Db, deps: { counts: LikeCountsStore }) {
   const likes = db.collection<LikeDoc>('likes');
   const keyOf = (postId: string, userId: string) => ({ shard: shardOfId(postId), postId, userId });
 
-  async function sync(like: Pick<LikeDoc, 'postId' | 'userId' | 'active' | 'version'>) {
-    await deps.counts.recount(like.postId, () =>
+  async function sync(
+    like: Pick<LikeDoc, 'postId' | 'userId' | 'active' | 'version'>,
+  ): Promise<Recounted> {
+    const count = await deps.counts.recount(like.postId, () =>
       likes.countDocuments({ shard: shardOfId(like.postId), postId: like.postId, active: true }),
     );
     const key = { ...keyOf(like.postId, like.userId), version: like.version };
     // An unlike leaves nothing worth keeping once it is counted.
     if (like.active) await likes.updateOne(key, { $set: { synced: true } });
     else await likes.deleteOne({ ...key, active: false });
+    return count;
   }
 
   return {
@@ -44,8 +48,8 @@ export function likesStore(db: Db, deps: { counts: LikeCountsStore }) {
       await likes.createIndex({ synced: 1, updatedAt: 1 });
     },
 
-    /** Idempotent: liking a post already liked changes nothing. */
-    async like(postId: string, userId: string): Promise<void> {
+    /** Idempotent: liking a post already liked changes nothing (and returns null). */
+    async like(postId: string, userId: string): Promise<Recounted | null> {
       const now = new Date();
       let like: LikeDoc | null;
       try {
@@ -59,20 +63,20 @@ export function likesStore(db: Db, deps: { counts: LikeCountsStore }) {
           { upsert: true, returnDocument: 'after' },
         );
       } catch (error) {
-        if (isDuplicateKey(error)) return; // already liked
+        if (isDuplicateKey(error)) return null; // already liked
         throw error;
       }
-      if (like) await sync(like);
+      return like ? sync(like) : null;
     },
 
-    /** Idempotent: unliking a post not liked changes nothing. */
-    async unlike(postId: string, userId: string): Promise<void> {
+    /** Idempotent: unliking a post not liked changes nothing (and returns null). */
+    async unlike(postId: string, userId: string): Promise<Recounted | null> {
       const like = await likes.findOneAndUpdate(
         { ...keyOf(postId, userId), active: true },
         { $set: { active: false, synced: false, updatedAt: new Date() }, $inc: { version: 1 } },
         { returnDocument: 'after' },
       );
-      if (like) await sync(like);
+      return like ? sync(like) : null;
     },
 
     /** Which of `postIds` `userId` likes. */
@@ -99,6 +103,11 @@ export function likesStore(db: Db, deps: { counts: LikeCountsStore }) {
         page,
         where: { active: true },
       });
+    },
+
+    /** Every like of a deleted post. Idempotent. */
+    async forgetPost(postId: string): Promise<void> {
+      await likes.deleteMany({ shard: shardOfId(postId), postId });
     },
 
     async repair(olderThanMs: number): Promise<number> {

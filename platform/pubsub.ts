@@ -1,0 +1,166 @@
+import { RedisPubSub } from 'graphql-redis-subscriptions';
+import { Redis } from 'ioredis';
+import { connect, JSONCodec, type NatsConnection } from 'nats';
+import { subject, type Topics } from './events.js';
+import type { Logger } from './logger.js';
+
+type LiveTopic = 'likes' | 'comments';
+
+/**
+ * Live events (like and comment counts, new comments) from the subgraphs that write them to the
+ * gateways that push them to clients. Losing one only delays a screen until the next, which
+ * carries absolute counts, so plain pub/sub is enough. One interface, two engines: NATS (the
+ * default) and Redis; the same tests run against both.
+ */
+export interface PubSub {
+  readonly engine: 'nats' | 'redis';
+  /** Best effort: never rejects; a failure is logged and the next event repairs the screen. */
+  publish<T extends LiveTopic>(topic: T, event: Topics[T]): Promise<void>;
+  /** Resolves once the engine has registered the subscription. */
+  subscribe<T extends LiveTopic>(
+    topic: T,
+    postId: string,
+    handler: (event: Topics[T]) => void,
+  ): Promise<() => Promise<void>>;
+  /** True while connected to its server. */
+  connected(): boolean;
+  close(): Promise<void>;
+}
+
+export interface PubSubOptions {
+  engine: 'nats' | 'redis';
+  /** The process's NATS connection, which the NATS engine shares. */
+  nats: Nats;
+  redisUrl: string;
+  /** Starts every subject or channel: tests use a random one each. */
+  prefix: string;
+  /** Names the connection on the server, for operators. */
+  name: string;
+  logger: Logger;
+}
+
+export function createPubSub(options: PubSubOptions): Promise<PubSub> {
+  return options.engine === 'redis' ? redisPubSub(options) : natsPubSub(options);
+}
+
+export interface Nats {
+  nc: NatsConnection;
+  /** False from a reported disconnect until the client reports it is back. */
+  connected(): boolean;
+}
+
+/** A NATS connection that reconnects forever: a restarted server costs events, never the process. */
+export async function connectNats(url: string, name: string, logger: Logger): Promise<Nats> {
+  const nc = await connect({
+    servers: url,
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    pingInterval: 10_000,
+  });
+  let up = true;
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') up = false;
+      if (status.type === 'reconnect') up = true;
+      if (status.type === 'disconnect' || status.type === 'reconnect') {
+        logger.warn({ server: status.data }, `nats ${status.type}`);
+      }
+    }
+  })();
+  return { nc, connected: () => up && !nc.isClosed() };
+}
+
+async function natsPubSub(options: PubSubOptions): Promise<PubSub> {
+  const { nc, connected } = options.nats;
+  const codec = JSONCodec();
+  return {
+    engine: 'nats',
+    async publish(topic, event) {
+      try {
+        nc.publish(subject(options.prefix, topic, event.postId), codec.encode(event));
+      } catch (error) {
+        options.logger.warn({ err: error, topic }, 'live event not published');
+      }
+    },
+    async subscribe(topic, postId, handler) {
+      const subscription = nc.subscribe(subject(options.prefix, topic, postId), {
+        callback: (error, message) => {
+          if (error) return;
+          handler(codec.decode(message.data) as Topics[typeof topic]);
+        },
+      });
+      // The server knows the subscription once it has seen what was sent before this flush.
+      await nc.flush();
+      return async () => subscription.unsubscribe();
+    },
+    connected,
+    // The connection belongs to the process, which closes it.
+    async close() {},
+  };
+}
+
+async function redisPubSub(options: PubSubOptions): Promise<PubSub> {
+  // Separate connections: a Redis connection in subscriber mode can do nothing else.
+  const redisOptions = {
+    connectionName: options.name,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt: number) => Math.min(attempt * 100, 2_000),
+  };
+  const publisher = new Redis(options.redisUrl, redisOptions);
+  const subscriber = new Redis(options.redisUrl, redisOptions);
+  for (const client of [publisher, subscriber]) {
+    client.on('error', (error: Error) =>
+      options.logger.warn({ err: error }, 'redis pub/sub error'),
+    );
+  }
+  const pubsub = new RedisPubSub({ publisher, subscriber });
+  const channel = (topic: LiveTopic, postId: string) => subject(options.prefix, topic, postId);
+  return {
+    engine: 'redis',
+    async publish(topic, event) {
+      try {
+        await pubsub.publish(channel(topic, event.postId), event);
+      } catch (error) {
+        options.logger.warn({ err: error, topic }, 'live event not published');
+      }
+    },
+    async subscribe(topic, postId, handler) {
+      const id = await pubsub.subscribe(channel(topic, postId), handler);
+      return async () => pubsub.unsubscribe(id);
+    },
+    connected: () => publisher.status === 'ready' && subscriber.status === 'ready',
+    async close() {
+      await pubsub.close();
+    },
+  };
+}
+
+export interface EventClients {
+  nats: Nats;
+  pubsub: PubSub;
+  prefix: string;
+  close(): Promise<void>;
+}
+
+/** The process's NATS connection and its live pub/sub engine, closed together. */
+export async function connectEvents(options: {
+  natsUrl: string;
+  redisUrl: string;
+  engine: 'nats' | 'redis';
+  prefix: string;
+  name: string;
+  logger: Logger;
+}): Promise<EventClients> {
+  const nats = await connectNats(options.natsUrl, options.name, options.logger);
+  const pubsub = await createPubSub({ ...options, nats });
+  return {
+    nats,
+    pubsub,
+    prefix: options.prefix,
+    async close() {
+      await pubsub.close();
+      await nats.nc.drain();
+    },
+  };
+}

@@ -1,0 +1,13 @@
+import { isEntityId } from '../../../platform/ids.js';
+import type { CommentsContext } from '../context.js';
+
+interface PostCountsRef {
+  postId: string;
+}
+
+export const PostCounts = {
+  __resolveReference: (reference: PostCountsRef) => reference,
+  commentCount(counts: PostCountsRef, _args: unknown, context: CommentsContext) {
+    return isEntityId(counts.postId) ? context.loaders.commentCounts.load(counts.postId) : 0;
+  },
+};
