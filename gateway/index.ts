@@ -2,6 +2,7 @@ import { createTokenVerifier, readAuthConfig } from '../platform/auth.js';
 import { int, oneOf, readEnv, str } from '../platform/env.js';
 import { createLogger } from '../platform/logger.js';
 import { projectPath } from '../platform/paths.js';
+import { connectEvents } from '../platform/pubsub.js';
 import { readServiceEnv, stopOnSignals } from '../platform/service.js';
 import { startGateway } from './server.js';
 
@@ -10,8 +11,18 @@ const env = readEnv({
   SUPERGRAPH_PATH: str(projectPath('schema/supergraph.graphql')),
   MAX_BODY_BYTES: int(1_000_000, 1_000, 100_000_000),
   INTROSPECTION: oneOf(['on', 'off'], process.env.NODE_ENV === 'production' ? 'off' : 'on'),
+  SUBSCRIPTION_PUSHES_PER_SECOND: int(4, 1, 100),
+  SUBSCRIPTIONS_PER_CONNECTION: int(50, 1, 10_000),
 });
 const logger = createLogger('gateway', service.logLevel);
+const events = await connectEvents({
+  natsUrl: service.natsUrl,
+  redisUrl: service.redisUrl,
+  engine: service.pubsubEngine,
+  prefix: service.eventsPrefix,
+  name: 'gateway',
+  logger,
+});
 const gateway = await startGateway({
   supergraphPath: env.SUPERGRAPH_PATH,
   subgraphUrls: { feed: service.feedUrl, likes: service.likesUrl, comments: service.commentsUrl },
@@ -21,5 +32,13 @@ const gateway = await startGateway({
   port: service.port,
   maxBodyBytes: env.MAX_BODY_BYTES,
   introspection: env.INTROSPECTION === 'on',
+  pubsub: events.pubsub,
+  subscriptions: {
+    pushesPerSecond: env.SUBSCRIPTION_PUSHES_PER_SECOND,
+    maxPerConnection: env.SUBSCRIPTIONS_PER_CONNECTION,
+  },
 });
-stopOnSignals(logger, () => gateway.stop());
+stopOnSignals(logger, async () => {
+  await gateway.stop();
+  await events.close();
+});

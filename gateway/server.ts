@@ -1,13 +1,16 @@
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
+import type { GraphQLSchema } from 'graphql';
 import type { TokenVerifier } from '../platform/auth.js';
 import { maskErrors } from '../platform/errors.js';
 import { closeServer, createGraphQLHttpService, listen } from '../platform/http.js';
 import type { Logger } from '../platform/logger.js';
+import type { PubSub } from '../platform/pubsub.js';
 import type { RunningService } from '../platform/subgraph.js';
 import type { GatewayContext } from './context.js';
 import { operationResolution } from './operation-resolution.js';
 import { SubgraphSource } from './subgraph-source.js';
+import { startSubscriptionServer } from './subscriptions/server.js';
 import { supergraphFromFile } from './supergraph-file.js';
 
 export interface GatewayDeps {
@@ -20,14 +23,29 @@ export interface GatewayDeps {
   port: number;
   maxBodyBytes: number;
   introspection: boolean;
+  /** Live events for subscriptions. */
+  pubsub: PubSub;
+  subscriptions: { pushesPerSecond: number; maxPerConnection: number };
 }
 
-export async function startGateway(deps: GatewayDeps): Promise<RunningService> {
+export interface RunningGateway extends RunningService {
+  /** Engine subscriptions open in this process (one per topic and watched post). */
+  engineSubscriptions(): number;
+}
+
+export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   const { logger } = deps;
+  // @apollo/gateway otherwise reports usage to Apollo's servers and probes cloud metadata
+  // endpoints at start-up; its constructor reads this switch, which no option replaces.
+  process.env.APOLLO_TELEMETRY_DISABLED = 'true';
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile(deps.supergraphPath, logger),
     buildService: ({ name, url }) => new SubgraphSource(deps.subgraphUrls[name] ?? url ?? ''),
     logger,
+  });
+  let apiSchema: GraphQLSchema | undefined;
+  gateway.onSchemaLoadOrUpdate((loaded) => {
+    apiSchema = loaded.apiSchema;
   });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
@@ -45,8 +63,8 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningService> {
     apollo,
     logger,
     maxBodyBytes: deps.maxBodyBytes,
-    // The gateway can serve whatever the subgraphs can: it is ready once its schema is loaded.
-    ready: async () => true,
+    // Ready once its schema is loaded (start-up waits for that) and live events can flow.
+    ready: async () => deps.pubsub.connected(),
     async context(req, requestId) {
       const authorization = req.headers.authorization;
       // A bad token is refused here, before any subgraph is called.
@@ -54,14 +72,27 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningService> {
       return { viewer, requestId, authorization: viewer ? authorization : undefined };
     },
   });
+  const subscriptions = startSubscriptionServer({
+    httpServer: http.server,
+    path: '/graphql',
+    schema: () => apiSchema,
+    apollo,
+    auth: deps.auth,
+    pubsub: deps.pubsub,
+    logger,
+    pushesPerSecond: deps.subscriptions.pushesPerSecond,
+    maxSubscriptionsPerConnection: deps.subscriptions.maxPerConnection,
+  });
   const port = await listen(http.server, deps.port, deps.host);
   logger.info({ port }, 'gateway listening');
   return {
     url: `http://${deps.host}:${port}/graphql`,
     port,
     server: http.server,
+    engineSubscriptions: () => subscriptions.engineSubscriptions(),
     async stop() {
       http.beginShutdown();
+      await subscriptions.close();
       await closeServer(http.server);
       await apollo.stop();
     },

@@ -2,7 +2,16 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { shardOfId } from '../../platform/ids.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
-import { assertError, assertOrdered, createPost, ISO_DATE, POST_ID, sleep, uid, unknownPostId } from './support.js';
+import {
+  assertError,
+  assertOrdered,
+  createPost,
+  ISO_DATE,
+  POST_ID,
+  sleep,
+  uid,
+  unknownPostId,
+} from './support.js';
 
 let stack: TestStack;
 
@@ -41,7 +50,11 @@ interface CommentView {
   post: { id: string };
 }
 
-async function addComment(postId: string, as: string, body = `comment by ${as}`): Promise<CommentView> {
+async function addComment(
+  postId: string,
+  as: string,
+  body = `comment by ${as}`,
+): Promise<CommentView> {
   return (ok(await stack.gql(ADD, { p: postId, body }, { as })) as any).addComment;
 }
 
@@ -50,8 +63,9 @@ async function readComment(id: string): Promise<CommentView | null> {
 }
 
 async function commentCount(postId: string): Promise<number> {
-  return (ok(await stack.gql(`query($p: ID!) { post(id: $p) { commentCount } }`, { p: postId })) as any).post
-    .commentCount;
+  return (
+    ok(await stack.gql(`query($p: ID!) { post(id: $p) { commentCount } }`, { p: postId })) as any
+  ).post.commentCount;
 }
 
 async function allComments(postId: string, first = 100): Promise<{ ids: string[]; pages: number }> {
@@ -62,7 +76,8 @@ async function allComments(postId: string, first = 100): Promise<{ ids: string[]
     const connection = data.post.comments;
     assert.ok(connection.edges.length <= first);
     ids.push(...connection.edges.map((edge: any) => edge.node.id));
-    if (connection.edges.length > 0) assert.equal(connection.pageInfo.endCursor, connection.edges.at(-1).cursor);
+    if (connection.edges.length > 0)
+      assert.equal(connection.pageInfo.endCursor, connection.edges.at(-1).cursor);
     if (!connection.pageInfo.hasNextPage) return { ids, pages };
     cursor = connection.pageInfo.endCursor;
   }
@@ -93,7 +108,10 @@ describe('addComment', () => {
     assert.equal((await addComment(post.id, commenter, `  ${longest}  `)).body, longest);
     assert.equal((await addComment(post.id, commenter, 'x'.repeat(2_200))).body, 'x'.repeat(2_200));
     // Whitespace around a full body does not count.
-    assert.equal((await addComment(post.id, commenter, ` ${'y'.repeat(2_200)}\n`)).body, 'y'.repeat(2_200));
+    assert.equal(
+      (await addComment(post.id, commenter, ` ${'y'.repeat(2_200)}\n`)).body,
+      'y'.repeat(2_200),
+    );
     assert.equal(await commentCount(post.id), 3);
   });
 
@@ -107,7 +125,11 @@ describe('addComment', () => {
   for (const [what, body] of badBodies) {
     test(`a body that is ${what} is BAD_USER_INPUT, and nothing is stored`, async () => {
       const post = await createPost(stack, uid('author'));
-      assertError(await stack.gql(ADD, { p: post.id, body }, { as: uid('commenter') }), 'BAD_USER_INPUT', what);
+      assertError(
+        await stack.gql(ADD, { p: post.id, body }, { as: uid('commenter') }),
+        'BAD_USER_INPUT',
+        what,
+      );
       assert.equal(await commentCount(post.id), 0);
       assert.deepEqual((await allComments(post.id)).ids, []);
     });
@@ -116,12 +138,26 @@ describe('addComment', () => {
   test('NOT_FOUND for unknown, malformed and deleted posts; nothing is stored', async () => {
     const commenter = uid('commenter');
     for (const id of [unknownPostId(), 'nope', '']) {
-      assertError(await stack.gql(ADD, { p: id, body: 'hello' }, { as: commenter }), 'NOT_FOUND', `addComment("${id}")`);
+      assertError(
+        await stack.gql(ADD, { p: id, body: 'hello' }, { as: commenter }),
+        'NOT_FOUND',
+        `addComment("${id}")`,
+      );
     }
     const author = uid('author');
     const post = await createPost(stack, author);
-    ok(await stack.gql(`mutation($id: ID!) { deletePost(id: $id) }`, { id: post.id }, { as: author }));
-    assertError(await stack.gql(ADD, { p: post.id, body: 'too late' }, { as: commenter }), 'NOT_FOUND', 'deleted post');
+    ok(
+      await stack.gql(
+        `mutation($id: ID!) { deletePost(id: $id) }`,
+        { id: post.id },
+        { as: author },
+      ),
+    );
+    assertError(
+      await stack.gql(ADD, { p: post.id, body: 'too late' }, { as: commenter }),
+      'NOT_FOUND',
+      'deleted post',
+    );
     const stored = await stack.mongo
       .db(`${stack.dbPrefix}_comments`)
       .collection('comments')
@@ -141,7 +177,8 @@ describe('comments connection', () => {
     const post = await createPost(stack, uid('author'));
     const ids: string[] = [];
     const commenters = [uid('c1'), uid('c2'), uid('c3')];
-    for (let i = 0; i < 8; i++) ids.push((await addComment(post.id, commenters[i % 3] as string, `#${i}`)).id);
+    for (let i = 0; i < 8; i++)
+      ids.push((await addComment(post.id, commenters[i % 3] as string, `#${i}`)).id);
     assertOrdered(ids, 'asc', 'comment ids');
 
     const whole = await allComments(post.id);
@@ -172,14 +209,30 @@ describe('comments connection', () => {
     assert.equal(data.post.comments.pageInfo.hasNextPage, true);
     assert.equal(data.post.commentCount, 21);
     for (const first of [0, 101, -1]) {
-      assertError(await stack.gql(COMMENTS, { p: post.id, first }), 'BAD_USER_INPUT', `first: ${first}`);
+      assertError(
+        await stack.gql(COMMENTS, { p: post.id, first }),
+        'BAD_USER_INPUT',
+        `first: ${first}`,
+      );
     }
-    ok(await stack.gql(`mutation($p: ID!) { likePost(postId: $p) { id } }`, { p: post.id }, { as: commenter }));
+    ok(
+      await stack.gql(
+        `mutation($p: ID!) { likePost(postId: $p) { id } }`,
+        { p: post.id },
+        { as: commenter },
+      ),
+    );
     const likes: any = ok(
-      await stack.gql(`query($p: ID!) { post(id: $p) { likes { pageInfo { endCursor } } } }`, { p: post.id }),
+      await stack.gql(`query($p: ID!) { post(id: $p) { likes { pageInfo { endCursor } } } }`, {
+        p: post.id,
+      }),
     );
     for (const after of ['nope', likes.post.likes.pageInfo.endCursor, post.id]) {
-      assertError(await stack.gql(COMMENTS, { p: post.id, after }), 'BAD_USER_INPUT', `after: ${after}`);
+      assertError(
+        await stack.gql(COMMENTS, { p: post.id, after }),
+        'BAD_USER_INPUT',
+        `after: ${after}`,
+      );
     }
   });
 
@@ -191,12 +244,19 @@ describe('comments connection', () => {
     assert.deepEqual((await allComments(p1.id)).ids, [c1.id]);
     assert.deepEqual((await allComments(p2.id)).ids, [c2.id]);
     const data: any = ok(
-      await stack.gql(`query($id: ID!) { user(id: $id) { posts { edges { node { id commentCount comments { edges { node { id } } } } } } } }`, {
-        id: author,
-      }),
+      await stack.gql(
+        `query($id: ID!) { user(id: $id) { posts { edges { node { id commentCount comments { edges { node { id } } } } } } } }`,
+        {
+          id: author,
+        },
+      ),
     );
     assert.deepEqual(
-      data.user.posts.edges.map((edge: any) => [edge.node.id, edge.node.commentCount, edge.node.comments.edges.map((e: any) => e.node.id)]),
+      data.user.posts.edges.map((edge: any) => [
+        edge.node.id,
+        edge.node.commentCount,
+        edge.node.comments.edges.map((e: any) => e.node.id),
+      ]),
       [
         [p2.id, 1, [c2.id]],
         [p1.id, 1, [c1.id]],
@@ -222,7 +282,9 @@ describe('editComment', () => {
     const commenter = uid('commenter');
     const comment = await addComment(post.id, commenter, 'frist');
     await sleep(10);
-    const data: any = ok(await stack.gql(EDIT, { id: comment.id, body: '  first!  ' }, { as: commenter }));
+    const data: any = ok(
+      await stack.gql(EDIT, { id: comment.id, body: '  first!  ' }, { as: commenter }),
+    );
     const edited = data.editComment as CommentView;
     assert.equal(edited.id, comment.id);
     assert.equal(edited.body, 'first!');
@@ -241,7 +303,11 @@ describe('editComment', () => {
     const commenter = uid('commenter');
     const comment = await addComment(post.id, commenter, 'original');
     for (const who of [author, uid('stranger')]) {
-      assertError(await stack.gql(EDIT, { id: comment.id, body: 'changed' }, { as: who }), 'FORBIDDEN', who);
+      assertError(
+        await stack.gql(EDIT, { id: comment.id, body: 'changed' }, { as: who }),
+        'FORBIDDEN',
+        who,
+      );
     }
     assert.deepEqual(await readComment(comment.id), comment);
   });
@@ -251,10 +317,18 @@ describe('editComment', () => {
     const commenter = uid('commenter');
     const comment = await addComment(post.id, commenter, 'keep me');
     for (const body of ['', '   ', 'q'.repeat(2_201)]) {
-      assertError(await stack.gql(EDIT, { id: comment.id, body }, { as: commenter }), 'BAD_USER_INPUT', `body of ${body.length}`);
+      assertError(
+        await stack.gql(EDIT, { id: comment.id, body }, { as: commenter }),
+        'BAD_USER_INPUT',
+        `body of ${body.length}`,
+      );
     }
     for (const id of [unknownPostId(), 'nope', '']) {
-      assertError(await stack.gql(EDIT, { id, body: 'x' }, { as: commenter }), 'NOT_FOUND', `editComment("${id}")`);
+      assertError(
+        await stack.gql(EDIT, { id, body: 'x' }, { as: commenter }),
+        'NOT_FOUND',
+        `editComment("${id}")`,
+      );
     }
     assertError(await stack.gql(EDIT, { id: comment.id, body: 'x' }), 'UNAUTHENTICATED');
     assert.deepEqual(await readComment(comment.id), comment);
@@ -274,7 +348,10 @@ describe('deleteComment', () => {
     assert.equal(await commentCount(post.id), 1);
     // Twice: NOT_FOUND, and editing it too.
     assertError(await stack.gql(DELETE, { id: doomed.id }, { as: commenter }), 'NOT_FOUND');
-    assertError(await stack.gql(EDIT, { id: doomed.id, body: 'back' }, { as: commenter }), 'NOT_FOUND');
+    assertError(
+      await stack.gql(EDIT, { id: doomed.id, body: 'back' }, { as: commenter }),
+      'NOT_FOUND',
+    );
     assert.equal(await commentCount(post.id), 1);
   });
 
@@ -304,7 +381,11 @@ describe('deleteComment', () => {
   test('unknown and malformed ids are NOT_FOUND; anonymous is UNAUTHENTICATED', async () => {
     const someone = uid('someone');
     for (const id of [unknownPostId(), 'nope', '']) {
-      assertError(await stack.gql(DELETE, { id }, { as: someone }), 'NOT_FOUND', `deleteComment("${id}")`);
+      assertError(
+        await stack.gql(DELETE, { id }, { as: someone }),
+        'NOT_FOUND',
+        `deleteComment("${id}")`,
+      );
     }
     const post = await createPost(stack, uid('author'));
     const comment = await addComment(post.id, uid('commenter'));
@@ -317,7 +398,9 @@ describe('deleteComment', () => {
     const commenter = uid('commenter');
     await addComment(post.id, commenter, 'stays');
     const comment = await addComment(post.id, commenter, 'goes');
-    const results = await Promise.all(Array.from({ length: 10 }, () => stack.gql(DELETE, { id: comment.id }, { as: commenter })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => stack.gql(DELETE, { id: comment.id }, { as: commenter })),
+    );
     const succeeded = results.filter((result) => !result.errors?.length);
     assert.equal(succeeded.length, 1, 'not exactly one delete succeeded');
     for (const result of results.filter((r) => r.errors?.length)) assertError(result, 'NOT_FOUND');
@@ -337,7 +420,13 @@ describe('comment(id) and federation', () => {
     const post = await createPost(stack, author, { caption: 'soon gone' });
     const commenter = uid('commenter');
     const comment = await addComment(post.id, commenter, 'orphan to be');
-    ok(await stack.gql(`mutation($id: ID!) { deletePost(id: $id) }`, { id: post.id }, { as: author }));
+    ok(
+      await stack.gql(
+        `mutation($id: ID!) { deletePost(id: $id) }`,
+        { id: post.id },
+        { as: author },
+      ),
+    );
 
     // However it is asked for, the comment of a post that no longer exists is gone too: never a
     // comment pointing at a post that post(id) says does not exist, and never a phantom post
@@ -348,24 +437,52 @@ describe('comment(id) and federation', () => {
     for (;;) {
       answers = await Promise.all(
         selections.map(async (selection) =>
-          ok(await stack.gql(`query($id: ID!) { comment(id: $id) { ${selection} } }`, { id: comment.id })),
+          ok(
+            await stack.gql(`query($id: ID!) { comment(id: $id) { ${selection} } }`, {
+              id: comment.id,
+            }),
+          ),
         ),
       );
-      if (answers.every((answer) => (answer as { comment: unknown }).comment === null) || Date.now() > deadline) break;
+      if (
+        answers.every((answer) => (answer as { comment: unknown }).comment === null) ||
+        Date.now() > deadline
+      )
+        break;
       await sleep(100);
     }
     selections.forEach((selection, index) => {
-      assert.deepEqual(answers[index], { comment: null }, `comment(id) { ${selection} } of a deleted post`);
+      assert.deepEqual(
+        answers[index],
+        { comment: null },
+        `comment(id) { ${selection} } of a deleted post`,
+      );
     });
-    assertError(await stack.gql(EDIT, { id: comment.id, body: 'still here?' }, { as: commenter }), 'NOT_FOUND', 'edit');
+    assertError(
+      await stack.gql(EDIT, { id: comment.id, body: 'still here?' }, { as: commenter }),
+      'NOT_FOUND',
+      'edit',
+    );
   });
 
   test('a comment resolves its post from every subgraph in one query', async () => {
     const author = uid('author');
     const post = await createPost(stack, author, { caption: 'federated caption' });
     const [fan1, fan2, commenter] = [uid('fan'), uid('fan'), uid('commenter')];
-    ok(await stack.gql(`mutation($p: ID!) { likePost(postId: $p) { id } }`, { p: post.id }, { as: fan1 }));
-    ok(await stack.gql(`mutation($p: ID!) { likePost(postId: $p) { id } }`, { p: post.id }, { as: fan2 }));
+    ok(
+      await stack.gql(
+        `mutation($p: ID!) { likePost(postId: $p) { id } }`,
+        { p: post.id },
+        { as: fan1 },
+      ),
+    );
+    ok(
+      await stack.gql(
+        `mutation($p: ID!) { likePost(postId: $p) { id } }`,
+        { p: post.id },
+        { as: fan2 },
+      ),
+    );
     const comment = await addComment(post.id, commenter, 'hello');
     await addComment(post.id, fan1, 'second');
 
@@ -404,7 +521,10 @@ describe('comment(id) and federation', () => {
         viewerHasLiked: true,
         likes: { edges: [{ node: { user: { id: fan2 } } }, { node: { user: { id: fan1 } } }] },
         commentCount: 2,
-        comments: { edges: [{ node: { id: comment.id, author: { id: commenter } } }], pageInfo: { hasNextPage: true } },
+        comments: {
+          edges: [{ node: { id: comment.id, author: { id: commenter } } }],
+          pageInfo: { hasNextPage: true },
+        },
       },
     });
   });

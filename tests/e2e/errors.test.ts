@@ -21,10 +21,15 @@ interface RawResponse {
   status: number;
   headers: Headers;
   text: string;
-  body: { data?: any; errors?: { message: string; extensions?: Record<string, unknown> }[] } | undefined;
+  body:
+    | { data?: any; errors?: { message: string; extensions?: Record<string, unknown> }[] }
+    | undefined;
 }
 
-async function raw(url: string, init: RequestInit & { duplex?: 'half' } = {}): Promise<RawResponse> {
+async function raw(
+  url: string,
+  init: RequestInit & { duplex?: 'half' } = {},
+): Promise<RawResponse> {
   const response = await fetch(url, init);
   const text = await response.text();
   let body: RawResponse['body'];
@@ -36,7 +41,11 @@ async function raw(url: string, init: RequestInit & { duplex?: 'half' } = {}): P
   return { status: response.status, headers: response.headers, text, body };
 }
 
-function post(url: string, payload: unknown, headers: Record<string, string> = {}): Promise<RawResponse> {
+function post(
+  url: string,
+  payload: unknown,
+  headers: Record<string, string> = {},
+): Promise<RawResponse> {
   return raw(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -47,11 +56,18 @@ function post(url: string, payload: unknown, headers: Record<string, string> = {
 /** Nothing in the raw response looks like a stack trace or an internal. */
 function assertNoInternals(response: RawResponse, what: string): void {
   assert.notEqual(response.status, 500, `${what}: HTTP 500: ${response.text.slice(0, 300)}`);
-  assert.doesNotMatch(response.text, /stacktrace|\bat \/|node_modules|node:internal|\.js:\d+/, `${what}: ${response.text.slice(0, 300)}`);
+  assert.doesNotMatch(
+    response.text,
+    /stacktrace|\bat \/|node_modules|node:internal|\.js:\d+/,
+    `${what}: ${response.text.slice(0, 300)}`,
+  );
 }
 
 function assertCodes(response: RawResponse, code: string, what: string): void {
-  assert.ok(response.body, `${what}: not JSON (${response.status}): ${response.text.slice(0, 200)}`);
+  assert.ok(
+    response.body,
+    `${what}: not JSON (${response.status}): ${response.text.slice(0, 200)}`,
+  );
   const codes = (response.body.errors ?? []).map((error) => error.extensions?.code);
   assert.ok(codes.length > 0, `${what}: no errors in ${response.text.slice(0, 200)}`);
   assert.deepEqual([...new Set(codes)], [code], `${what}: ${response.text.slice(0, 300)}`);
@@ -66,15 +82,30 @@ const inAnHour = () => Math.floor(Date.now() / 1000) + 3_600;
 async function badAuthorizations(): Promise<[string, string][]> {
   const user = uid('victim');
   return [
-    ['a token signed with another secret', `Bearer ${await signDevToken(user, 'another-secret-another-secret-0123456789')}`],
-    ['a token that expired a minute ago', `Bearer ${await signDevToken(user, undefined, Math.floor(Date.now() / 1000) - 60)}`],
-    ['a token that expired a day ago', `Bearer ${await signDevToken(user, undefined, Math.floor(Date.now() / 1000) - 86_400)}`],
-    ['an alg:none token', `Bearer ${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: user, exp: inAnHour() })}.`],
+    [
+      'a token signed with another secret',
+      `Bearer ${await signDevToken(user, 'another-secret-another-secret-0123456789')}`,
+    ],
+    [
+      'a token that expired a minute ago',
+      `Bearer ${await signDevToken(user, undefined, Math.floor(Date.now() / 1000) - 60)}`,
+    ],
+    [
+      'a token that expired a day ago',
+      `Bearer ${await signDevToken(user, undefined, Math.floor(Date.now() / 1000) - 86_400)}`,
+    ],
+    [
+      'an alg:none token',
+      `Bearer ${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: user, exp: inAnHour() })}.`,
+    ],
     [
       'an HS512 token with the right secret',
       `Bearer ${await new SignJWT({}).setProtectedHeader({ alg: 'HS512' }).setSubject(user).setExpirationTime('1h').sign(secret)}`,
     ],
-    ['a token without sub', `Bearer ${await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(secret)}`],
+    [
+      'a token without sub',
+      `Bearer ${await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(secret)}`,
+    ],
     [
       'a token whose sub is no user id',
       `Bearer ${await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('bad user!').setExpirationTime('1h').sign(secret)}`,
@@ -104,16 +135,40 @@ async function tampered(user: string): Promise<string> {
 }
 
 describe('authentication', () => {
-  const mutations: [string, string, (postId: string, commentId: string) => Record<string, unknown>][] = [
-    ['createPost', `mutation($i: CreatePostInput!) { createPost(input: $i) { id } }`, () => ({ i: { media: [PHOTO] } })],
-    ['updatePost', `mutation($id: ID!) { updatePost(id: $id, caption: "x") { id } }`, (p) => ({ id: p })],
+  const mutations: [
+    string,
+    string,
+    (postId: string, commentId: string) => Record<string, unknown>,
+  ][] = [
+    [
+      'createPost',
+      `mutation($i: CreatePostInput!) { createPost(input: $i) { id } }`,
+      () => ({ i: { media: [PHOTO] } }),
+    ],
+    [
+      'updatePost',
+      `mutation($id: ID!) { updatePost(id: $id, caption: "x") { id } }`,
+      (p) => ({ id: p }),
+    ],
     ['deletePost', `mutation($id: ID!) { deletePost(id: $id) }`, (p) => ({ id: p })],
     ['followUser', `mutation($u: ID!) { followUser(userId: $u) { id } }`, () => ({ u: 'someone' })],
-    ['unfollowUser', `mutation($u: ID!) { unfollowUser(userId: $u) { id } }`, () => ({ u: 'someone' })],
+    [
+      'unfollowUser',
+      `mutation($u: ID!) { unfollowUser(userId: $u) { id } }`,
+      () => ({ u: 'someone' }),
+    ],
     ['likePost', `mutation($p: ID!) { likePost(postId: $p) { id } }`, (p) => ({ p })],
     ['unlikePost', `mutation($p: ID!) { unlikePost(postId: $p) { id } }`, (p) => ({ p })],
-    ['addComment', `mutation($p: ID!) { addComment(postId: $p, body: "hi") { id } }`, (p) => ({ p })],
-    ['editComment', `mutation($id: ID!) { editComment(id: $id, body: "hi") { id } }`, (_p, c) => ({ id: c })],
+    [
+      'addComment',
+      `mutation($p: ID!) { addComment(postId: $p, body: "hi") { id } }`,
+      (p) => ({ p }),
+    ],
+    [
+      'editComment',
+      `mutation($id: ID!) { editComment(id: $id, body: "hi") { id } }`,
+      (_p, c) => ({ id: c }),
+    ],
     ['deleteComment', `mutation($id: ID!) { deleteComment(id: $id) }`, (_p, c) => ({ id: c })],
   ];
 
@@ -121,7 +176,11 @@ describe('authentication', () => {
     const author = uid('author');
     const target = await createPost(stack, author, { caption: 'untouched' });
     const comment: any = ok(
-      await stack.gql(`mutation($p: ID!) { addComment(postId: $p, body: "keep") { id } }`, { p: target.id }, { as: author }),
+      await stack.gql(
+        `mutation($p: ID!) { addComment(postId: $p, body: "keep") { id } }`,
+        { p: target.id },
+        { as: author },
+      ),
     );
     for (const [name, query, variables] of mutations) {
       const result = await stack.gql(query, variables(target.id, comment.addComment.id));
@@ -133,14 +192,21 @@ describe('authentication', () => {
         { p: target.id, c: comment.addComment.id },
       ),
     );
-    assert.deepEqual(state, { post: { caption: 'untouched', likeCount: 0, commentCount: 1 }, comment: { body: 'keep' } });
+    assert.deepEqual(state, {
+      post: { caption: 'untouched', likeCount: 0, commentCount: 1 },
+      comment: { body: 'keep' },
+    });
   });
 
   test('each subgraph called directly without a token refuses its mutations', async () => {
     const author = uid('author');
     const target = await createPost(stack, author);
     const comment: any = ok(
-      await stack.gql(`mutation($p: ID!) { addComment(postId: $p, body: "keep") { id } }`, { p: target.id }, { as: author }),
+      await stack.gql(
+        `mutation($p: ID!) { addComment(postId: $p, body: "keep") { id } }`,
+        { p: target.id },
+        { as: author },
+      ),
     );
     const subgraphOf: Record<string, keyof TestStack['urls']> = {
       createPost: 'feed',
@@ -159,7 +225,16 @@ describe('authentication', () => {
       const result = await stack.gql(query, variables(target.id, comment.addComment.id), { url });
       assertError(result, 'UNAUTHENTICATED', `direct ${name}`);
     }
-    assert.equal(((ok(await stack.gql(`query($p: ID!) { post(id: $p) { likeCount commentCount } }`, { p: target.id })) as any).post).likeCount, 0);
+    assert.equal(
+      (
+        ok(
+          await stack.gql(`query($p: ID!) { post(id: $p) { likeCount commentCount } }`, {
+            p: target.id,
+          }),
+        ) as any
+      ).post.likeCount,
+      0,
+    );
   });
 
   test('anonymous reads are allowed, except the feed', async () => {
@@ -181,9 +256,17 @@ describe('authentication', () => {
 
   test('a bad Authorization header is HTTP 401 UNAUTHENTICATED at the gateway, even for public reads', async () => {
     for (const [what, authorization] of await badAuthorizations()) {
-      for (const query of ['{ viewer { id } }', `{ post(id: "${unknownPostId()}") { id } }`, 'mutation { deletePost(id: "x") }']) {
+      for (const query of [
+        '{ viewer { id } }',
+        `{ post(id: "${unknownPostId()}") { id } }`,
+        'mutation { deletePost(id: "x") }',
+      ]) {
         const response = await post(stack.gatewayUrl, { query }, { authorization });
-        assert.equal(response.status, 401, `${what} / ${query}: HTTP ${response.status}: ${response.text.slice(0, 200)}`);
+        assert.equal(
+          response.status,
+          401,
+          `${what} / ${query}: HTTP ${response.status}: ${response.text.slice(0, 200)}`,
+        );
         assertCodes(response, 'UNAUTHENTICATED', what);
         assert.equal(response.body?.data ?? null, null, `${what}: data was served`);
         assert.match(response.headers.get('content-type') ?? '', /json/);
@@ -205,16 +288,26 @@ describe('authentication', () => {
   test('a bad token never writes: the forged author has no post afterwards', async () => {
     const victim = uid('victim');
     const forged = await signDevToken(victim, 'another-secret-another-secret-0123456789');
-    const result = await stack.gql(`mutation($i: CreatePostInput!) { createPost(input: $i) { id } }`, { i: { media: [PHOTO] } }, { token: forged });
+    const result = await stack.gql(
+      `mutation($i: CreatePostInput!) { createPost(input: $i) { id } }`,
+      { i: { media: [PHOTO] } },
+      { token: forged },
+    );
     assert.equal(result.status, 401);
     assertError(result, 'UNAUTHENTICATED');
-    assert.deepEqual(ok(await stack.gql(`query($u: ID!) { user(id: $u) { id } }`, { u: victim })), { user: null });
+    assert.deepEqual(ok(await stack.gql(`query($u: ID!) { user(id: $u) { id } }`, { u: victim })), {
+      user: null,
+    });
   });
 
   test('a valid token in any letter case of "bearer" is accepted', async () => {
     const token = await signDevToken(uid('case'));
     for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
-      const response = await post(stack.gatewayUrl, { query: '{ viewer { id } }' }, { authorization: `${scheme} ${token}` });
+      const response = await post(
+        stack.gatewayUrl,
+        { query: '{ viewer { id } }' },
+        { authorization: `${scheme} ${token}` },
+      );
       assert.equal(response.status, 200, `${scheme}: ${response.text}`);
       assert.ok(response.body?.data?.viewer?.id);
     }
@@ -223,7 +316,10 @@ describe('authentication', () => {
 
 describe('malformed requests', () => {
   test('a body over 1,000,000 bytes is HTTP 413 with a JSON BAD_USER_INPUT error', async () => {
-    const big = JSON.stringify({ query: '{ viewer { id } }', variables: { padding: 'a'.repeat(1_000_001) } });
+    const big = JSON.stringify({
+      query: '{ viewer { id } }',
+      variables: { padding: 'a'.repeat(1_000_001) },
+    });
     const response = await post(stack.gatewayUrl, big, { 'x-request-id': 'big-body-1' });
     assert.equal(response.status, 413);
     assertCodes(response, 'BAD_USER_INPUT', '413');
@@ -260,7 +356,9 @@ describe('malformed requests', () => {
     } catch (error) {
       // The server may close the connection before the whole body is sent; that is a refusal too,
       // but it must have answered 413 first, which fetch then reports.
-      throw new Error(`no 413 answer to a streamed 2.6 MB body: ${String((error as Error).cause ?? error)}`);
+      throw new Error(
+        `no 413 answer to a streamed 2.6 MB body: ${String((error as Error).cause ?? error)}`,
+      );
     }
     assert.equal(response.status, 413);
     assertCodes(response, 'BAD_USER_INPUT', 'streamed 413');
@@ -268,7 +366,10 @@ describe('malformed requests', () => {
 
   test('a body just under the limit is served', async () => {
     const id = 'x'.repeat(990_000);
-    const response = await post(stack.gatewayUrl, { query: 'query($id: ID!) { post(id: $id) { id } }', variables: { id } });
+    const response = await post(stack.gatewayUrl, {
+      query: 'query($id: ID!) { post(id: $id) { id } }',
+      variables: { id },
+    });
     assert.equal(response.status, 200, response.text.slice(0, 200));
     assert.deepEqual(response.body, { data: { post: null } });
   });
@@ -286,7 +387,11 @@ describe('malformed requests', () => {
       ['undeclared variable', '{ post(id: $id) { id } }', 'GRAPHQL_VALIDATION_FAILED'],
     ];
     for (const [what, query, code] of cases) {
-      const response = await post(stack.gatewayUrl, { query }, { authorization: `Bearer ${await stack.token(uid('p'))}` });
+      const response = await post(
+        stack.gatewayUrl,
+        { query },
+        { authorization: `Bearer ${await stack.token(uid('p'))}` },
+      );
       assert.equal(response.status, 400, `${what}: HTTP ${response.status}`);
       assertCodes(response, code, what);
     }
@@ -294,12 +399,28 @@ describe('malformed requests', () => {
 
   test('bad variables are BAD_USER_INPUT', async () => {
     const cases: [string, string, Record<string, unknown>][] = [
-      ['a string for an Int', 'query($f: Int) { viewer { posts(first: $f) { edges { cursor } } } }', { f: 'ten' }],
-      ['a 64-bit Int', 'query($f: Int) { viewer { posts(first: $f) { edges { cursor } } } }', { f: 2 ** 40 }],
+      [
+        'a string for an Int',
+        'query($f: Int) { viewer { posts(first: $f) { edges { cursor } } } }',
+        { f: 'ten' },
+      ],
+      [
+        'a 64-bit Int',
+        'query($f: Int) { viewer { posts(first: $f) { edges { cursor } } } }',
+        { f: 2 ** 40 },
+      ],
       ['a missing required variable', 'query($id: ID!) { post(id: $id) { id } }', {}],
       ['an object for an ID', 'query($id: ID!) { post(id: $id) { id } }', { id: { $gt: '' } }],
-      ['an unknown enum value', 'mutation($i: CreatePostInput!) { createPost(input: $i) { id } }', { i: { media: [{ kind: 'AUDIO', url: PHOTO.url }] } }],
-      ['an unknown input field', 'mutation($i: CreatePostInput!) { createPost(input: $i) { id } }', { i: { media: [PHOTO], author: 'admin' } }],
+      [
+        'an unknown enum value',
+        'mutation($i: CreatePostInput!) { createPost(input: $i) { id } }',
+        { i: { media: [{ kind: 'AUDIO', url: PHOTO.url }] } },
+      ],
+      [
+        'an unknown input field',
+        'mutation($i: CreatePostInput!) { createPost(input: $i) { id } }',
+        { i: { media: [PHOTO], author: 'admin' } },
+      ],
     ];
     for (const [what, query, variables] of cases) {
       const result = await stack.gql(query, variables, { as: uid('v') });
@@ -310,23 +431,44 @@ describe('malformed requests', () => {
   test('bad envelopes are refused with 4xx, never 500', async () => {
     const cases: [string, string, string][] = [
       ['invalid JSON', '{"query": ', 'application/json'],
-      ['a JSON array (batching)', JSON.stringify([{ query: '{ viewer { id } }' }, { query: '{ viewer { id } }' }]), 'application/json'],
+      [
+        'a JSON array (batching)',
+        JSON.stringify([{ query: '{ viewer { id } }' }, { query: '{ viewer { id } }' }]),
+        'application/json',
+      ],
       ['no query', '{}', 'application/json'],
       ['a number for the query', JSON.stringify({ query: 42 }), 'application/json'],
-      ['a string for the variables', JSON.stringify({ query: '{ viewer { id } }', variables: 'nope' }), 'application/json'],
+      [
+        'a string for the variables',
+        JSON.stringify({ query: '{ viewer { id } }', variables: 'nope' }),
+        'application/json',
+      ],
       ['JSON null', 'null', 'application/json'],
       ['a text/plain body', '{ viewer { id } }', 'text/plain'],
     ];
     for (const [what, body, type] of cases) {
-      const response = await raw(stack.gatewayUrl, { method: 'POST', headers: { 'content-type': type }, body });
-      assert.ok(response.status >= 400 && response.status < 500, `${what}: HTTP ${response.status}: ${response.text.slice(0, 200)}`);
+      const response = await raw(stack.gatewayUrl, {
+        method: 'POST',
+        headers: { 'content-type': type },
+        body,
+      });
+      assert.ok(
+        response.status >= 400 && response.status < 500,
+        `${what}: HTTP ${response.status}: ${response.text.slice(0, 200)}`,
+      );
       assertNoInternals(response, what);
-      assert.ok(response.body?.errors?.length, `${what}: no GraphQL errors in ${response.text.slice(0, 200)}`);
+      assert.ok(
+        response.body?.errors?.length,
+        `${what}: no GraphQL errors in ${response.text.slice(0, 200)}`,
+      );
     }
   });
 
   test('an unknown operationName is a 400 client error, not a 500', async () => {
-    const response = await post(stack.gatewayUrl, { query: 'query A { viewer { id } }', operationName: 'B' });
+    const response = await post(stack.gatewayUrl, {
+      query: 'query A { viewer { id } }',
+      operationName: 'B',
+    });
     assertNoInternals(response, 'unknown operationName');
     assert.equal(response.status, 400, `HTTP ${response.status}: ${response.text}`);
     const code = response.body?.errors?.[0]?.extensions?.code;
@@ -334,27 +476,41 @@ describe('malformed requests', () => {
   });
 
   test('several operations without an operationName are a 400 client error, not a 500', async () => {
-    const response = await post(stack.gatewayUrl, { query: 'query A { viewer { id } } query B { viewer { id } }' });
+    const response = await post(stack.gatewayUrl, {
+      query: 'query A { viewer { id } } query B { viewer { id } }',
+    });
     assertNoInternals(response, 'ambiguous operation');
     assert.equal(response.status, 400, `HTTP ${response.status}: ${response.text}`);
-    assert.notEqual(response.body?.errors?.[0]?.extensions?.code, 'INTERNAL_SERVER_ERROR', response.text);
+    assert.notEqual(
+      response.body?.errors?.[0]?.extensions?.code,
+      'INTERNAL_SERVER_ERROR',
+      response.text,
+    );
   });
 
   test('GET serves queries and refuses mutations without running them', async () => {
     const author = uid('author');
     const target = await createPost(stack, author);
     const query = encodeURIComponent(`{ post(id: "${target.id}") { id author { id } } }`);
-    const get = await raw(`${stack.gatewayUrl}?query=${query}`, { headers: { 'apollo-require-preflight': 'true' } });
+    const get = await raw(`${stack.gatewayUrl}?query=${query}`, {
+      headers: { 'apollo-require-preflight': 'true' },
+    });
     assert.equal(get.status, 200, get.text);
     assert.deepEqual(get.body, { data: { post: { id: target.id, author: { id: author } } } });
 
     const mutation = encodeURIComponent(`mutation { deletePost(id: "${target.id}") }`);
     const refused = await raw(`${stack.gatewayUrl}?query=${mutation}`, {
-      headers: { 'apollo-require-preflight': 'true', authorization: `Bearer ${await stack.token(author)}` },
+      headers: {
+        'apollo-require-preflight': 'true',
+        authorization: `Bearer ${await stack.token(author)}`,
+      },
     });
     assert.equal(refused.status, 405);
     assertNoInternals(refused, 'GET mutation');
-    assert.notEqual((ok(await stack.gql(`query($p: ID!) { post(id: $p) { id } }`, { p: target.id })) as any).post, null);
+    assert.notEqual(
+      (ok(await stack.gql(`query($p: ID!) { post(id: $p) { id } }`, { p: target.id })) as any).post,
+      null,
+    );
   });
 });
 
@@ -386,9 +542,16 @@ describe('internal errors are masked', () => {
       for (const error of result.errors ?? []) {
         assert.equal(error.message, 'Internal server error', `${url}: ${JSON.stringify(error)}`);
         assert.equal(error.extensions?.code, 'INTERNAL_SERVER_ERROR');
-        assert.deepEqual(Object.keys(error.extensions ?? {}), ['code'], `${url}: extra extensions ${JSON.stringify(error.extensions)}`);
+        assert.deepEqual(
+          Object.keys(error.extensions ?? {}),
+          ['code'],
+          `${url}: extra extensions ${JSON.stringify(error.extensions)}`,
+        );
       }
-      assert.doesNotMatch(JSON.stringify(result.errors), /GIF|not a date|Invalid|cannot represent|MediaKind/i);
+      assert.doesNotMatch(
+        JSON.stringify(result.errors),
+        /GIF|not a date|Invalid|cannot represent|MediaKind/i,
+      );
     }
     // Other requests are unaffected.
     assert.deepEqual(ok(await stack.gql('{ viewer { id } }')), { viewer: null });
@@ -401,11 +564,31 @@ describe('x-request-id', () => {
     const requests: [string, string, (id: string) => Promise<Response>][] = [
       ['a query', 'req-1.query:A_b', (id) => fetch(stack.gatewayUrl, req('{ viewer { id } }', id))],
       ['a parse error', 'req-2', (id) => fetch(stack.gatewayUrl, req('{ viewer', id))],
-      ['a 401', 'req-3', (id) => fetch(stack.gatewayUrl, req('{ viewer { id } }', id, 'Bearer nope'))],
-      ['an anonymous mutation', 'req-4', (id) => fetch(stack.gatewayUrl, req('mutation { deletePost(id: "x") }', id))],
-      ['health', 'req-5', (id) => fetch(`${base}/health/live`, { headers: { 'x-request-id': id } })],
-      ['an unknown path', 'req-6', (id) => fetch(`${base}/nope`, { headers: { 'x-request-id': id } })],
-      ['a 128-character id', 'r'.repeat(128), (id) => fetch(stack.gatewayUrl, req('{ viewer { id } }', id))],
+      [
+        'a 401',
+        'req-3',
+        (id) => fetch(stack.gatewayUrl, req('{ viewer { id } }', id, 'Bearer nope')),
+      ],
+      [
+        'an anonymous mutation',
+        'req-4',
+        (id) => fetch(stack.gatewayUrl, req('mutation { deletePost(id: "x") }', id)),
+      ],
+      [
+        'health',
+        'req-5',
+        (id) => fetch(`${base}/health/live`, { headers: { 'x-request-id': id } }),
+      ],
+      [
+        'an unknown path',
+        'req-6',
+        (id) => fetch(`${base}/nope`, { headers: { 'x-request-id': id } }),
+      ],
+      [
+        'a 128-character id',
+        'r'.repeat(128),
+        (id) => fetch(stack.gatewayUrl, req('{ viewer { id } }', id)),
+      ],
     ];
     for (const [what, id, send] of requests) {
       const response = await send(id);
@@ -416,10 +599,21 @@ describe('x-request-id', () => {
 
   test('a missing or insane incoming id is replaced by a fresh one per request', async () => {
     const seen = new Set<string>();
-    for (const incoming of [undefined, '', 'has spaces in it', 'x'.repeat(129), 'semi;colon', '<script>']) {
+    for (const incoming of [
+      undefined,
+      '',
+      'has spaces in it',
+      'x'.repeat(129),
+      'semi;colon',
+      '<script>',
+    ]) {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (incoming !== undefined) headers['x-request-id'] = incoming;
-      const response = await fetch(stack.gatewayUrl, { method: 'POST', headers, body: JSON.stringify({ query: '{ viewer { id } }' }) });
+      const response = await fetch(stack.gatewayUrl, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ query: '{ viewer { id } }' }),
+      });
       await response.arrayBuffer();
       const id = response.headers.get('x-request-id');
       assert.ok(id, `no x-request-id for ${JSON.stringify(incoming)}`);
@@ -443,7 +637,10 @@ describe('health', () => {
 });
 
 function req(query: string, requestId: string, authorization?: string): RequestInit {
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': requestId };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-request-id': requestId,
+  };
   if (authorization) headers.authorization = authorization;
   return { method: 'POST', headers, body: JSON.stringify({ query }) };
 }

@@ -262,14 +262,18 @@ describe('follow and unfollow', () => {
     for (let round = 0; round < 5; round++) {
       const [a, b] = [uid('a'), uid('b')];
       await createPost(stack, b);
-      const follows = await Promise.all(Array.from({ length: 10 }, () => stack.gql(FOLLOW, { u: b }, { as: a })));
+      const follows = await Promise.all(
+        Array.from({ length: 10 }, () => stack.gql(FOLLOW, { u: b }, { as: a })),
+      );
       for (const result of follows) {
         const data: any = ok(result);
         if (!data.followUser.viewerFollows || data.followUser.followerCount !== 1) {
           inconsistent.push(`followUser: ${JSON.stringify(data.followUser)}`);
         }
       }
-      const unfollows = await Promise.all(Array.from({ length: 10 }, () => stack.gql(UNFOLLOW, { u: b }, { as: a })));
+      const unfollows = await Promise.all(
+        Array.from({ length: 10 }, () => stack.gql(UNFOLLOW, { u: b }, { as: a })),
+      );
       for (const result of unfollows) {
         const data: any = ok(result);
         if (data.unfollowUser.viewerFollows || data.unfollowUser.followerCount !== 0) {
@@ -277,7 +281,11 @@ describe('follow and unfollow', () => {
         }
       }
     }
-    assert.deepEqual(inconsistent, [], `${inconsistent.length} of 100 answers contradict themselves`);
+    assert.deepEqual(
+      inconsistent,
+      [],
+      `${inconsistent.length} of 100 answers contradict themselves`,
+    );
   });
 
   test('many followers at once are all counted', async () => {

@@ -25,14 +25,20 @@ const LIKES = `query Likes($p: ID!, $first: Int, $after: String) {
   }
 }`;
 
-async function counts(postId: string, as?: string): Promise<{ likeCount: number; viewerHasLiked: boolean }> {
+async function counts(
+  postId: string,
+  as?: string,
+): Promise<{ likeCount: number; viewerHasLiked: boolean }> {
   const data: any = ok(await stack.gql(COUNTS, { p: postId }, as ? { as } : {}));
   assert.notEqual(data.post, null, 'the post is missing');
   return { likeCount: data.post.likeCount, viewerHasLiked: data.post.viewerHasLiked };
 }
 
 /** Every like of a post, page by page, newest first. */
-async function allLikers(postId: string, first = 100): Promise<{ users: string[]; times: string[]; pages: number }> {
+async function allLikers(
+  postId: string,
+  first = 100,
+): Promise<{ users: string[]; times: string[]; pages: number }> {
   const users: string[] = [];
   const times: string[] = [];
   let cursor: string | null = null;
@@ -97,14 +103,32 @@ describe('likePost and unlikePost', () => {
     const [author, fan] = [uid('author'), uid('fan')];
     for (const id of [unknownPostId(), 'nope', '', 'G'.repeat(25)]) {
       assertError(await stack.gql(LIKE, { p: id }, { as: fan }), 'NOT_FOUND', `likePost("${id}")`);
-      assertError(await stack.gql(UNLIKE, { p: id }, { as: fan }), 'NOT_FOUND', `unlikePost("${id}")`);
+      assertError(
+        await stack.gql(UNLIKE, { p: id }, { as: fan }),
+        'NOT_FOUND',
+        `unlikePost("${id}")`,
+      );
     }
 
     const post = await createPost(stack, author);
     ok(await stack.gql(LIKE, { p: post.id }, { as: author }));
-    ok(await stack.gql(`mutation($id: ID!) { deletePost(id: $id) }`, { id: post.id }, { as: author }));
-    assertError(await stack.gql(LIKE, { p: post.id }, { as: fan }), 'NOT_FOUND', 'likePost of a deleted post');
-    assertError(await stack.gql(UNLIKE, { p: post.id }, { as: author }), 'NOT_FOUND', 'unlikePost of a deleted post');
+    ok(
+      await stack.gql(
+        `mutation($id: ID!) { deletePost(id: $id) }`,
+        { id: post.id },
+        { as: author },
+      ),
+    );
+    assertError(
+      await stack.gql(LIKE, { p: post.id }, { as: fan }),
+      'NOT_FOUND',
+      'likePost of a deleted post',
+    );
+    assertError(
+      await stack.gql(UNLIKE, { p: post.id }, { as: author }),
+      'NOT_FOUND',
+      'unlikePost of a deleted post',
+    );
     const liked = await stack.gql(`query($p: ID!) { post(id: $p) { id } }`, { p: post.id });
     assert.deepEqual(ok(liked), { post: null });
 
@@ -130,10 +154,14 @@ describe('likePost and unlikePost', () => {
     assertError(result, 'UNAUTHENTICATED');
     // With a token the subgraph serves it: the check is the token, not where the call comes from.
     const fan = uid('fan');
-    const direct = await stack.gql(`mutation($p: ID!) { likePost(postId: $p) { id viewerHasLiked } }`, { p: post.id }, {
-      url: stack.urls.likes,
-      as: fan,
-    });
+    const direct = await stack.gql(
+      `mutation($p: ID!) { likePost(postId: $p) { id viewerHasLiked } }`,
+      { p: post.id },
+      {
+        url: stack.urls.likes,
+        as: fan,
+      },
+    );
     assert.deepEqual(ok(direct), { likePost: { id: post.id, viewerHasLiked: true } });
     assert.deepEqual(await counts(post.id, fan), { likeCount: 1, viewerHasLiked: true });
   });
@@ -171,16 +199,30 @@ describe('likes connection', () => {
     assert.equal(data.post.likes.edges.length, 7);
     assert.equal(data.post.likes.pageInfo.hasNextPage, false);
     for (const first of [0, 101, -3]) {
-      assertError(await stack.gql(LIKES, { p: post.id, first }), 'BAD_USER_INPUT', `first: ${first}`);
+      assertError(
+        await stack.gql(LIKES, { p: post.id, first }),
+        'BAD_USER_INPUT',
+        `first: ${first}`,
+      );
     }
-    assertError(await stack.gql(LIKES, { p: post.id, after: 'bogus' }), 'BAD_USER_INPUT', 'after: bogus');
+    assertError(
+      await stack.gql(LIKES, { p: post.id, after: 'bogus' }),
+      'BAD_USER_INPUT',
+      'after: bogus',
+    );
     const postsCursor: any = ok(
-      await stack.gql(`query($id: ID!) { post(id: $id) { author { posts(first: 1) { pageInfo { endCursor } } } } }`, {
-        id: post.id,
-      }),
+      await stack.gql(
+        `query($id: ID!) { post(id: $id) { author { posts(first: 1) { pageInfo { endCursor } } } } }`,
+        {
+          id: post.id,
+        },
+      ),
     );
     assertError(
-      await stack.gql(LIKES, { p: post.id, after: postsCursor.post.author.posts.pageInfo.endCursor }),
+      await stack.gql(LIKES, {
+        p: post.id,
+        after: postsCursor.post.author.posts.pageInfo.endCursor,
+      }),
       'BAD_USER_INPUT',
       'a User.posts cursor',
     );
@@ -193,7 +235,11 @@ describe('likes connection', () => {
     ok(await stack.gql(UNLIKE, { p: post.id }, { as: b }));
     assert.deepEqual((await allLikers(post.id)).users, [c, a]);
     ok(await stack.gql(LIKE, { p: post.id }, { as: a }));
-    assert.deepEqual((await allLikers(post.id)).users, [c, a], 'liking again while liked changed the order');
+    assert.deepEqual(
+      (await allLikers(post.id)).users,
+      [c, a],
+      'liking again while liked changed the order',
+    );
     ok(await stack.gql(LIKE, { p: post.id }, { as: b }));
     assert.deepEqual((await allLikers(post.id)).users, [b, c, a]);
     assert.equal((await counts(post.id)).likeCount, 3);
@@ -201,7 +247,11 @@ describe('likes connection', () => {
 
   test('likes of a post each resolve across subgraphs in one query', async () => {
     const author = uid('author');
-    const posts = [await createPost(stack, author), await createPost(stack, author), await createPost(stack, author)];
+    const posts = [
+      await createPost(stack, author),
+      await createPost(stack, author),
+      await createPost(stack, author),
+    ];
     const fan = uid('fan');
     ok(await stack.gql(LIKE, { p: (posts[1] as { id: string }).id }, { as: fan }));
     const data: any = ok(
@@ -212,7 +262,11 @@ describe('likes connection', () => {
       ),
     );
     assert.deepEqual(
-      data.user.posts.edges.map((edge: any) => [edge.node.likeCount, edge.node.viewerHasLiked, edge.node.author.id]),
+      data.user.posts.edges.map((edge: any) => [
+        edge.node.likeCount,
+        edge.node.viewerHasLiked,
+        edge.node.author.id,
+      ]),
       [
         [0, false, author],
         [1, true, author],
@@ -226,18 +280,25 @@ describe('likes under concurrency', () => {
   test('fifty parallel likes by one user count once', async () => {
     const post = await createPost(stack, uid('author'));
     const fan = uid('fan');
-    const results = await Promise.all(Array.from({ length: 50 }, () => stack.gql(LIKE, { p: post.id }, { as: fan })));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => stack.gql(LIKE, { p: post.id }, { as: fan })),
+    );
     for (const result of results) {
       const data: any = ok(result);
       assert.equal(data.likePost.id, post.id);
       assert.equal(data.likePost.viewerHasLiked, true);
-      assert.ok(data.likePost.likeCount <= 1, `likeCount ${data.likePost.likeCount} after one user's likes`);
+      assert.ok(
+        data.likePost.likeCount <= 1,
+        `likeCount ${data.likePost.likeCount} after one user's likes`,
+      );
     }
     assert.deepEqual(await counts(post.id, fan), { likeCount: 1, viewerHasLiked: true });
     assert.deepEqual((await allLikers(post.id)).users, [fan]);
 
     // And fifty parallel unlikes leave zero.
-    const unlikes = await Promise.all(Array.from({ length: 50 }, () => stack.gql(UNLIKE, { p: post.id }, { as: fan })));
+    const unlikes = await Promise.all(
+      Array.from({ length: 50 }, () => stack.gql(UNLIKE, { p: post.id }, { as: fan })),
+    );
     for (const result of unlikes) {
       const data: any = ok(result);
       assert.equal(data.unlikePost.viewerHasLiked, false);
@@ -252,7 +313,9 @@ describe('likes under concurrency', () => {
     for (let round = 0; round < 5; round++) {
       const post = await createPost(stack, uid('author'));
       const fan = uid('fan');
-      const results = await Promise.all(Array.from({ length: 20 }, () => stack.gql(LIKE, { p: post.id }, { as: fan })));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => stack.gql(LIKE, { p: post.id }, { as: fan })),
+      );
       for (const result of results) {
         const data: any = ok(result);
         if (data.likePost.viewerHasLiked !== true || data.likePost.likeCount !== 1) {
@@ -260,7 +323,9 @@ describe('likes under concurrency', () => {
         }
       }
       // And the same for a burst of unlikes: viewerHasLiked false must come with likeCount 0.
-      const unlikes = await Promise.all(Array.from({ length: 20 }, () => stack.gql(UNLIKE, { p: post.id }, { as: fan })));
+      const unlikes = await Promise.all(
+        Array.from({ length: 20 }, () => stack.gql(UNLIKE, { p: post.id }, { as: fan })),
+      );
       for (const result of unlikes) {
         const data: any = ok(result);
         if (data.unlikePost.viewerHasLiked !== false || data.unlikePost.likeCount !== 0) {
@@ -268,7 +333,11 @@ describe('likes under concurrency', () => {
         }
       }
     }
-    assert.deepEqual(inconsistent, [], `${inconsistent.length} of 200 answers contradict themselves`);
+    assert.deepEqual(
+      inconsistent,
+      [],
+      `${inconsistent.length} of 200 answers contradict themselves`,
+    );
   });
 
   test('two hundred users liking at once count 200; a hundred unliking at once leave 100', async () => {
@@ -276,9 +345,15 @@ describe('likes under concurrency', () => {
     const fans = Array.from({ length: 200 }, () => uid('fan'));
     // Tokens first, so the requests really overlap.
     await Promise.all(fans.map((fan) => stack.token(fan)));
-    const likes = await Promise.all(fans.map((fan) => stack.gql(LIKE, { p: post.id }, { as: fan })));
+    const likes = await Promise.all(
+      fans.map((fan) => stack.gql(LIKE, { p: post.id }, { as: fan })),
+    );
     const failed = likes.filter((result) => result.errors?.length);
-    assert.deepEqual(failed.map((result) => result.errors), [], `${failed.length} of 200 likes failed`);
+    assert.deepEqual(
+      failed.map((result) => result.errors),
+      [],
+      `${failed.length} of 200 likes failed`,
+    );
     assert.equal((await counts(post.id)).likeCount, 200);
     const listed = await allLikers(post.id);
     assert.equal(listed.users.length, 200);
@@ -287,9 +362,15 @@ describe('likes under concurrency', () => {
 
     const leaving = fans.slice(0, 100);
     const staying = fans.slice(100);
-    const unlikes = await Promise.all(leaving.map((fan) => stack.gql(UNLIKE, { p: post.id }, { as: fan })));
+    const unlikes = await Promise.all(
+      leaving.map((fan) => stack.gql(UNLIKE, { p: post.id }, { as: fan })),
+    );
     const failedUnlikes = unlikes.filter((result) => result.errors?.length);
-    assert.deepEqual(failedUnlikes.map((result) => result.errors), [], `${failedUnlikes.length} of 100 unlikes failed`);
+    assert.deepEqual(
+      failedUnlikes.map((result) => result.errors),
+      [],
+      `${failedUnlikes.length} of 100 unlikes failed`,
+    );
     assert.equal((await counts(post.id)).likeCount, 100);
     const remaining = await allLikers(post.id, 30);
     assert.equal(remaining.users.length, 100);
@@ -305,18 +386,27 @@ describe('likes under concurrency', () => {
     const users = Array.from({ length: 40 }, () => uid('u'));
     // Every user likes every post; then even users unlike post 0, all at once.
     const work: Promise<unknown>[] = [];
-    for (const user of users) for (const post of posts) work.push(stack.gql(LIKE, { p: post.id }, { as: user }).then(ok));
+    for (const user of users)
+      for (const post of posts) work.push(stack.gql(LIKE, { p: post.id }, { as: user }).then(ok));
     await Promise.all(work);
     const churn: Promise<unknown>[] = [];
     users.forEach((user, index) => {
-      if (index % 2 === 0) churn.push(stack.gql(UNLIKE, { p: (posts[0] as { id: string }).id }, { as: user }).then(ok));
+      if (index % 2 === 0)
+        churn.push(
+          stack.gql(UNLIKE, { p: (posts[0] as { id: string }).id }, { as: user }).then(ok),
+        );
       // Repeated likes by odd users at the same time change nothing.
-      else churn.push(stack.gql(LIKE, { p: (posts[0] as { id: string }).id }, { as: user }).then(ok));
+      else
+        churn.push(stack.gql(LIKE, { p: (posts[0] as { id: string }).id }, { as: user }).then(ok));
     });
     await Promise.all(churn);
     assert.equal((await counts((posts[0] as { id: string }).id)).likeCount, 20);
     assert.equal((await counts((posts[1] as { id: string }).id)).likeCount, 40);
     assert.equal((await counts((posts[2] as { id: string }).id)).likeCount, 40);
-    assert.equal(new Set(posts.map((post) => post.id)).size, 3, 'concurrently created posts share an id');
+    assert.equal(
+      new Set(posts.map((post) => post.id)).size,
+      3,
+      'concurrently created posts share an id',
+    );
   });
 });

@@ -164,7 +164,10 @@ describe('createPost', () => {
     ['durationMs on a photo', { media: [{ ...PHOTO, durationMs: 1_000 }] }],
     ['a zero width', { media: [{ ...PHOTO, width: 0 }] }],
     ['an absurd width', { media: [{ ...PHOTO, width: 100_001 }] }],
-    ['a url over 2,048 characters', { media: [{ kind: 'PHOTO', url: `https://cdn.example.com/${'a'.repeat(2_048)}.jpg` }] }],
+    [
+      'a url over 2,048 characters',
+      { media: [{ kind: 'PHOTO', url: `https://cdn.example.com/${'a'.repeat(2_048)}.jpg` }] },
+    ],
     ['a negative height', { media: [{ ...PHOTO, height: -5 }] }],
     ['a negative duration', { media: [{ ...VIDEO, durationMs: -1 }] }],
     ['an unknown media kind', { media: [{ kind: 'GIF', url: PHOTO.url }] }],

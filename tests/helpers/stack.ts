@@ -109,6 +109,8 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     subgraphUrls: { feed: feed.url, likes: likes.url, comments: comments.url },
     maxBodyBytes: 1_000_000,
     introspection: true,
+    pubsub: (await events('gateway')).pubsub,
+    subscriptions: { pushesPerSecond: 4, maxPerConnection: 10 },
   });
   services.push(gateway);
 

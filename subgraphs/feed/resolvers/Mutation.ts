@@ -49,7 +49,9 @@ export const Mutation = {
   ) {
     const viewerId = requireViewer(context);
     const caption = checkCaption(args.caption);
-    await ownPost(context, args.id, viewerId);
+    const post = await ownPost(context, args.id, viewerId);
+    // An argument left out changes nothing; an explicit null removes the caption.
+    if (!('caption' in args)) return post;
     const updated = await context.stores.posts.updateCaption(args.id, viewerId, caption);
     if (!updated) throw notFound(`No post with id "${args.id}"`);
     context.loaders.posts.clear(args.id).prime(args.id, updated);

@@ -49,6 +49,15 @@ export function followsStore(db: Db, deps: { followers: FollowersStore; users: U
     );
   }
 
+  /**
+   * A request that changed nothing may still race the one that did: finishing that one's sync
+   * (idempotent) before answering means every answer includes the state it found.
+   */
+  async function settle(followerId: string, followeeId: string): Promise<void> {
+    const pending = await follows.findOne({ ...keyOf(followerId, followeeId), synced: false });
+    if (pending) await sync(pending);
+  }
+
   return {
     async ensureIndexes() {
       await follows.createIndex({ shard: 1, followerId: 1, followeeId: 1 }, { unique: true });
@@ -70,10 +79,10 @@ export function followsStore(db: Db, deps: { followers: FollowersStore; users: U
           { upsert: true, returnDocument: 'after' },
         );
       } catch (error) {
-        if (isDuplicateKey(error)) return; // already following
-        throw error;
+        if (!isDuplicateKey(error)) throw error;
+        edge = null; // already following
       }
-      if (edge) await sync(edge);
+      await (edge ? sync(edge) : settle(followerId, followeeId));
     },
 
     /** Idempotent: unfollowing someone not followed changes nothing. */
@@ -83,7 +92,7 @@ export function followsStore(db: Db, deps: { followers: FollowersStore; users: U
         { $set: { active: false, synced: false, updatedAt: new Date() }, $inc: { version: 1 } },
         { returnDocument: 'after' },
       );
-      if (edge) await sync(edge);
+      await (edge ? sync(edge) : settle(followerId, followeeId));
     },
 
     async followeeIds(followerId: string): Promise<string[]> {

@@ -41,6 +41,15 @@ export function likesStore(db: Db, deps: { counts: LikeCountsStore }) {
     return count;
   }
 
+  /**
+   * A request that changed nothing may still race the one that did: finishing that one's sync
+   * (idempotent) before answering means every answer includes the state it found.
+   */
+  async function settle(postId: string, userId: string): Promise<void> {
+    const pending = await likes.findOne({ ...keyOf(postId, userId), synced: false });
+    if (pending) await sync(pending);
+  }
+
   return {
     async ensureIndexes() {
       await likes.createIndex({ shard: 1, postId: 1, userId: 1 }, { unique: true });
@@ -63,8 +72,9 @@ export function likesStore(db: Db, deps: { counts: LikeCountsStore }) {
           { upsert: true, returnDocument: 'after' },
         );
       } catch (error) {
-        if (isDuplicateKey(error)) return null; // already liked
-        throw error;
+        if (!isDuplicateKey(error)) throw error;
+        await settle(postId, userId); // already liked
+        return null;
       }
       return like ? sync(like) : null;
     },
@@ -76,7 +86,9 @@ export function likesStore(db: Db, deps: { counts: LikeCountsStore }) {
         { $set: { active: false, synced: false, updatedAt: new Date() }, $inc: { version: 1 } },
         { returnDocument: 'after' },
       );
-      return like ? sync(like) : null;
+      if (like) return sync(like);
+      await settle(postId, userId); // not liked, or being unliked
+      return null;
     },
 
     /** Which of `postIds` `userId` likes. */

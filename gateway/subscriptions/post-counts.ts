@@ -1,0 +1,173 @@
+import type { CommentEvent, LikeEvent } from '../../platform/events.js';
+import type { SharedSubscriptions } from './shared-subscriptions.js';
+
+export interface Counts {
+  likeCount: number;
+  commentCount: number;
+}
+
+/**
+ * One push of a post's counts. Every subscriber of the post receives the same object, so work
+ * derived from a push (fetching `post { ... }` for a selection) is done once per push, not once
+ * per subscriber.
+ */
+export interface CountsPush extends Counts {
+  postId: string;
+}
+
+type Listener = (push: CountsPush) => void;
+
+interface Entry extends Counts {
+  postId: string;
+  likeSeq: number;
+  commentSeq: number;
+  listeners: Set<Listener>;
+  lastPush: CountsPush | undefined;
+  lastPushAt: number;
+  timer: NodeJS.Timeout | undefined;
+  /** Resolves once the engine subscriptions are open and the current counts are known. */
+  ready: Promise<void>;
+  release: () => Promise<void>;
+}
+
+/**
+ * The live counts of the posts this gateway's clients watch. Counts come from events, each
+ * absolute and ticketed (`likeSeq`, `commentSeq`), so an event that arrives late never
+ * overwrites a newer one. Pushes are coalesced per post: the first change after a quiet spell
+ * goes out at once, later ones at most every `minIntervalMs`, and a trailing push always
+ * carries the last counts.
+ */
+export class PostCountsHub {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly shared: SharedSubscriptions,
+    private readonly fetchCounts: (postIds: string[]) => Promise<Map<string, Counts>>,
+    private readonly minIntervalMs: number,
+  ) {}
+
+  /**
+   * Calls `listener` with the current counts of every post, then with each coalesced change,
+   * until the returned function is called.
+   */
+  async watch(postIds: readonly string[], listener: Listener): Promise<() => Promise<void>> {
+    const fresh: Entry[] = [];
+    const entries = postIds.map((postId) => {
+      let entry = this.entries.get(postId);
+      if (!entry) {
+        entry = this.open(postId);
+        fresh.push(entry);
+      }
+      entry.listeners.add(listener);
+      return entry;
+    });
+    const release = async () => {
+      await Promise.all(entries.map((entry) => this.leave(entry, listener)));
+    };
+    try {
+      if (fresh.length > 0) await this.start(fresh);
+      await Promise.all(entries.map((entry) => entry.ready));
+    } catch (error) {
+      await release();
+      throw error;
+    }
+    for (const entry of entries) listener(this.snapshot(entry));
+    return release;
+  }
+
+  private open(postId: string): Entry {
+    const entry: Entry = {
+      postId,
+      likeCount: 0,
+      commentCount: 0,
+      likeSeq: 0,
+      commentSeq: 0,
+      listeners: new Set(),
+      lastPush: undefined,
+      lastPushAt: 0,
+      timer: undefined,
+      ready: Promise.resolve(),
+      release: async () => undefined,
+    };
+    this.entries.set(postId, entry);
+    return entry;
+  }
+
+  /** Subscribes first, then reads the counts, so no change can fall between the two. */
+  private start(entries: Entry[]): Promise<void> {
+    const started = (async () => {
+      const releases = await Promise.all(
+        entries.flatMap((entry) => [
+          this.shared.acquire('likes', entry.postId, (event) => this.onLike(entry, event)),
+          this.shared.acquire('comments', entry.postId, (event) => this.onComment(entry, event)),
+        ]),
+      );
+      entries.forEach((entry, i) => {
+        entry.release = async () => {
+          await releases[2 * i]?.();
+          await releases[2 * i + 1]?.();
+        };
+      });
+      const counts = await this.fetchCounts(entries.map((entry) => entry.postId));
+      for (const entry of entries) {
+        const current = counts.get(entry.postId);
+        // A count some event already set during the read is at least as new as the read.
+        if (entry.likeSeq === 0) entry.likeCount = current?.likeCount ?? 0;
+        if (entry.commentSeq === 0) entry.commentCount = current?.commentCount ?? 0;
+      }
+    })();
+    for (const entry of entries) entry.ready = started;
+    return started;
+  }
+
+  private async leave(entry: Entry, listener: Listener): Promise<void> {
+    entry.listeners.delete(listener);
+    if (entry.listeners.size > 0 || this.entries.get(entry.postId) !== entry) return;
+    this.entries.delete(entry.postId);
+    clearTimeout(entry.timer);
+    await entry.ready.catch(() => undefined);
+    await entry.release();
+  }
+
+  private onLike(entry: Entry, event: LikeEvent): void {
+    if (event.likeSeq <= entry.likeSeq) return;
+    entry.likeSeq = event.likeSeq;
+    entry.likeCount = event.likeCount;
+    this.schedule(entry);
+  }
+
+  private onComment(entry: Entry, event: CommentEvent): void {
+    if (event.commentSeq <= entry.commentSeq) return;
+    entry.commentSeq = event.commentSeq;
+    entry.commentCount = event.commentCount;
+    this.schedule(entry);
+  }
+
+  private schedule(entry: Entry): void {
+    if (entry.timer) return; // the trailing push will carry this change
+    const wait = entry.lastPushAt + this.minIntervalMs - Date.now();
+    if (wait <= 0) return this.push(entry);
+    entry.timer = setTimeout(() => this.push(entry), wait);
+  }
+
+  private push(entry: Entry): void {
+    entry.timer = undefined;
+    entry.lastPushAt = Date.now();
+    const push = this.snapshot(entry);
+    for (const listener of entry.listeners) listener(push);
+  }
+
+  /** The current counts, as the last push object when nothing changed since. */
+  private snapshot(entry: Entry): CountsPush {
+    const last = entry.lastPush;
+    if (last && last.likeCount === entry.likeCount && last.commentCount === entry.commentCount) {
+      return last;
+    }
+    entry.lastPush = {
+      postId: entry.postId,
+      likeCount: entry.likeCount,
+      commentCount: entry.commentCount,
+    };
+    return entry.lastPush;
+  }
+}
