@@ -370,7 +370,7 @@ interface ServerSpec {
   defaultPort: number;
   probe(host: string, port: number): Promise<ProbeResult>;
   args(bindHost: string, port: number): string[];
-  prepare?(): Promise<void>;
+  prepare?(port: number): Promise<void>;
 }
 
 const redisSpec: ServerSpec = {
@@ -394,7 +394,8 @@ const redisSpec: ServerSpec = {
   ],
 };
 
-const NATS_STORE_DIR = path.join(projectRoot, '.data', 'nats');
+/** One JetStream store per port: two servers must never share one. */
+const natsStoreDir = (port: number) => path.join(projectRoot, '.data', `nats-${port}`);
 
 const natsSpec: ServerSpec = {
   name: 'nats',
@@ -403,9 +404,9 @@ const natsSpec: ServerSpec = {
   defaultPort: 4222,
   // The server speaks first, with INFO {...}; no need to send anything.
   probe: (host, port) => probeLine(host, port, undefined, (line) => line.startsWith('INFO ')),
-  args: (bindHost, port) => ['-a', bindHost, '-p', String(port), '-js', '-sd', NATS_STORE_DIR],
-  prepare: async () => {
-    await mkdir(NATS_STORE_DIR, { recursive: true });
+  args: (bindHost, port) => ['-a', bindHost, '-p', String(port), '-js', '-sd', natsStoreDir(port)],
+  prepare: async (port) => {
+    await mkdir(natsStoreDir(port), { recursive: true });
   },
 };
 
@@ -466,7 +467,7 @@ async function ensureServer(spec: ServerSpec, url: string): Promise<ServiceHandl
         `or start ${spec.name} at ${host}:${port} yourself.`,
     );
   }
-  await spec.prepare?.();
+  await spec.prepare?.(port);
 
   const bindHost = host === 'localhost' ? '127.0.0.1' : host;
   const command = await withParentDeathSignal(binary, spec.args(bindHost, port));

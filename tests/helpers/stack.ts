@@ -6,7 +6,7 @@ import { connectMongo, databaseName } from '../../platform/mongo.js';
 import { projectPath } from '../../platform/paths.js';
 import { connectEvents, type EventClients } from '../../platform/pubsub.js';
 import type { RunningService } from '../../platform/subgraph.js';
-import { startGateway } from '../../gateway/server.js';
+import { startGateway, type RunningGateway } from '../../gateway/server.js';
 import { startComments } from '../../subgraphs/comments/server.js';
 import { startFeed } from '../../subgraphs/feed/server.js';
 import { startLikes } from '../../subgraphs/likes/server.js';
@@ -23,6 +23,7 @@ export interface GraphQLResult<T = Record<string, unknown>> {
 
 export interface TestStack {
   gatewayUrl: string;
+  gateways: RunningGateway[];
   urls: { feed: string; likes: string; comments: string };
   mongo: MongoClient;
   dbPrefix: string;
@@ -49,6 +50,10 @@ export interface StackOptions {
   supergraphPath?: string;
   /** The live pub/sub engine; PUBSUB_ENGINE or NATS by default. */
   engine?: 'nats' | 'redis';
+  /** NATS_URL or the local server by default. */
+  natsUrl?: string;
+  /** How many gateways over the same subgraphs, each with its own connections (1 by default). */
+  gateways?: number;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<TestStack> {
@@ -75,7 +80,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   /** Each service gets connections of its own, as separate processes would. */
   const events = async (name: string) => {
     const clients = await connectEvents({
-      natsUrl: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+      natsUrl: options.natsUrl ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
       redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
       engine: options.engine ?? (process.env.PUBSUB_ENGINE === 'redis' ? 'redis' : 'nats'),
       prefix: dbPrefix,
@@ -103,20 +108,26 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     feedUrl: feed.url,
   });
   services.push(comments);
-  const gateway = await startGateway({
-    ...common,
-    supergraphPath: options.supergraphPath ?? projectPath('schema/supergraph.graphql'),
-    subgraphUrls: { feed: feed.url, likes: likes.url, comments: comments.url },
-    maxBodyBytes: 1_000_000,
-    introspection: true,
-    pubsub: (await events('gateway')).pubsub,
-    subscriptions: { pushesPerSecond: 4, maxPerConnection: 10 },
-  });
-  services.push(gateway);
+  const gateways: RunningGateway[] = [];
+  for (let i = 0; i < (options.gateways ?? 1); i++) {
+    const gateway = await startGateway({
+      ...common,
+      supergraphPath: options.supergraphPath ?? projectPath('schema/supergraph.graphql'),
+      subgraphUrls: { feed: feed.url, likes: likes.url, comments: comments.url },
+      maxBodyBytes: 1_000_000,
+      introspection: true,
+      pubsub: (await events(`gateway-${i}`)).pubsub,
+      subscriptions: { pushesPerSecond: 4, maxPerConnection: 10 },
+    });
+    gateways.push(gateway);
+    services.push(gateway);
+  }
+  const gateway = gateways[0] as RunningGateway;
 
   const tokens = new Map<string, string>();
   const stack: TestStack = {
     gatewayUrl: gateway.url,
+    gateways,
     urls: { feed: feed.url, likes: likes.url, comments: comments.url },
     mongo,
     dbPrefix,
