@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { setTimeout as delay } from 'node:timers/promises';
 import { MongoClient } from 'mongodb';
 import { signDevToken } from '../platform/auth.js';
 import { int, optionalStr, readEnv, str } from '../platform/env.js';
 import { databaseName } from '../platform/mongo.js';
-import { projectPath, projectRoot } from '../platform/paths.js';
+import { projectPath } from '../platform/paths.js';
+import { startSupergraphProcesses } from './processes.js';
 import { seedDemoData } from './seed.js';
 import { ensureNats, ensureRedis, startMongo } from './services.js';
 import { composeFromConfig, SUPERGRAPH_FILE } from './supergraph.js';
@@ -31,23 +30,12 @@ const env = readEnv({
 
 const say = (line: string) => console.error(`[start] ${line}`);
 const cleanups: (() => Promise<void>)[] = [];
-const children: ChildProcess[] = [];
 let stopping = false;
 
 async function stopAll(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
     say('stopping');
-    await Promise.all(
-      children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGTERM');
-          }),
-      ),
-    );
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   }
   process.exit(code);
@@ -66,33 +54,6 @@ async function composeIfChanged() {
   }
 }
 
-async function waitReady(name: string, port: number) {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const ready = await fetch(`http://${env.HOST}:${port}/health/ready`)
-      .then((response) => response.ok)
-      .catch(() => false);
-    if (ready) return;
-    await delay(200);
-  }
-  throw new Error(`${name} did not become ready on port ${port}`);
-}
-
-function startService(name: string, entry: string, serviceEnv: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [projectPath(entry)], {
-    cwd: projectRoot,
-    env: serviceEnv,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  child.on('exit', (code, signal) => {
-    if (!stopping) {
-      say(`${name} exited (${signal ?? code}); stopping everything`);
-      void stopAll(1);
-    }
-  });
-  children.push(child);
-}
-
 try {
   await composeIfChanged();
   let mongoUri = env.MONGODB_URI;
@@ -107,31 +68,26 @@ try {
   const nats = await ensureNats(env.NATS_URL);
   cleanups.push(() => nats.stop());
 
-  const url = (port: number) => `http://${env.HOST}:${port}/graphql`;
-  const serviceEnv = {
-    ...process.env,
-    MONGODB_URI: mongoUri,
-    REDIS_URL: redis.url,
-    NATS_URL: nats.url,
-    FEED_URL: url(env.FEED_PORT),
-    LIKES_URL: url(env.LIKES_PORT),
-    COMMENTS_URL: url(env.COMMENTS_PORT),
-  };
-  startService('feed', 'dist/subgraphs/feed/index.js', serviceEnv);
-  await waitReady('feed', env.FEED_PORT);
-  startService('likes', 'dist/subgraphs/likes/index.js', serviceEnv);
-  startService('comments', 'dist/subgraphs/comments/index.js', serviceEnv);
-  await Promise.all([waitReady('likes', env.LIKES_PORT), waitReady('comments', env.COMMENTS_PORT)]);
-  startService('gateway', 'dist/gateway/index.js', serviceEnv);
-  await waitReady('gateway', env.GATEWAY_PORT);
+  const services = await startSupergraphProcesses({
+    host: env.HOST,
+    ports: {
+      gateway: env.GATEWAY_PORT,
+      feed: env.FEED_PORT,
+      likes: env.LIKES_PORT,
+      comments: env.COMMENTS_PORT,
+    },
+    env: { ...process.env, MONGODB_URI: mongoUri, REDIS_URL: redis.url, NATS_URL: nats.url },
+    onExit: (name, code) => {
+      say(`${name} exited (${code}); stopping everything`);
+      void stopAll(1);
+    },
+  });
+  cleanups.push(() => services.stop());
 
   const mongo = new MongoClient(mongoUri);
   try {
     if (
-      await seedDemoData(
-        url(env.GATEWAY_PORT),
-        mongo.db(databaseName(env.MONGODB_DB_PREFIX, 'feed')),
-      )
+      await seedDemoData(services.gatewayUrl, mongo.db(databaseName(env.MONGODB_DB_PREFIX, 'feed')))
     ) {
       say('seeded demo data: users alice, bob, carol, dave, erin, frank');
     }
@@ -142,13 +98,14 @@ try {
   const token = await signDevToken('alice');
   const query =
     '{ feed(first: 3) { edges { node { id caption author { id username } likeCount viewerHasLiked commentCount comments(first: 2) { edges { node { body author { id } } } } } } } }';
+  const url = services.gatewayUrl;
   console.error(`
-  Gateway: ${url(env.GATEWAY_PORT)}
+  Gateway: ${url}   (subscriptions: ${url.replace('http', 'ws')}, protocol graphql-transport-ws)
   A dev token for alice (7 days; any user: npm run token -- <userId>):
     ${token}
 
   Try:
-    curl -s ${url(env.GATEWAY_PORT)} -H 'content-type: application/json' \\
+    curl -s ${url} -H 'content-type: application/json' \\
       -H 'authorization: Bearer ${token}' \\
       -d '${JSON.stringify({ query })}'
 

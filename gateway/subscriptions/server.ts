@@ -62,14 +62,20 @@ interface Plan {
   field: FieldNode;
   args: Record<string, unknown>;
   connection: Connection;
+  socket: WebSocket;
+  /** The subscription's id, as JSON. */
+  idJson: string;
 }
 
 interface SubscriptionContext extends GatewayContext {
   plan?: Plan;
 }
 
-/** What a follow-up query returned, shared by every subscriber with the same selection. */
-type Memo = Map<string, Promise<ExecutionResult>>;
+/**
+ * Work derived from one event or push, shared by every subscriber that receives it: follow-up
+ * query results and serialized payloads, by selection.
+ */
+type Memo = Map<string, unknown>;
 
 export interface SubscriptionServer {
   /** Engine subscriptions open in this process (one per topic and watched post). */
@@ -139,17 +145,14 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
    */
   function prepareFollowUp(
     plan: Plan,
-    selections: FieldNode['selectionSet'] & object,
+    selections: NonNullable<FieldNode['selectionSet']>,
     target: Parameters<typeof followUpQuery>[2],
   ) {
     const { document, variables } = followUpQuery(plan.operation, selections.selections, target);
     const personal = dependsOnViewer(document);
     const key = `${print(document)}|${JSON.stringify(variables)}|${personal ? plan.connection.viewer.id : ''}`;
-    return (event: object, id: string | string[]): Promise<ExecutionResult> => {
-      let memo = memos.get(event);
-      if (!memo) memos.set(event, (memo = new Map()));
-      let result = memo.get(key);
-      if (!result) {
+    const fetch = (event: object, id: string | string[]): Promise<ExecutionResult> =>
+      sharedWork(event, key, () => {
         const context = personal
           ? {
               viewer: plan.connection.viewer,
@@ -157,11 +160,28 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
               authorization: plan.connection.authorization,
             }
           : anonymous();
-        result = runQuery(document, { ...variables, [target.variable]: id }, context);
-        memo.set(key, result);
-      }
-      return result;
-    };
+        return runQuery(document, { ...variables, [target.variable]: id }, context);
+      });
+    return { fetch, key };
+  }
+
+  /** `make()` once per event (or push) and key, whatever the number of subscribers asking. */
+  function sharedWork<T>(event: object, key: string, make: () => T): T {
+    let memo = memos.get(event);
+    if (!memo) memos.set(event, (memo = new Map()));
+    if (!memo.has(key)) memo.set(key, make());
+    return memo.get(key) as T;
+  }
+
+  /**
+   * Sends a `next` message straight to the socket. graphql-ws still owns the subscription (its
+   * start, the client's `complete`, the socket's close); pushes skip its per-message path because
+   * one push goes to thousands of sockets: the payload is serialized once per push and selection,
+   * and each socket gets it wrapped with its own subscription id.
+   */
+  function deliver(plan: Plan, payload: string): void {
+    if (plan.socket.readyState !== plan.socket.OPEN) return;
+    plan.socket.send(`{"id":${plan.idJson},"type":"next","payload":${payload}}`);
   }
 
   /** Errors of a follow-up query, moved under the subscription's response path. */
@@ -175,10 +195,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
     );
   }
 
-  function postCountsChanged(
-    plan: Plan,
-    queue: AsyncQueue<ExecutionResult>,
-  ): Promise<() => Promise<void>> {
+  function postCountsChanged(plan: Plan): Promise<() => Promise<void>> {
     const rootKey = (plan.field.alias ?? plan.field.name).value;
     const fields = collectFields(
       plan.operation,
@@ -187,7 +204,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
     );
     const fromEvent = new Set(['__typename', 'postId', 'likeCount', 'commentCount']);
     const others = fields.filter((field) => !fromEvent.has(field.name.value));
-    const fetchOthers =
+    const followUp =
       others.length > 0
         ? prepareFollowUp(
             plan,
@@ -201,9 +218,9 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
             },
           )
         : undefined;
+    const shape = `payload|${rootKey}|${fields.map((f) => `${(f.alias ?? f.name).value}:${f.name.value}`).join(',')}|${followUp?.key ?? ''}`;
 
-    async function build(push: CountsPush): Promise<ExecutionResult> {
-      const fetched = fetchOthers ? await fetchOthers(push, [push.postId]) : undefined;
+    function payload(push: CountsPush, fetched: ExecutionResult | undefined): string {
       const row = ((fetched?.data?.counts ?? []) as Record<string, unknown>[])[0] ?? {};
       const data: Record<string, unknown> = {};
       for (const field of fields) {
@@ -221,24 +238,37 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
                   : (row[key] ?? null);
       }
       const errors = relocate(fetched?.errors, [rootKey], 2);
-      return errors.length > 0
-        ? { data: { [rootKey]: data }, errors }
-        : { data: { [rootKey]: data } };
+      return JSON.stringify(
+        errors.length > 0 ? { data: { [rootKey]: data }, errors } : { data: { [rootKey]: data } },
+      );
     }
 
+    const postIds = plan.args.postIds as string[];
+    if (!followUp) {
+      // Counts only: everything is in the push, so delivery is synchronous and in order.
+      return hub.watch(postIds, (push) =>
+        deliver(
+          plan,
+          sharedWork(push, shape, () => payload(push, undefined)),
+        ),
+      );
+    }
     // One chain per subscription: pushes reach the client in the order they happened.
     let chain = Promise.resolve();
-    return hub.watch(plan.args.postIds as string[], (push) => {
-      chain = chain.then(async () => queue.push(await build(push)));
+    return hub.watch(postIds, (push) => {
+      chain = chain.then(async () => {
+        const fetched = await followUp.fetch(push, [push.postId]);
+        deliver(
+          plan,
+          sharedWork(push, shape, () => payload(push, fetched)),
+        );
+      });
     });
   }
 
-  function commentAdded(
-    plan: Plan,
-    queue: AsyncQueue<ExecutionResult>,
-  ): Promise<() => Promise<void>> {
+  function commentAdded(plan: Plan): Promise<() => Promise<void>> {
     const rootKey = (plan.field.alias ?? plan.field.name).value;
-    const fetch = prepareFollowUp(
+    const followUp = prepareFollowUp(
       plan,
       plan.field.selectionSet as NonNullable<FieldNode['selectionSet']>,
       {
@@ -253,14 +283,21 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
     return shared.acquire('comments', plan.args.postId as string, (event) => {
       if (event.type !== 'comment.created') return;
       chain = chain.then(async () => {
-        const result = await fetch(event, event.commentId);
+        const result = await followUp.fetch(event, event.commentId);
         // Deleted before it could be read: there is nothing to show.
         if (result.data?.[rootKey] === null && !result.errors) return;
-        queue.push(result);
+        deliver(
+          plan,
+          sharedWork(event, `payload|${followUp.key}`, () => JSON.stringify(result)),
+        );
       });
     });
   }
 
+  /**
+   * What graphql-ws iterates for a subscription: it yields only a failure to start (pushes go
+   * straight to the socket), and its `return()` releases everything the subscription holds.
+   */
   function subscribe(context: SubscriptionContext): AsyncIterableIterator<ExecutionResult> {
     const plan = context.plan as Plan;
     const queue = new AsyncQueue<ExecutionResult>(async () => {
@@ -269,7 +306,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       await stop?.();
     });
     const start = plan.field.name.value === 'postCountsChanged' ? postCountsChanged : commentAdded;
-    const started = start(plan, queue);
+    const started = start(plan);
     started.catch((error: unknown) => {
       logger.error({ err: error }, 'subscription failed to start');
       queue.push({
@@ -339,7 +376,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       onClose(ctx) {
         clearTimeout(connections.get(ctx.extra.socket)?.expiry);
       },
-      onSubscribe(ctx, _id, payload) {
+      onSubscribe(ctx, id, payload) {
         const schema = options.schema();
         const connection = connections.get(ctx.extra.socket);
         if (!schema || !connection)
@@ -411,7 +448,14 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
               field.name.value,
               getArgumentValues(definition, field, variables),
             );
-            contextValue.plan = { operation: subscription, field, args, connection };
+            contextValue.plan = {
+              operation: subscription,
+              field,
+              args,
+              connection,
+              socket: ctx.extra.socket,
+              idJson: JSON.stringify(id),
+            };
           } catch (error) {
             return [error as GraphQLError];
           }

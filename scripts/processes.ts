@@ -1,0 +1,110 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
+import { projectPath, projectRoot } from '../platform/paths.js';
+
+export interface Ports {
+  gateway: number;
+  feed: number;
+  likes: number;
+  comments: number;
+}
+
+export interface SupergraphProcesses {
+  /** Process ids by service, for measuring them. */
+  pids: Record<keyof Ports, number>;
+  gatewayUrl: string;
+  /** SIGTERM to each, waiting for it to exit. */
+  stop(): Promise<void>;
+}
+
+async function waitReady(name: string, url: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null)
+      throw new Error(`${name} exited with ${child.exitCode} during start-up`);
+    const ready = await fetch(url)
+      .then((response) => response.ok)
+      .catch(() => false);
+    if (ready) return;
+    await delay(200);
+  }
+  throw new Error(`${name} did not become ready at ${url}`);
+}
+
+/**
+ * The three subgraphs and the gateway, each its own process as in production, started in
+ * dependency order (likes and comments call feed; the gateway plans over all three).
+ * `onExit` hears of a process that exits before `stop`.
+ */
+export async function startSupergraphProcesses(options: {
+  host: string;
+  ports: Ports;
+  env: NodeJS.ProcessEnv;
+  onExit?: (name: string, code: number | string | null) => void;
+}): Promise<SupergraphProcesses> {
+  const { host, ports } = options;
+  const url = (port: number) => `http://${host}:${port}/graphql`;
+  const env: NodeJS.ProcessEnv = {
+    ...options.env,
+    HOST: host,
+    GATEWAY_PORT: String(ports.gateway),
+    FEED_PORT: String(ports.feed),
+    LIKES_PORT: String(ports.likes),
+    COMMENTS_PORT: String(ports.comments),
+    FEED_URL: url(ports.feed),
+    LIKES_URL: url(ports.likes),
+    COMMENTS_URL: url(ports.comments),
+  };
+  const children = new Map<keyof Ports, ChildProcess>();
+  let stopping = false;
+
+  async function start(name: keyof Ports, entry: string) {
+    const child = spawn(process.execPath, [projectPath(entry)], {
+      cwd: projectRoot,
+      env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    child.on('exit', (code, signal) => {
+      if (!stopping) options.onExit?.(name, signal ?? code);
+    });
+    children.set(name, child);
+    await waitReady(name, `http://${host}:${ports[name]}/health/ready`, child);
+  }
+
+  async function stop() {
+    stopping = true;
+    await Promise.all(
+      [...children.values()].map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            child.once('exit', () => resolve());
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+  }
+
+  try {
+    await start('feed', 'dist/subgraphs/feed/index.js');
+    await Promise.all([
+      start('likes', 'dist/subgraphs/likes/index.js'),
+      start('comments', 'dist/subgraphs/comments/index.js'),
+    ]);
+    await start('gateway', 'dist/gateway/index.js');
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const pid = (name: keyof Ports) => children.get(name)?.pid ?? 0;
+  return {
+    pids: {
+      gateway: pid('gateway'),
+      feed: pid('feed'),
+      likes: pid('likes'),
+      comments: pid('comments'),
+    },
+    gatewayUrl: url(ports.gateway),
+    stop,
+  };
+}
