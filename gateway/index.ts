@@ -11,6 +11,8 @@ const env = readEnv({
   SUPERGRAPH_PATH: str(projectPath('schema/supergraph.graphql')),
   MAX_BODY_BYTES: int(1_000_000, 1_000, 100_000_000),
   INTROSPECTION: oneOf(['on', 'off'], process.env.NODE_ENV === 'production' ? 'off' : 'on'),
+  MAX_QUERY_DEPTH: int(12, 2, 100),
+  MAX_QUERY_FIELDS: int(1_000, 10, 100_000),
   SUBSCRIPTION_PUSHES_PER_SECOND: int(4, 1, 100),
   SUBSCRIPTIONS_PER_CONNECTION: int(50, 1, 10_000),
 });
@@ -32,6 +34,7 @@ const gateway = await startGateway({
   port: service.port,
   maxBodyBytes: env.MAX_BODY_BYTES,
   introspection: env.INTROSPECTION === 'on',
+  limits: { maxDepth: env.MAX_QUERY_DEPTH, maxFields: env.MAX_QUERY_FIELDS },
   pubsub: events.pubsub,
   subscriptions: {
     pushesPerSecond: env.SUBSCRIPTION_PUSHES_PER_SECOND,

@@ -9,6 +9,7 @@ import type { PubSub } from '../platform/pubsub.js';
 import type { RunningService } from '../platform/subgraph.js';
 import type { GatewayContext } from './context.js';
 import { operationResolution } from './operation-resolution.js';
+import { queryLimits, type QueryLimits } from './query-limits.js';
 import { SubgraphSource } from './subgraph-source.js';
 import { startSubscriptionServer } from './subscriptions/server.js';
 import { supergraphFromFile } from './supergraph-file.js';
@@ -23,6 +24,7 @@ export interface GatewayDeps {
   port: number;
   maxBodyBytes: number;
   introspection: boolean;
+  limits: QueryLimits;
   /** Live events for subscriptions. */
   pubsub: PubSub;
   subscriptions: { pushesPerSecond: number; maxPerConnection: number };
@@ -51,7 +53,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     gateway,
     logger,
     introspection: deps.introspection,
-    plugins: [operationResolution],
+    plugins: [operationResolution, queryLimits(deps.limits)],
     includeStacktraceInErrorResponses: false,
     formatError: maskErrors((formatted, error) =>
       logger.error({ err: error, path: formatted.path }, 'internal error'),
@@ -80,6 +82,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     auth: deps.auth,
     pubsub: deps.pubsub,
     logger,
+    limits: deps.limits,
     pushesPerSecond: deps.subscriptions.pushesPerSecond,
     maxSubscriptionsPerConnection: deps.subscriptions.maxPerConnection,
   });

@@ -25,6 +25,7 @@ import { isEntityId } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
 import type { PubSub } from '../../platform/pubsub.js';
 import type { GatewayContext } from '../context.js';
+import { checkQueryLimits, type QueryLimits } from '../query-limits.js';
 import { AsyncQueue } from './async-queue.js';
 import { PostCountsHub, type Counts, type CountsPush } from './post-counts.js';
 import { collectFields, dependsOnViewer, followUpQuery, type Operation } from './selection.js';
@@ -45,6 +46,7 @@ export interface SubscriptionServerOptions {
   auth: TokenVerifier;
   pubsub: PubSub;
   logger: Logger;
+  limits: QueryLimits;
   /** The most pushes of one post's counts per second. */
   pushesPerSecond: number;
   maxSubscriptionsPerConnection: number;
@@ -402,6 +404,8 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           );
         }
         const operation = getOperationAST(document, payload.operationName);
+        const tooComplex = operation && checkQueryLimits(document, operation, options.limits);
+        if (tooComplex) return [tooComplex];
         if (!operation)
           return [
             new GraphQLError('Unknown operation', {

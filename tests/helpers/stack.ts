@@ -116,6 +116,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       subgraphUrls: { feed: feed.url, likes: likes.url, comments: comments.url },
       maxBodyBytes: 1_000_000,
       introspection: true,
+      limits: { maxDepth: 12, maxFields: 1_000 },
       pubsub: (await events(`gateway-${i}`)).pubsub,
       subscriptions: { pushesPerSecond: 4, maxPerConnection: 10 },
     });
