@@ -3,10 +3,10 @@ import {
   GraphQLError,
   Kind,
   type DocumentNode,
-  type FragmentDefinitionNode,
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
+import { fragmentsOf } from './subscriptions/selection.js';
 
 export interface QueryLimits {
   /** Deepest nesting of fields, fragments included. */
@@ -25,14 +25,7 @@ interface Size {
  * to explode (fragments that spread each other many times) costs linear time to measure.
  */
 function measure(document: DocumentNode, operation: OperationDefinitionNode): Size {
-  const fragments = new Map(
-    document.definitions
-      .filter(
-        (definition): definition is FragmentDefinitionNode =>
-          definition.kind === Kind.FRAGMENT_DEFINITION,
-      )
-      .map((fragment) => [fragment.name.value, fragment]),
-  );
+  const fragments = fragmentsOf(document);
   const measured = new Map<string, Size>();
   const ofSet = (set: SelectionSetNode): Size => {
     let depth = 0;

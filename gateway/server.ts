@@ -2,7 +2,7 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
 import type { TokenVerifier } from '../platform/auth.js';
-import { maskErrors } from '../platform/errors.js';
+import { logInternalErrors, maskError } from '../platform/errors.js';
 import { closeServer, createGraphQLHttpService, listen } from '../platform/http.js';
 import type { Logger } from '../platform/logger.js';
 import type { PubSub } from '../platform/pubsub.js';
@@ -53,11 +53,9 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     gateway,
     logger,
     introspection: deps.introspection,
-    plugins: [operationResolution, queryLimits(deps.limits)],
+    plugins: [logInternalErrors(logger), operationResolution, queryLimits(deps.limits)],
     includeStacktraceInErrorResponses: false,
-    formatError: maskErrors((formatted, error) =>
-      logger.error({ err: error, path: formatted.path }, 'internal error'),
-    ),
+    formatError: maskError,
   });
   await apollo.start();
 

@@ -1,4 +1,6 @@
+import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { Logger } from './logger.js';
 
 /** The error codes of the public API contract. */
 export type ErrorCode =
@@ -43,24 +45,47 @@ const CLIENT_CODES = new Set([
   'BAD_REQUEST',
 ]);
 
+function isClientError(code: unknown): boolean {
+  return typeof code === 'string' && CLIENT_CODES.has(code);
+}
+
 /**
  * Apollo Server `formatError`: anything not raised on purpose becomes a masked
- * INTERNAL_SERVER_ERROR, so driver errors and stack traces never reach a client. `onInternal`
- * sees the original, for the log.
+ * INTERNAL_SERVER_ERROR, so driver errors and stack traces never reach a client (the cause is
+ * logged by `logInternalErrors`, with the request id).
  */
-export function maskErrors(onInternal: (formatted: GraphQLFormattedError, error: unknown) => void) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const code = formatted.extensions?.code;
-    if (typeof code === 'string' && CLIENT_CODES.has(code)) {
-      const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, extensions };
-    }
-    onInternal(formatted, error);
-    return {
-      message: 'Internal server error',
-      ...(formatted.path ? { path: formatted.path } : {}),
-      ...(formatted.locations ? { locations: formatted.locations } : {}),
-      extensions: { code: 'INTERNAL_SERVER_ERROR' },
-    };
+export function maskError(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  if (isClientError(formatted.extensions?.code)) {
+    const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+    return { ...formatted, extensions };
+  }
+  return {
+    message: 'Internal server error',
+    ...(formatted.path ? { path: formatted.path } : {}),
+    ...(formatted.locations ? { locations: formatted.locations } : {}),
+    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+  };
+}
+
+/** Logs the cause of every error that `maskError` hides, under the request's id. */
+export function logInternalErrors(logger: Logger): ApolloServerPlugin<{ requestId: string }> {
+  return {
+    async requestDidStart({ contextValue }) {
+      return {
+        async didEncounterErrors({ errors }) {
+          for (const error of errors) {
+            if (isClientError(error.extensions?.code)) continue;
+            logger.error(
+              {
+                err: error.originalError ?? error,
+                path: error.path,
+                requestId: contextValue.requestId,
+              },
+              'internal error',
+            );
+          }
+        },
+      };
+    },
   };
 }

@@ -6,7 +6,7 @@ import { parse } from 'graphql';
 import type { Db } from 'mongodb';
 import { createTokenVerifier, readAuthConfig, type TokenVerifier, type Viewer } from './auth.js';
 import { consumePostEvents } from './durable-events.js';
-import { maskErrors } from './errors.js';
+import { logInternalErrors, maskError } from './errors.js';
 import { prepareGroupedPages } from './grouped-pages.js';
 import { closeServer, createGraphQLHttpService, listen, type Route } from './http.js';
 import { createLogger, type Logger } from './logger.js';
@@ -62,9 +62,8 @@ export async function startSubgraph<Ctx extends RequestBase>(
     ]),
     logger,
     includeStacktraceInErrorResponses: false,
-    formatError: maskErrors((formatted, error) =>
-      logger.error({ err: error, path: formatted.path }, 'internal error'),
-    ),
+    formatError: maskError,
+    plugins: [logInternalErrors(logger)],
   });
   await apollo.start();
 

@@ -8,7 +8,7 @@ import { signDevToken } from '../platform/auth.js';
 import { createLogger } from '../platform/logger.js';
 import { connectEvents } from '../platform/pubsub.js';
 import { startSupergraphProcesses } from './processes.js';
-import { ensureNats, ensureRedis, startMongo } from './services.js';
+import { ensureNats, ensureRedis, freePort, startMongo } from './services.js';
 
 /**
  * `npm run bench:live`: the gateway's subscription fan-out under a like storm. N WebSocket
@@ -34,14 +34,6 @@ const SECONDS = Number(args.seconds);
 const RATE = Number(args.rate);
 const ENGINE = args.engine === 'redis' ? 'redis' : 'nats';
 const say = (line: string) => console.error(`[bench:live] ${line}`);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function processStats(pid: number): Promise<{ cpuSeconds: number; rssMb: number }> {
   const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];

@@ -9,7 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
-import { createConnection, type Socket } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { projectRoot } from '../platform/paths.js';
@@ -43,6 +43,7 @@ export const MONGO_SERVER_JAR = path.join(
 );
 
 const MONGO_READY_TIMEOUT_MS = 60_000;
+const KNOWN_FAKE_WARNINGS = /is not yet implemented\. [Ii]gnoring/;
 const SERVER_READY_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 10_000;
 const PROBE_TIMEOUT_MS = 1_500;
@@ -214,7 +215,12 @@ export async function startMongo(opts: MongoServerOptions): Promise<MongoServerH
     stderrLine += chunk.toString();
     const lines = stderrLine.split('\n');
     stderrLine = lines.pop() ?? '';
-    for (const line of lines) if (line.trim()) process.stderr.write(`[mongo-server] ${line}\n`);
+    for (const line of lines) {
+      // The fake stores no secondary indexes and says so for each one it is asked to create:
+      // known (see the README), and noise at every start.
+      if (line.trim() && !KNOWN_FAKE_WARNINGS.test(line))
+        process.stderr.write(`[mongo-server] ${line}\n`);
+    }
   });
 
   const address = await new Promise<{ host: string; port: number }>((resolve, reject) => {
@@ -526,4 +532,13 @@ export function ensureRedis(url = 'redis://127.0.0.1:6379'): Promise<ServiceHand
 /** Uses the NATS server answering at `url`, or starts one with JetStream (loopback only). */
 export function ensureNats(url = 'nats://127.0.0.1:4222'): Promise<ServiceHandle> {
   return ensureServer(natsSpec, url);
+}
+
+/** A port nothing listens on now, for a server of a test's or benchmark's own. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

@@ -1,28 +1,20 @@
 /**
- * A push-to-pull bridge: producers `push`, graphql-ws pulls with `for await`. `return()` (the
- * client stopped, or the socket closed) runs `onClose` once, which releases what the
- * subscription holds.
+ * What graphql-ws iterates for one subscription. Pushes go straight to the socket, so the queue
+ * carries at most a failure to start; `return()` (the client stopped, or the socket closed) runs
+ * `onClose` once, which releases what the subscription holds.
  */
 export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   private readonly items: T[] = [];
   private readonly waiting: ((result: IteratorResult<T>) => void)[] = [];
   private closed = false;
 
-  constructor(
-    private readonly onClose: () => Promise<void>,
-    private readonly limit = 1_000,
-  ) {}
+  constructor(private readonly onClose: () => Promise<void>) {}
 
   push(item: T): void {
     if (this.closed) return;
     const next = this.waiting.shift();
-    if (next) return next({ value: item, done: false });
-    // A client that reads nothing for this long is gone or broken: stop feeding it.
-    if (this.items.length >= this.limit) {
-      void this.return();
-      return;
-    }
-    this.items.push(item);
+    if (next) next({ value: item, done: false });
+    else this.items.push(item);
   }
 
   next(): Promise<IteratorResult<T>> {
@@ -35,7 +27,6 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   async return(): Promise<IteratorResult<T>> {
     if (!this.closed) {
       this.closed = true;
-      this.items.length = 0;
       for (const resolve of this.waiting.splice(0)) resolve({ value: undefined, done: true });
       await this.onClose();
     }

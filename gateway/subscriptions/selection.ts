@@ -23,6 +23,18 @@ export interface Operation {
   variables: Record<string, unknown>;
 }
 
+/** The document's fragment definitions by name. */
+export function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
+  return new Map(
+    document.definitions
+      .filter(
+        (definition): definition is FragmentDefinitionNode =>
+          definition.kind === Kind.FRAGMENT_DEFINITION,
+      )
+      .map((fragment) => [fragment.name.value, fragment]),
+  );
+}
+
 function included(
   node: FieldNode | SelectionSetNode['selections'][number],
   variables: Record<string, unknown>,

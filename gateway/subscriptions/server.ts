@@ -14,7 +14,6 @@ import {
   type DocumentNode,
   type ExecutionResult,
   type FieldNode,
-  type FragmentDefinitionNode,
   type GraphQLSchema,
 } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
@@ -28,7 +27,13 @@ import type { GatewayContext } from '../context.js';
 import { checkQueryLimits, type QueryLimits } from '../query-limits.js';
 import { AsyncQueue } from './async-queue.js';
 import { PostCountsHub, type Counts, type CountsPush } from './post-counts.js';
-import { collectFields, dependsOnViewer, followUpQuery, type Operation } from './selection.js';
+import {
+  collectFields,
+  dependsOnViewer,
+  followUpQuery,
+  fragmentsOf,
+  type Operation,
+} from './selection.js';
 import { SharedSubscriptions } from './shared-subscriptions.js';
 
 export const MAX_POST_IDS = 100;
@@ -435,14 +440,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
               ),
             ];
           }
-          const fragments = new Map(
-            document.definitions
-              .filter(
-                (definition): definition is FragmentDefinitionNode =>
-                  definition.kind === Kind.FRAGMENT_DEFINITION,
-              )
-              .map((fragment) => [fragment.name.value, fragment]),
-          );
+          const fragments = fragmentsOf(document);
           const subscription: Operation = { document, operation, fragments, variables };
           const [field] = collectFields(subscription, operation.selectionSet, 'Subscription');
           const definition = field && schema.getSubscriptionType()?.getFields()[field.name.value];
