@@ -1,4 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { CommandStartedEvent, MongoClient } from 'mongodb';
 import { createTokenVerifier, readAuthConfig, signDevToken } from '../../platform/auth.js';
 import { createLogger } from '../../platform/logger.js';
@@ -10,7 +12,7 @@ import { startGateway, type RunningGateway } from '../../gateway/server.js';
 import { startComments } from '../../subgraphs/comments/server.js';
 import { startFeed } from '../../subgraphs/feed/server.js';
 import { startLikes } from '../../subgraphs/likes/server.js';
-import { startMongo } from '../../scripts/services.js';
+import { freePort, startMongo } from '../../scripts/services.js';
 import { shardKeyViolations } from './shard-keys.js';
 
 export interface GraphQLResult<T = Record<string, unknown>> {
@@ -38,6 +40,11 @@ export interface TestStack {
     variables?: Record<string, unknown>,
     options?: { as?: string; token?: string; url?: string; headers?: Record<string, string> },
   ): Promise<GraphQLResult<T>>;
+  /**
+   * Another gateway, as a separate process (`dist/gateway/index.js`) over the same subgraphs and
+   * events; stopped with the stack. Resolves with its URL once it is ready.
+   */
+  spawnGateway(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -125,6 +132,8 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   }
   const gateway = gateways[0] as RunningGateway;
 
+  const children: ChildProcess[] = [];
+  const engine = options.engine ?? (process.env.PUBSUB_ENGINE === 'redis' ? 'redis' : 'nats');
   const tokens = new Map<string, string>();
   const stack: TestStack = {
     gatewayUrl: gateway.url,
@@ -181,7 +190,51 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
      * Stops everything, then holds the whole run to the sharding rule: every command any test of
      * the file caused must carry its shard key (tests/helpers/shard-keys.ts).
      */
+    async spawnGateway() {
+      const port = await freePort();
+      const child = spawn(process.execPath, [projectPath('dist/gateway/index.js')], {
+        env: {
+          ...process.env,
+          GATEWAY_PORT: String(port),
+          FEED_URL: feed.url,
+          LIKES_URL: likes.url,
+          COMMENTS_URL: comments.url,
+          SUPERGRAPH_PATH: options.supergraphPath ?? projectPath('schema/supergraph.graphql'),
+          NATS_URL: options.natsUrl ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+          REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+          PUBSUB_ENGINE: engine,
+          EVENTS_PREFIX: dbPrefix,
+          SUBSCRIPTIONS_PER_CONNECTION: '10',
+          LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+        },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+      children.push(child);
+      const url = `http://127.0.0.1:${port}/graphql`;
+      const deadline = Date.now() + 20_000;
+      while (
+        !(await fetch(`http://127.0.0.1:${port}/health/ready`).then(
+          (r) => r.ok,
+          () => false,
+        ))
+      ) {
+        if (Date.now() > deadline || child.exitCode !== null)
+          throw new Error('spawned gateway not ready');
+        await delay(100);
+      }
+      return url;
+    },
     async stop() {
+      await Promise.all(
+        children.map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null) return resolve();
+              child.once('exit', () => resolve());
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
       for (const service of services.reverse()) await service.stop();
       for (const clients of connections) await clients.close();
       await mongo.close();
