@@ -2,6 +2,7 @@ import { createTokenVerifier, readAuthConfig } from '../platform/auth.js';
 import { int, oneOf, readEnv, str } from '../platform/env.js';
 import { createLogger } from '../platform/logger.js';
 import { projectPath } from '../platform/paths.js';
+import { createMetrics } from '../platform/metrics.js';
 import { connectEvents } from '../platform/pubsub.js';
 import { readServiceEnv, stopOnSignals } from '../platform/service.js';
 import { startGateway } from './server.js';
@@ -24,6 +25,7 @@ const events = await connectEvents({
   prefix: service.eventsPrefix,
   name: 'gateway',
   logger,
+  metrics: createMetrics('gateway'),
 });
 const gateway = await startGateway({
   supergraphPath: env.SUPERGRAPH_PATH,
@@ -35,7 +37,7 @@ const gateway = await startGateway({
   maxBodyBytes: env.MAX_BODY_BYTES,
   introspection: env.INTROSPECTION === 'on',
   limits: { maxDepth: env.MAX_QUERY_DEPTH, maxFields: env.MAX_QUERY_FIELDS },
-  pubsub: events.pubsub,
+  events,
   subscriptions: {
     pushesPerSecond: env.SUBSCRIPTION_PUSHES_PER_SECOND,
     maxPerConnection: env.SUBSCRIPTIONS_PER_CONNECTION,

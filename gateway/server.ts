@@ -5,7 +5,8 @@ import type { TokenVerifier } from '../platform/auth.js';
 import { logInternalErrors, maskError } from '../platform/errors.js';
 import { closeServer, createGraphQLHttpService, listen } from '../platform/http.js';
 import type { Logger } from '../platform/logger.js';
-import type { PubSub } from '../platform/pubsub.js';
+import { operationMetrics } from '../platform/metrics.js';
+import type { EventClients } from '../platform/pubsub.js';
 import type { RunningService } from '../platform/subgraph.js';
 import type { GatewayContext } from './context.js';
 import { operationResolution } from './operation-resolution.js';
@@ -25,8 +26,8 @@ export interface GatewayDeps {
   maxBodyBytes: number;
   introspection: boolean;
   limits: QueryLimits;
-  /** Live events for subscriptions. */
-  pubsub: PubSub;
+  /** Live events for subscriptions, and the process's metrics. */
+  events: EventClients;
   subscriptions: { pushesPerSecond: number; maxPerConnection: number };
 }
 
@@ -42,7 +43,8 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   process.env.APOLLO_TELEMETRY_DISABLED = 'true';
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile(deps.supergraphPath, logger),
-    buildService: ({ name, url }) => new SubgraphSource(deps.subgraphUrls[name] ?? url ?? ''),
+    buildService: ({ name, url }) =>
+      new SubgraphSource(name, deps.subgraphUrls[name] ?? url ?? '', deps.events.metrics),
     logger,
   });
   let apiSchema: GraphQLSchema | undefined;
@@ -53,7 +55,12 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     gateway,
     logger,
     introspection: deps.introspection,
-    plugins: [logInternalErrors(logger), operationResolution, queryLimits(deps.limits)],
+    plugins: [
+      logInternalErrors(logger),
+      operationMetrics(deps.events.metrics),
+      operationResolution,
+      queryLimits(deps.limits),
+    ],
     includeStacktraceInErrorResponses: false,
     formatError: maskError,
   });
@@ -62,9 +69,10 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   const http = createGraphQLHttpService<GatewayContext>({
     apollo,
     logger,
+    metrics: deps.events.metrics,
     maxBodyBytes: deps.maxBodyBytes,
     // Ready once its schema is loaded (start-up waits for that) and live events can flow.
-    ready: async () => deps.pubsub.connected(),
+    ready: async () => deps.events.pubsub.connected(),
     async context(req, requestId) {
       const authorization = req.headers.authorization;
       // A bad token is refused here, before any subgraph is called.
@@ -78,7 +86,8 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     schema: () => apiSchema,
     apollo,
     auth: deps.auth,
-    pubsub: deps.pubsub,
+    pubsub: deps.events.pubsub,
+    metrics: deps.events.metrics,
     logger,
     limits: deps.limits,
     pushesPerSecond: deps.subscriptions.pushesPerSecond,

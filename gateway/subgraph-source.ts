@@ -1,5 +1,6 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { REQUEST_ID_HEADER } from '../platform/http.js';
+import type { Metrics } from '../platform/metrics.js';
 import type { GatewayContext } from './context.js';
 
 /**
@@ -8,10 +9,32 @@ import type { GatewayContext } from './context.js';
  */
 const keepAliveFetch = fetch as unknown as RemoteGraphQLDataSource['fetcher'];
 
-/** Forwards the caller's token (each subgraph checks it again) and the request id. */
+/**
+ * Forwards the caller's token (each subgraph checks it again) and the request id, and times
+ * every fetch.
+ */
 export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
-  constructor(url: string) {
+  constructor(
+    private readonly name: string,
+    url: string,
+    private readonly metrics: Metrics,
+  ) {
     super({ url, fetcher: keepAliveFetch });
+  }
+
+  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+    const started = performance.now();
+    let outcome = 'error';
+    try {
+      const response = await super.process(options);
+      if (!response.errors?.length) outcome = 'ok';
+      return response;
+    } finally {
+      this.metrics.subgraphFetch.observe(
+        { subgraph: this.name, outcome },
+        (performance.now() - started) / 1_000,
+      );
+    }
   }
 
   override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): void {

@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, JSONCodec, nanos, type NatsConnection } from 'nats';
 import { postsStreamName, subject, topicWildcard, type PostEvent } from './events.js';
-import type { Logger } from './logger.js';
+import type { EventClients } from './pubsub.js';
 
 /**
  * Events whose loss would leave data wrong (a deleted post whose likes and comments must go) travel
@@ -25,15 +25,20 @@ export async function ensurePostsStream(nc: NatsConnection, prefix: string): Pro
   }
 }
 
-export async function publishPostEvent(
-  nc: NatsConnection,
-  prefix: string,
-  event: PostEvent,
-): Promise<void> {
-  await nc.jetstream().publish(subject(prefix, 'posts', event.postId), codec.encode(event), {
-    msgID: event.eventId,
-    timeout: 5_000,
-  });
+export async function publishPostEvent(events: EventClients, event: PostEvent): Promise<void> {
+  const counted = { topic: 'posts', direction: 'published' };
+  try {
+    await events.nats.nc
+      .jetstream()
+      .publish(subject(events.prefix, 'posts', event.postId), codec.encode(event), {
+        msgID: event.eventId,
+        timeout: 5_000,
+      });
+    events.metrics.events.inc({ ...counted, outcome: 'ok' });
+  } catch (error) {
+    events.metrics.events.inc({ ...counted, outcome: 'failed' });
+    throw error;
+  }
 }
 
 /**
@@ -42,14 +47,13 @@ export async function publishPostEvent(
  * Handlers must therefore be idempotent. Returns a stop function.
  */
 export async function consumePostEvents(
-  nc: NatsConnection,
-  prefix: string,
+  events: EventClients,
   durable: string,
   handle: (event: PostEvent) => Promise<void>,
-  logger: Logger,
 ): Promise<() => Promise<void>> {
-  await ensurePostsStream(nc, prefix);
-  const stream = postsStreamName(prefix);
+  const { nc } = events.nats;
+  await ensurePostsStream(nc, events.prefix);
+  const stream = postsStreamName(events.prefix);
   const jsm = await nc.jetstreamManager();
   await jsm.consumers.add(stream, {
     durable_name: durable,
@@ -60,13 +64,19 @@ export async function consumePostEvents(
   });
   const consumer = await nc.jetstream().consumers.get(stream, durable);
   const messages = await consumer.consume({ max_messages: 100 });
+  const counted = { topic: 'posts', direction: 'consumed' };
   const done = (async () => {
     for await (const message of messages) {
       try {
         await handle(codec.decode(message.data));
         message.ack();
+        events.metrics.events.inc({ ...counted, outcome: 'ok' });
       } catch (error) {
-        logger.error({ err: error, subject: message.subject }, 'post event failed; redelivering');
+        events.metrics.events.inc({ ...counted, outcome: 'failed' });
+        events.logger.error(
+          { err: error, subject: message.subject },
+          'post event failed; redelivering',
+        );
         message.nak(1_000);
       }
     }

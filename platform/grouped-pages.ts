@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Collection, Db, Document } from 'mongodb';
 import type { Page } from './connection.js';
+import { measuredBatch, type Metrics } from './metrics.js';
 
 export interface PagesByParentOptions {
   /** The field naming the parent, for example `postId`. */
@@ -92,10 +93,12 @@ const pageKey = (key: PageKey) => `${key.parentId}|${key.page.limit}|${key.page.
  * field across the parents of one query, which is the usual case) share one fetch.
  */
 export function pageLoader<T>(
+  metrics: Metrics,
+  name: string,
   fetch: (parentIds: string[], page: Page) => Promise<Map<string, T[]>>,
 ): DataLoader<PageKey, T[], string> {
   return new DataLoader<PageKey, T[], string>(
-    async (keys) => {
+    measuredBatch(metrics, name, async (keys) => {
       const groups = new Map<string, PageKey[]>();
       for (const key of keys) {
         const group = `${key.page.limit}|${key.page.after ?? ''}`;
@@ -110,7 +113,7 @@ export function pageLoader<T>(
         for (const key of group) results.set(pageKey(key), pages.get(key.parentId) ?? []);
       }
       return keys.map((key) => results.get(pageKey(key)) ?? []);
-    },
+    }),
     { cacheKeyFn: pageKey },
   );
 }

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -25,6 +26,7 @@ export interface GraphQLHttpOptions<Ctx extends BaseContext> {
   /** True when every dependency needed to serve requests answers. */
   ready: () => Promise<boolean>;
   logger: Logger;
+  metrics: Metrics;
   maxBodyBytes: number;
   /** More routes by exact path, for example `/metrics`. */
   routes?: Record<string, Route>;
@@ -127,6 +129,11 @@ export function createGraphQLHttpService<Ctx extends BaseContext>(
   const routes: Record<string, Route> = {
     '/graphql': graphql,
     '/health/live': (_req, res) => sendJson(res, 200, { status: 'ok' }),
+    '/metrics': async (_req, res) => {
+      const text = await options.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': options.metrics.registry.contentType });
+      res.end(text);
+    },
     '/health/ready': async (_req, res) => {
       const ok = !draining && (await options.ready());
       sendJson(res, ok ? 200 : 503, {
@@ -141,6 +148,17 @@ export function createGraphQLHttpService<Ctx extends BaseContext>(
     res.setHeader(REQUEST_ID_HEADER, requestId);
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const route = routes[path];
+    const started = performance.now();
+    res.once('finish', () =>
+      options.metrics.http.observe(
+        {
+          route: route ? path : 'other',
+          method: req.method ?? 'GET',
+          status: String(res.statusCode),
+        },
+        (performance.now() - started) / 1_000,
+      ),
+    );
     if (!route) {
       sendJson(res, 404, { error: 'not found' });
       return;

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import { REQUEST_ID_HEADER } from './http.js';
+import { measuredBatch, type Metrics } from './metrics.js';
 
 /**
  * What likes and comments need to know of a post they do not own: that it exists, and who wrote
@@ -33,30 +34,33 @@ export interface CallerHeaders {
 export function createPostLoader(
   options: PostDirectoryOptions,
   caller: CallerHeaders,
+  metrics: Metrics,
 ): DataLoader<string, PostSummary | null> {
-  return new DataLoader(async (ids) => {
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      [REQUEST_ID_HEADER]: caller.requestId,
-    };
-    if (caller.authorization) headers.authorization = caller.authorization;
-    const response = await fetch(options.feedUrl, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({
-        query: QUERY,
-        variables: { representations: ids.map((id) => ({ __typename: 'Post', id })) },
-      }),
-      signal: AbortSignal.timeout(options.timeoutMs ?? 5_000),
-    });
-    const body = (await response.json()) as EntitiesResponse;
-    if (!body.data) {
-      throw new Error(
-        `feed subgraph answered ${response.status}: ${body.errors?.[0]?.message ?? 'no data'}`,
+  return new DataLoader(
+    measuredBatch(metrics, 'postDirectory', async (ids: readonly string[]) => {
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        [REQUEST_ID_HEADER]: caller.requestId,
+      };
+      if (caller.authorization) headers.authorization = caller.authorization;
+      const response = await fetch(options.feedUrl, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          query: QUERY,
+          variables: { representations: ids.map((id) => ({ __typename: 'Post', id })) },
+        }),
+        signal: AbortSignal.timeout(options.timeoutMs ?? 5_000),
+      });
+      const body = (await response.json()) as EntitiesResponse;
+      if (!body.data) {
+        throw new Error(
+          `feed subgraph answered ${response.status}: ${body.errors?.[0]?.message ?? 'no data'}`,
+        );
+      }
+      return body.data._entities.map((post) =>
+        post ? { id: post.id, authorId: post.author.id } : null,
       );
-    }
-    return body.data._entities.map((post) =>
-      post ? { id: post.id, authorId: post.author.id } : null,
-    );
-  });
+    }),
+  );
 }

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { connect, JSONCodec, type NatsConnection } from 'nats';
 import { subject, type Topics } from './events.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
 
 type LiveTopic = 'likes' | 'comments';
 
@@ -37,6 +38,7 @@ export interface PubSubOptions {
   /** Names the connection on the server, for operators. */
   name: string;
   logger: Logger;
+  metrics: Metrics;
 }
 
 export function createPubSub(options: PubSubOptions): Promise<PubSub> {
@@ -79,7 +81,9 @@ async function natsPubSub(options: PubSubOptions): Promise<PubSub> {
     async publish(topic, event) {
       try {
         nc.publish(subject(options.prefix, topic, event.postId), codec.encode(event));
+        options.metrics.events.inc({ topic, direction: 'published', outcome: 'ok' });
       } catch (error) {
+        options.metrics.events.inc({ topic, direction: 'published', outcome: 'failed' });
         options.logger.warn({ err: error, topic }, 'live event not published');
       }
     },
@@ -87,6 +91,7 @@ async function natsPubSub(options: PubSubOptions): Promise<PubSub> {
       const subscription = nc.subscribe(subject(options.prefix, topic, postId), {
         callback: (error, message) => {
           if (error) return;
+          options.metrics.events.inc({ topic, direction: 'consumed', outcome: 'ok' });
           handler(codec.decode(message.data) as Topics[typeof topic]);
         },
       });
@@ -121,12 +126,17 @@ async function redisPubSub(options: PubSubOptions): Promise<PubSub> {
     async publish(topic, event) {
       try {
         await pubsub.publish(channel(topic, event.postId), event);
+        options.metrics.events.inc({ topic, direction: 'published', outcome: 'ok' });
       } catch (error) {
+        options.metrics.events.inc({ topic, direction: 'published', outcome: 'failed' });
         options.logger.warn({ err: error, topic }, 'live event not published');
       }
     },
     async subscribe(topic, postId, handler) {
-      const id = await pubsub.subscribe(channel(topic, postId), handler);
+      const id = await pubsub.subscribe(channel(topic, postId), (event: Topics[typeof topic]) => {
+        options.metrics.events.inc({ topic, direction: 'consumed', outcome: 'ok' });
+        handler(event);
+      });
       return async () => pubsub.unsubscribe(id);
     },
     connected: () => publisher.status === 'ready' && subscriber.status === 'ready',
@@ -140,6 +150,8 @@ export interface EventClients {
   nats: Nats;
   pubsub: PubSub;
   prefix: string;
+  metrics: Metrics;
+  logger: Logger;
   close(): Promise<void>;
 }
 
@@ -151,6 +163,7 @@ export async function connectEvents(options: {
   prefix: string;
   name: string;
   logger: Logger;
+  metrics: Metrics;
 }): Promise<EventClients> {
   const nats = await connectNats(options.natsUrl, options.name, options.logger);
   const pubsub = await createPubSub({ ...options, nats });
@@ -158,6 +171,8 @@ export async function connectEvents(options: {
     nats,
     pubsub,
     prefix: options.prefix,
+    metrics: options.metrics,
+    logger: options.logger,
     async close() {
       await pubsub.close();
       await nats.nc.drain();

@@ -10,6 +10,7 @@ import { logInternalErrors, maskError } from './errors.js';
 import { prepareGroupedPages } from './grouped-pages.js';
 import { closeServer, createGraphQLHttpService, listen, type Route } from './http.js';
 import { createLogger, type Logger } from './logger.js';
+import { createMetrics, operationMetrics, type Metrics } from './metrics.js';
 import { connectMongo, databaseName, pingMongo } from './mongo.js';
 import { projectPath } from './paths.js';
 import { connectEvents, type EventClients } from './pubsub.js';
@@ -17,6 +18,8 @@ import { every, readServiceEnv, stopOnSignals, type ServiceEnv } from './service
 
 /** What every subgraph request knows before its own context is built. */
 export interface RequestBase {
+  /** For per-request instruments, such as DataLoader batch sizes. */
+  metrics: Metrics;
   viewer: Viewer | null;
   requestId: string;
   /** The caller's Authorization header, forwarded when this subgraph calls another one. */
@@ -33,6 +36,7 @@ export interface SubgraphOptions<Ctx extends RequestBase> {
   host: string;
   port: number;
   ready: () => Promise<boolean>;
+  metrics: Metrics;
   maxBodyBytes?: number;
   routes?: Record<string, Route>;
 }
@@ -63,13 +67,14 @@ export async function startSubgraph<Ctx extends RequestBase>(
     logger,
     includeStacktraceInErrorResponses: false,
     formatError: maskError,
-    plugins: [logInternalErrors(logger)],
+    plugins: [logInternalErrors(logger), operationMetrics(options.metrics)],
   });
   await apollo.start();
 
   const http = createGraphQLHttpService<Ctx>({
     apollo,
     logger,
+    metrics: options.metrics,
     maxBodyBytes: options.maxBodyBytes ?? 1_000_000,
     ready: options.ready,
     routes: options.routes,
@@ -77,7 +82,7 @@ export async function startSubgraph<Ctx extends RequestBase>(
       const authorization = req.headers.authorization;
       const log = logger.child({ requestId });
       const viewer = await options.auth.fromHeader(authorization);
-      return options.context({ viewer, requestId, authorization, log });
+      return options.context({ viewer, requestId, authorization, log, metrics: options.metrics });
     },
   });
   const port = await listen(http.server, options.port, options.host);
@@ -102,7 +107,7 @@ export interface SubgraphStores {
 
 export interface SubgraphServiceOptions<Ctx extends RequestBase> extends Omit<
   SubgraphOptions<Ctx>,
-  'ready'
+  'ready' | 'metrics'
 > {
   db: Db;
   stores: SubgraphStores;
@@ -134,18 +139,13 @@ export async function startSubgraphService<Ctx extends RequestBase>(
   const stopRepair = every(options.repairIntervalMs, repairOnce, logger);
   const { events, forgetPost } = options;
   const stopConsumer = forgetPost
-    ? await consumePostEvents(
-        events.nats.nc,
-        events.prefix,
-        `${options.name}-forget-deleted-posts`,
-        async (event) => {
-          if (event.type === 'post.deleted') await forgetPost(event.postId);
-        },
-        logger,
-      )
+    ? await consumePostEvents(events, `${options.name}-forget-deleted-posts`, async (event) => {
+        if (event.type === 'post.deleted') await forgetPost(event.postId);
+      })
     : async () => undefined;
   const service = await startSubgraph({
     ...options,
+    metrics: events.metrics,
     ready: async () =>
       events.nats.connected() && events.pubsub.connected() && (await pingMongo(db)),
   });
@@ -187,6 +187,7 @@ export async function runSubgraphProcess(
     prefix: env.eventsPrefix,
     name,
     logger,
+    metrics: createMetrics(name),
   });
   const service = await start({
     db: mongo.db(databaseName(env.dbPrefix, name)),

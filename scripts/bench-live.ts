@@ -6,6 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { signDevToken } from '../platform/auth.js';
 import { createLogger } from '../platform/logger.js';
+import { createMetrics } from '../platform/metrics.js';
 import { connectEvents } from '../platform/pubsub.js';
 import { startSupergraphProcesses } from './processes.js';
 import { ensureNats, ensureRedis, freePort, startMongo } from './services.js';
@@ -124,6 +125,7 @@ async function run(
     prefix,
     name: 'bench-publisher',
     logger: createLogger('bench', 'warn'),
+    metrics: createMetrics('bench'),
   });
   const sockets: WebSocket[] = [];
   try {

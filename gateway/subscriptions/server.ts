@@ -22,6 +22,7 @@ import type { TokenVerifier, Viewer } from '../../platform/auth.js';
 import { badInput } from '../../platform/errors.js';
 import { isEntityId } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
+import type { Metrics } from '../../platform/metrics.js';
 import type { PubSub } from '../../platform/pubsub.js';
 import type { GatewayContext } from '../context.js';
 import { checkQueryLimits, type QueryLimits } from '../query-limits.js';
@@ -50,6 +51,7 @@ export interface SubscriptionServerOptions {
   apollo: ApolloServer<GatewayContext>;
   auth: TokenVerifier;
   pubsub: PubSub;
+  metrics: Metrics;
   logger: Logger;
   limits: QueryLimits;
   /** The most pushes of one post's counts per second. */
@@ -98,7 +100,10 @@ export interface SubscriptionServer {
  */
 export function startSubscriptionServer(options: SubscriptionServerOptions): SubscriptionServer {
   const { apollo, logger } = options;
-  const shared = new SharedSubscriptions(options.pubsub);
+  const { metrics } = options;
+  const shared = new SharedSubscriptions(options.pubsub, (size) =>
+    metrics.engineSubscriptions.set(size),
+  );
   const connections = new WeakMap<WebSocket, Connection>();
   const memos = new WeakMap<object, Memo>();
 
@@ -307,8 +312,10 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
    */
   function subscribe(context: SubscriptionContext): AsyncIterableIterator<ExecutionResult> {
     const plan = context.plan as Plan;
+    metrics.subscriptions.inc();
     const queue = new AsyncQueue<ExecutionResult>(async () => {
       plan.connection.active--;
+      metrics.subscriptions.dec();
       const stop = await started.catch(() => undefined);
       await stop?.();
     });
@@ -378,10 +385,14 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           );
         }
         connections.set(socket, connection);
+        metrics.websockets.inc();
         return true;
       },
       onClose(ctx) {
-        clearTimeout(connections.get(ctx.extra.socket)?.expiry);
+        const connection = connections.get(ctx.extra.socket);
+        if (!connection) return;
+        clearTimeout(connection.expiry);
+        metrics.websockets.dec();
       },
       onSubscribe(ctx, id, payload) {
         const schema = options.schema();

@@ -17,7 +17,11 @@ interface Entry {
 export class SharedSubscriptions {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly pubsub: PubSub) {}
+  /** `onSize` hears the number of open engine subscriptions whenever it changes. */
+  constructor(
+    private readonly pubsub: PubSub,
+    private readonly onSize: (size: number) => void = () => undefined,
+  ) {}
 
   /** How many engine subscriptions are open. */
   get size(): number {
@@ -38,12 +42,16 @@ export class SharedSubscriptions {
       });
       entry = { handlers, subscribed };
       this.entries.set(key, entry);
+      this.onSize(this.entries.size);
     }
     const current = entry;
     current.handlers.add(handler as Handler);
     const release = async () => {
       if (!current.handlers.delete(handler as Handler) || current.handlers.size > 0) return;
-      if (this.entries.get(key) === current) this.entries.delete(key);
+      if (this.entries.get(key) === current) {
+        this.entries.delete(key);
+        this.onSize(this.entries.size);
+      }
       const unsubscribe = await current.subscribed.catch(() => undefined);
       await unsubscribe?.();
     };

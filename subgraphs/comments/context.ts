@@ -14,9 +14,13 @@ export function commentsContext(stores: CommentsStores, events: CommentsEvents, 
     ...base,
     stores,
     events,
-    loaders: commentsLoaders(stores, {
-      feedUrl,
-      caller: { authorization: base.authorization, requestId: base.requestId },
-    }),
+    loaders: commentsLoaders(
+      stores,
+      {
+        feedUrl,
+        caller: { authorization: base.authorization, requestId: base.requestId },
+      },
+      base.metrics,
+    ),
   });
 }

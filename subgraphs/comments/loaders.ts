@@ -1,23 +1,32 @@
 import DataLoader from 'dataloader';
 import { inIdOrder, pageLoader } from '../../platform/grouped-pages.js';
+import { measuredBatch, type Metrics } from '../../platform/metrics.js';
 import { createPostLoader, type CallerHeaders } from '../../platform/post-directory.js';
 import type { CommentDoc } from './store/comments.js';
 import type { CommentsStores } from './stores.js';
 
+/** Per request: each batches every load of one tick into one database command. */
 export function commentsLoaders(
   stores: CommentsStores,
   directory: { feedUrl: string; caller: CallerHeaders },
+  metrics: Metrics,
 ) {
   return {
-    comments: new DataLoader<string, CommentDoc | null>(async (ids) =>
-      inIdOrder(ids, await stores.comments.byIds(ids)),
+    comments: new DataLoader<string, CommentDoc | null>(
+      measuredBatch(metrics, 'comments', async (ids) =>
+        inIdOrder(ids, await stores.comments.byIds(ids)),
+      ),
     ),
-    commentCounts: new DataLoader<string, number>(async (postIds) => {
-      const counts = await stores.counts.byPostIds(postIds);
-      return postIds.map((id) => counts.get(id) ?? 0);
-    }),
-    commentsByPost: pageLoader((postIds, page) => stores.comments.pagesByPost(postIds, page)),
-    posts: createPostLoader({ feedUrl: directory.feedUrl }, directory.caller),
+    commentCounts: new DataLoader<string, number>(
+      measuredBatch(metrics, 'commentCounts', async (postIds) => {
+        const counts = await stores.counts.byPostIds(postIds);
+        return postIds.map((id) => counts.get(id) ?? 0);
+      }),
+    ),
+    commentsByPost: pageLoader<CommentDoc>(metrics, 'commentsByPost', (postIds, page) =>
+      stores.comments.pagesByPost(postIds, page),
+    ),
+    posts: createPostLoader({ feedUrl: directory.feedUrl }, directory.caller, metrics),
   };
 }
 

@@ -14,6 +14,6 @@ export function feedContext(stores: FeedStores, events: FeedEvents) {
     ...base,
     stores,
     events,
-    loaders: feedLoaders(stores, base.viewer?.id ?? null),
+    loaders: feedLoaders(stores, base.viewer?.id ?? null, base.metrics),
   });
 }

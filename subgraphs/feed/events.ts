@@ -10,7 +10,7 @@ import type { PostsStore } from './store/posts.js';
  */
 export function feedEvents(events: EventClients, posts: PostsStore, logger: Logger) {
   async function announceDeleted(postId: string, actorId: string) {
-    await publishPostEvent(events.nats.nc, events.prefix, {
+    await publishPostEvent(events, {
       eventId: `post.deleted:${postId}`,
       type: 'post.deleted',
       postId,

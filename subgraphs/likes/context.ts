@@ -14,9 +14,14 @@ export function likesContext(stores: LikesStores, events: LikesEvents, feedUrl: 
     ...base,
     stores,
     events,
-    loaders: likesLoaders(stores, base.viewer?.id ?? null, {
-      feedUrl,
-      caller: { authorization: base.authorization, requestId: base.requestId },
-    }),
+    loaders: likesLoaders(
+      stores,
+      base.viewer?.id ?? null,
+      {
+        feedUrl,
+        caller: { authorization: base.authorization, requestId: base.requestId },
+      },
+      base.metrics,
+    ),
   });
 }

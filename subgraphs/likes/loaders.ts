@@ -1,25 +1,35 @@
 import DataLoader from 'dataloader';
 import { pageLoader } from '../../platform/grouped-pages.js';
+import { measuredBatch, type Metrics } from '../../platform/metrics.js';
 import { createPostLoader, type CallerHeaders } from '../../platform/post-directory.js';
+import type { LikeDoc } from './store/likes.js';
 import type { LikesStores } from './stores.js';
 
+/** Per request: each batches every load of one tick into one database command. */
 export function likesLoaders(
   stores: LikesStores,
   viewerId: string | null,
   directory: { feedUrl: string; caller: CallerHeaders },
+  metrics: Metrics,
 ) {
   return {
-    likeCounts: new DataLoader<string, number>(async (postIds) => {
-      const counts = await stores.counts.byPostIds(postIds);
-      return postIds.map((id) => counts.get(id) ?? 0);
-    }),
-    viewerLikes: new DataLoader<string, boolean>(async (postIds) => {
-      if (!viewerId) return postIds.map(() => false);
-      const liked = await stores.likes.likedAmong(viewerId, postIds);
-      return postIds.map((id) => liked.has(id));
-    }),
-    likesByPost: pageLoader((postIds, page) => stores.likes.pagesByPost(postIds, page)),
-    posts: createPostLoader({ feedUrl: directory.feedUrl }, directory.caller),
+    likeCounts: new DataLoader<string, number>(
+      measuredBatch(metrics, 'likeCounts', async (postIds) => {
+        const counts = await stores.counts.byPostIds(postIds);
+        return postIds.map((id) => counts.get(id) ?? 0);
+      }),
+    ),
+    viewerLikes: new DataLoader<string, boolean>(
+      measuredBatch(metrics, 'viewerLikes', async (postIds) => {
+        if (!viewerId) return postIds.map(() => false);
+        const liked = await stores.likes.likedAmong(viewerId, postIds);
+        return postIds.map((id) => liked.has(id));
+      }),
+    ),
+    likesByPost: pageLoader<LikeDoc>(metrics, 'likesByPost', (postIds, page) =>
+      stores.likes.pagesByPost(postIds, page),
+    ),
+    posts: createPostLoader({ feedUrl: directory.feedUrl }, directory.caller, metrics),
   };
 }
 

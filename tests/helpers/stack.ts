@@ -4,6 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { CommandStartedEvent, MongoClient } from 'mongodb';
 import { createTokenVerifier, readAuthConfig, signDevToken } from '../../platform/auth.js';
 import { createLogger } from '../../platform/logger.js';
+import { createMetrics } from '../../platform/metrics.js';
 import { connectMongo, databaseName } from '../../platform/mongo.js';
 import { projectPath } from '../../platform/paths.js';
 import { connectEvents, type EventClients } from '../../platform/pubsub.js';
@@ -93,6 +94,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       prefix: dbPrefix,
       name,
       logger,
+      metrics: createMetrics(name.replace(/-\d+$/, '')),
     });
     connections.push(clients);
     return clients;
@@ -124,7 +126,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       maxBodyBytes: 1_000_000,
       introspection: true,
       limits: { maxDepth: 12, maxFields: 1_000 },
-      pubsub: (await events(`gateway-${i}`)).pubsub,
+      events: await events(`gateway-${i}`),
       subscriptions: { pushesPerSecond: 4, maxPerConnection: 10 },
     });
     gateways.push(gateway);
