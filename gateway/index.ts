@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { createTokenVerifier, readAuthConfig } from '../platform/auth.js';
 import { int, oneOf, readEnv, str } from '../platform/env.js';
 import { createLogger } from '../platform/logger.js';
@@ -5,6 +6,7 @@ import { projectPath } from '../platform/paths.js';
 import { createMetrics } from '../platform/metrics.js';
 import { connectEvents } from '../platform/pubsub.js';
 import { readServiceEnv, stopOnSignals } from '../platform/service.js';
+import { createRateLimiter } from './rate-limit.js';
 import { startGateway } from './server.js';
 
 const service = readServiceEnv('GATEWAY_PORT', 4000);
@@ -14,6 +16,9 @@ const env = readEnv({
   INTROSPECTION: oneOf(['on', 'off'], process.env.NODE_ENV === 'production' ? 'off' : 'on'),
   MAX_QUERY_DEPTH: int(12, 2, 100),
   MAX_QUERY_FIELDS: int(1_000, 10, 100_000),
+  RATE_LIMIT_IP_PER_MINUTE: int(1_200, 1, 10_000_000),
+  RATE_LIMIT_USER_PER_MINUTE: int(600, 1, 10_000_000),
+  RATE_LIMIT_MUTATIONS_PER_MINUTE: int(60, 1, 10_000_000),
   SUBSCRIPTION_PUSHES_PER_SECOND: int(4, 1, 100),
   SUBSCRIPTIONS_PER_CONNECTION: int(50, 1, 10_000),
 });
@@ -27,6 +32,10 @@ const events = await connectEvents({
   logger,
   metrics: createMetrics('gateway'),
 });
+// Its own connection: commands must not queue behind pub/sub traffic, nor wait for a Redis that
+// is away (the limiter falls back to memory then).
+const redis = new Redis(service.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis (rate limits) error'));
 const gateway = await startGateway({
   supergraphPath: env.SUPERGRAPH_PATH,
   subgraphUrls: { feed: service.feedUrl, likes: service.likesUrl, comments: service.commentsUrl },
@@ -37,6 +46,11 @@ const gateway = await startGateway({
   maxBodyBytes: env.MAX_BODY_BYTES,
   introspection: env.INTROSPECTION === 'on',
   limits: { maxDepth: env.MAX_QUERY_DEPTH, maxFields: env.MAX_QUERY_FIELDS },
+  rateLimiter: createRateLimiter(redis, service.eventsPrefix, {
+    perIpPerMinute: env.RATE_LIMIT_IP_PER_MINUTE,
+    perUserPerMinute: env.RATE_LIMIT_USER_PER_MINUTE,
+    mutationsPerUserPerMinute: env.RATE_LIMIT_MUTATIONS_PER_MINUTE,
+  }),
   events,
   subscriptions: {
     pushesPerSecond: env.SUBSCRIPTION_PUSHES_PER_SECOND,
@@ -46,4 +60,5 @@ const gateway = await startGateway({
 stopOnSignals(logger, async () => {
   await gateway.stop();
   await events.close();
+  redis.disconnect();
 });

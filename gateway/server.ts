@@ -11,6 +11,7 @@ import type { RunningService } from '../platform/subgraph.js';
 import type { GatewayContext } from './context.js';
 import { operationResolution } from './operation-resolution.js';
 import { queryLimits, type QueryLimits } from './query-limits.js';
+import { rateLimit, type RateLimiter } from './rate-limit.js';
 import { SubgraphSource } from './subgraph-source.js';
 import { startSubscriptionServer } from './subscriptions/server.js';
 import { supergraphFromFile } from './supergraph-file.js';
@@ -26,6 +27,7 @@ export interface GatewayDeps {
   maxBodyBytes: number;
   introspection: boolean;
   limits: QueryLimits;
+  rateLimiter: RateLimiter;
   /** Live events for subscriptions, and the process's metrics. */
   events: EventClients;
   subscriptions: { pushesPerSecond: number; maxPerConnection: number };
@@ -60,6 +62,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       operationMetrics(deps.events.metrics),
       operationResolution,
       queryLimits(deps.limits),
+      rateLimit(deps.rateLimiter),
     ],
     includeStacktraceInErrorResponses: false,
     formatError: maskError,
@@ -77,7 +80,12 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       const authorization = req.headers.authorization;
       // A bad token is refused here, before any subgraph is called.
       const viewer = await deps.auth.fromHeader(authorization);
-      return { viewer, requestId, authorization: viewer ? authorization : undefined };
+      return {
+        viewer,
+        requestId,
+        ip: req.socket.remoteAddress ?? 'unknown',
+        authorization: viewer ? authorization : undefined,
+      };
     },
   });
   const subscriptions = startSubscriptionServer({

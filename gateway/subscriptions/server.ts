@@ -358,7 +358,10 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
   };
   options.httpServer.on('upgrade', onUpgrade);
 
-  const disposable = useServer<Record<string, unknown> | undefined, { socket: WebSocket }>(
+  const disposable = useServer<
+    Record<string, unknown> | undefined,
+    { socket: WebSocket; request: IncomingMessage }
+  >(
     {
       schema: () => options.schema() as GraphQLSchema,
       async onConnect(ctx) {
@@ -439,6 +442,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           );
         const variables = coerced.coerced;
         const contextValue: SubscriptionContext = {
+          ip: ctx.extra.request.socket.remoteAddress ?? 'unknown',
           viewer: connection.viewer,
           requestId: randomUUID(),
           authorization: connection.authorization,

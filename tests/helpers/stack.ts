@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import type { CommandStartedEvent, MongoClient } from 'mongodb';
 import { createTokenVerifier, readAuthConfig, signDevToken } from '../../platform/auth.js';
 import { createLogger } from '../../platform/logger.js';
@@ -9,6 +10,7 @@ import { connectMongo, databaseName } from '../../platform/mongo.js';
 import { projectPath } from '../../platform/paths.js';
 import { connectEvents, type EventClients } from '../../platform/pubsub.js';
 import type { RunningService } from '../../platform/subgraph.js';
+import { createRateLimiter, type RateLimits } from '../../gateway/rate-limit.js';
 import { startGateway, type RunningGateway } from '../../gateway/server.js';
 import { startComments } from '../../subgraphs/comments/server.js';
 import { startFeed } from '../../subgraphs/feed/server.js';
@@ -62,6 +64,8 @@ export interface StackOptions {
   natsUrl?: string;
   /** How many gateways over the same subgraphs, each with its own connections (1 by default). */
   gateways?: number;
+  /** Budgets per minute; by default too large to matter to other tests. */
+  rateLimits?: RateLimits;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<TestStack> {
@@ -117,6 +121,16 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     feedUrl: feed.url,
   });
   services.push(comments);
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+  });
+  redis.on('error', () => undefined);
+  const rateLimits = options.rateLimits ?? {
+    perIpPerMinute: 1_000_000,
+    perUserPerMinute: 1_000_000,
+    mutationsPerUserPerMinute: 1_000_000,
+  };
   const gateways: RunningGateway[] = [];
   for (let i = 0; i < (options.gateways ?? 1); i++) {
     const gateway = await startGateway({
@@ -126,6 +140,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       maxBodyBytes: 1_000_000,
       introspection: true,
       limits: { maxDepth: 12, maxFields: 1_000 },
+      rateLimiter: createRateLimiter(redis, dbPrefix, rateLimits),
       events: await events(`gateway-${i}`),
       subscriptions: { pushesPerSecond: 4, maxPerConnection: 10 },
     });
@@ -207,6 +222,9 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
           PUBSUB_ENGINE: engine,
           EVENTS_PREFIX: dbPrefix,
           SUBSCRIPTIONS_PER_CONNECTION: '10',
+          RATE_LIMIT_IP_PER_MINUTE: String(rateLimits.perIpPerMinute),
+          RATE_LIMIT_USER_PER_MINUTE: String(rateLimits.perUserPerMinute),
+          RATE_LIMIT_MUTATIONS_PER_MINUTE: String(rateLimits.mutationsPerUserPerMinute),
           LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
         },
         stdio: ['ignore', 'inherit', 'inherit'],
@@ -239,6 +257,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       );
       for (const service of services.reverse()) await service.stop();
       for (const clients of connections) await clients.close();
+      redis.disconnect();
       await mongo.close();
       await ownMongo?.stop();
       const violations = shardKeyViolations(allCommands, dbPrefix);

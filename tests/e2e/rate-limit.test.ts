@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { codes, ok, startStack, type TestStack } from '../helpers/stack.js';
+
+let stack: TestStack;
+let urls: string[];
+const run = randomBytes(3).toString('hex');
+
+before(async () => {
+  stack = await startStack({
+    rateLimits: { perIpPerMinute: 10_000, perUserPerMinute: 8, mutationsPerUserPerMinute: 3 },
+  });
+  // Budgets live in Redis, so a second gateway process shares them.
+  urls = [stack.gatewayUrl, await stack.spawnGateway()];
+});
+after(() => stack.stop());
+
+const CREATE =
+  'mutation { createPost(input: { media: [{ kind: PHOTO, url: "https://cdn.example.com/r.jpg" }] }) { id } }';
+
+test('mutations past the per-user budget are RATE_LIMITED with a Retry-After, across gateways', async () => {
+  const user = `writer-${run}`;
+  for (let i = 0; i < 3; i++) ok(await stack.gql(CREATE, {}, { as: user, url: urls[i % 2] }));
+  const refused = await stack.gql(CREATE, {}, { as: user, url: urls[1] });
+  assert.equal(refused.status, 429);
+  assert.deepEqual(codes(refused), ['RATE_LIMITED']);
+  const retryAfter = Number(refused.headers.get('retry-after'));
+  assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
+  assert.equal((refused.errors?.[0]?.extensions as { retryAfter?: number }).retryAfter, retryAfter);
+  // Another user's budget is untouched.
+  ok(await stack.gql(CREATE, {}, { as: `other-writer-${run}`, url: urls[1] }));
+});
+
+test('queries past the per-user budget are RATE_LIMITED before anything runs', async () => {
+  const user = `reader-${run}`;
+  for (let i = 0; i < 8; i++)
+    ok(await stack.gql('{ viewer { id } }', {}, { as: user, url: urls[i % 2] }));
+  const refused = await stack.gql('{ viewer { id } }', {}, { as: user, url: urls[0] });
+  assert.deepEqual(codes(refused), ['RATE_LIMITED']);
+  assert.equal(refused.data ?? null, null);
+});
