@@ -149,16 +149,19 @@ export function createGraphQLHttpService<Ctx extends BaseContext>(
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const route = routes[path];
     const started = performance.now();
-    res.once('finish', () =>
-      options.metrics.http.observe(
-        {
-          route: route ? path : 'other',
-          method: req.method ?? 'GET',
-          status: String(res.statusCode),
-        },
-        (performance.now() - started) / 1_000,
-      ),
-    );
+    res.once('finish', () => {
+      const seconds = (performance.now() - started) / 1_000;
+      const labels = {
+        route: route ? path : 'other',
+        method: req.method ?? 'GET',
+        status: String(res.statusCode),
+      };
+      options.metrics.http.observe(labels, seconds);
+      // Health checks and scrapes come every few seconds and say nothing about a request.
+      if (path !== '/metrics' && !path.startsWith('/health/')) {
+        logger.info({ requestId, ...labels, ms: Math.round(seconds * 1_000) }, 'request');
+      }
+    });
     if (!route) {
       sendJson(res, 404, { error: 'not found' });
       return;

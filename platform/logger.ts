@@ -3,11 +3,15 @@ import { pino, type Logger } from 'pino';
 export type { Logger };
 
 /**
- * JSON logs on stdout. Authorization headers and tokens are redacted wherever they appear, so a
+ * JSON logs on stdout (or `destination`, where tests read them). Authorization headers and tokens are redacted wherever they appear, so a
  * careless `log.info({ req })` cannot leak a credential.
  */
-export function createLogger(service: string, level: string): Logger {
-  return pino({
+export function createLogger(
+  service: string,
+  level: string,
+  destination?: { write(line: string): void },
+): Logger {
+  const options = {
     level,
     base: { service },
     redact: {
@@ -21,5 +25,6 @@ export function createLogger(service: string, level: string): Logger {
       censor: '[redacted]',
     },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

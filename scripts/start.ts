@@ -76,7 +76,14 @@ try {
       likes: env.LIKES_PORT,
       comments: env.COMMENTS_PORT,
     },
-    env: { ...process.env, MONGODB_URI: mongoUri, REDIS_URL: redis.url, NATS_URL: nats.url },
+    env: {
+      // One log line per request is for operators; a demo's terminal shows warnings and up.
+      LOG_LEVEL: 'warn',
+      ...process.env,
+      MONGODB_URI: mongoUri,
+      REDIS_URL: redis.url,
+      NATS_URL: nats.url,
+    },
     onExit: (name, code) => {
       say(`${name} exited (${code}); stopping everything`);
       void stopAll(1);

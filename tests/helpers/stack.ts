@@ -28,6 +28,8 @@ export interface GraphQLResult<T = Record<string, unknown>> {
 
 export interface TestStack {
   gatewayUrl: string;
+  /** With `captureLogs`: every log line of every in-process service, parsed. */
+  logs: Record<string, unknown>[];
   gateways: RunningGateway[];
   urls: { feed: string; likes: string; comments: string };
   mongo: MongoClient;
@@ -66,6 +68,8 @@ export interface StackOptions {
   gateways?: number;
   /** Budgets per minute; by default too large to matter to other tests. */
   rateLimits?: RateLimits;
+  /** Keep every service's info-level log lines in `logs`. */
+  captureLogs?: boolean;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<TestStack> {
@@ -84,9 +88,16 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     },
   });
   const dbPrefix = `t${randomBytes(4).toString('hex')}`;
-  const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
+  const logs: Record<string, unknown>[] = [];
+  const sink = { write: (line: string) => void logs.push(JSON.parse(line)) };
+  /** One logger per service, as in separate processes, so log lines say which service wrote them. */
+  const loggerOf = (service: string) =>
+    options.captureLogs
+      ? createLogger(service, 'info', sink)
+      : createLogger(service, process.env.TEST_LOG_LEVEL ?? 'silent');
+  const logger = loggerOf('test');
   const auth = createTokenVerifier(readAuthConfig({}));
-  const common = { auth, logger, host: '127.0.0.1', port: 0, repairIntervalMs: 60_000 };
+  const common = { auth, host: '127.0.0.1', port: 0, repairIntervalMs: 60_000 };
   const db = (name: string) => mongo.db(databaseName(dbPrefix, name));
   const connections: EventClients[] = [];
   /** Each service gets connections of its own, as separate processes would. */
@@ -105,10 +116,16 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   };
 
   const services: RunningService[] = [];
-  const feed = await startFeed({ ...common, db: db('feed'), events: await events('feed') });
+  const feed = await startFeed({
+    ...common,
+    logger: loggerOf('feed'),
+    db: db('feed'),
+    events: await events('feed'),
+  });
   services.push(feed);
   const likes = await startLikes({
     ...common,
+    logger: loggerOf('likes'),
     db: db('likes'),
     events: await events('likes'),
     feedUrl: feed.url,
@@ -116,6 +133,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   services.push(likes);
   const comments = await startComments({
     ...common,
+    logger: loggerOf('comments'),
     db: db('comments'),
     events: await events('comments'),
     feedUrl: feed.url,
@@ -135,6 +153,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   for (let i = 0; i < (options.gateways ?? 1); i++) {
     const gateway = await startGateway({
       ...common,
+      logger: loggerOf('gateway'),
       supergraphPath: options.supergraphPath ?? projectPath('schema/supergraph.graphql'),
       subgraphUrls: { feed: feed.url, likes: likes.url, comments: comments.url },
       maxBodyBytes: 1_000_000,
@@ -155,6 +174,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   const stack: TestStack = {
     gatewayUrl: gateway.url,
     gateways,
+    logs,
     urls: { feed: feed.url, likes: likes.url, comments: comments.url },
     mongo,
     dbPrefix,
