@@ -14,6 +14,7 @@ const env = readEnv({
   SUPERGRAPH_PATH: str(projectPath('schema/supergraph.graphql')),
   MAX_BODY_BYTES: int(1_000_000, 1_000, 100_000_000),
   INTROSPECTION: oneOf(['on', 'off'], process.env.NODE_ENV === 'production' ? 'off' : 'on'),
+  SUBGRAPH_TIMEOUT_MS: int(10_000, 100, 600_000),
   MAX_QUERY_DEPTH: int(12, 2, 100),
   MAX_QUERY_FIELDS: int(1_000, 10, 100_000),
   RATE_LIMIT_IP_PER_MINUTE: int(1_200, 1, 10_000_000),
@@ -46,6 +47,7 @@ const gateway = await startGateway({
   maxBodyBytes: env.MAX_BODY_BYTES,
   introspection: env.INTROSPECTION === 'on',
   limits: { maxDepth: env.MAX_QUERY_DEPTH, maxFields: env.MAX_QUERY_FIELDS },
+  subgraphTimeoutMs: env.SUBGRAPH_TIMEOUT_MS,
   rateLimiter: createRateLimiter(redis, service.eventsPrefix, {
     perIpPerMinute: env.RATE_LIMIT_IP_PER_MINUTE,
     perUserPerMinute: env.RATE_LIMIT_USER_PER_MINUTE,

@@ -28,6 +28,7 @@ export interface GatewayDeps {
   introspection: boolean;
   limits: QueryLimits;
   rateLimiter: RateLimiter;
+  subgraphTimeoutMs: number;
   /** Live events for subscriptions, and the process's metrics. */
   events: EventClients;
   subscriptions: { pushesPerSecond: number; maxPerConnection: number };
@@ -46,7 +47,12 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile(deps.supergraphPath, logger),
     buildService: ({ name, url }) =>
-      new SubgraphSource(name, deps.subgraphUrls[name] ?? url ?? '', deps.events.metrics),
+      new SubgraphSource(
+        name,
+        deps.subgraphUrls[name] ?? url ?? '',
+        deps.events.metrics,
+        deps.subgraphTimeoutMs,
+      ),
     logger,
   });
   let apiSchema: GraphQLSchema | undefined;

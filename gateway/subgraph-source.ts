@@ -5,9 +5,16 @@ import type { GatewayContext } from './context.js';
 
 /**
  * Node's own fetch (undici) keeps connections to each subgraph alive and pooled, where the
- * gateway's default fetcher would pay for its HTTP cache layer on every call.
+ * gateway's default fetcher would pay for its HTTP cache layer on every call. A subgraph that
+ * does not answer within `timeoutMs` fails its part of the query, not the whole gateway.
  */
-const keepAliveFetch = fetch as unknown as RemoteGraphQLDataSource['fetcher'];
+function keepAliveFetch(timeoutMs: number): RemoteGraphQLDataSource['fetcher'] {
+  return ((url: string, init: RequestInit) =>
+    fetch(url, {
+      ...init,
+      signal: AbortSignal.timeout(timeoutMs),
+    })) as unknown as RemoteGraphQLDataSource['fetcher'];
+}
 
 /**
  * Forwards the caller's token (each subgraph checks it again) and the request id, and times
@@ -18,8 +25,9 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
     private readonly name: string,
     url: string,
     private readonly metrics: Metrics,
+    timeoutMs: number,
   ) {
-    super({ url, fetcher: keepAliveFetch });
+    super({ url, fetcher: keepAliveFetch(timeoutMs) });
   }
 
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {

@@ -159,6 +159,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       maxBodyBytes: 1_000_000,
       introspection: true,
       limits: { maxDepth: 12, maxFields: 1_000 },
+      subgraphTimeoutMs: 10_000,
       rateLimiter: createRateLimiter(redis, dbPrefix, rateLimits),
       events: await events(`gateway-${i}`),
       subscriptions: { pushesPerSecond: 4, maxPerConnection: 10 },
