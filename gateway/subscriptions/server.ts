@@ -99,8 +99,7 @@ export interface SubscriptionServer {
  * selection, and the result is shared by every subscriber asking the same.
  */
 export function startSubscriptionServer(options: SubscriptionServerOptions): SubscriptionServer {
-  const { apollo, logger } = options;
-  const { metrics } = options;
+  const { apollo, logger, metrics } = options;
   const shared = new SharedSubscriptions(options.pubsub, (size) =>
     metrics.engineSubscriptions.set(size),
   );
