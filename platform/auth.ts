@@ -5,7 +5,7 @@ import {
   SignJWT,
   type JWTVerifyGetKey,
 } from 'jose';
-import { int, oneOf, optionalStr, readEnv, str } from './env.js';
+import { int, oneOf, optionalStr, readEnv } from './env.js';
 import { invalidToken, unauthenticated } from './errors.js';
 
 /** Known to everyone who reads this repository: accepted only outside production. */
@@ -33,7 +33,6 @@ export function readAuthConfig(
       JWT_ISSUER: optionalStr(),
       JWT_AUDIENCE: optionalStr(),
       JWT_CLOCK_TOLERANCE_S: int(5, 0, 300),
-      JWT_ALGORITHM: str('auto'),
     },
     source,
   );
