@@ -72,6 +72,8 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     ],
     includeStacktraceInErrorResponses: false,
     formatError: maskError,
+    // Our own shutdown drains connections first; Apollo's would stop mid-request.
+    stopOnTerminationSignals: false,
   });
   await apollo.start();
 

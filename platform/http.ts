@@ -146,6 +146,8 @@ export function createGraphQLHttpService<Ctx extends BaseContext>(
   const server = createServer((req, res) => {
     const requestId = requestIdOf(req);
     res.setHeader(REQUEST_ID_HEADER, requestId);
+    // Clients must not reuse a connection to a server that is going away.
+    if (draining) res.setHeader('connection', 'close');
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const route = routes[path];
     const started = performance.now();
@@ -193,10 +195,20 @@ export function listen(server: Server, port: number, host: string): Promise<numb
   });
 }
 
-/** Stops accepting connections, lets in-flight requests finish, then drops idle keep-alive sockets. */
-export function closeServer(server: Server): Promise<void> {
+/**
+ * Stops accepting connections and lets in-flight requests finish. A keep-alive connection is
+ * closed as soon as it is idle (checked every 100 ms, since requests finish at any time), and
+ * whatever is still open after `graceMs` is cut.
+ */
+export function closeServer(server: Server, graceMs = 10_000): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve());
+    const idle = setInterval(() => server.closeIdleConnections(), 100);
+    const hard = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearInterval(idle);
+      clearTimeout(hard);
+      resolve();
+    });
     server.closeIdleConnections();
   });
 }

@@ -10,7 +10,7 @@ export interface MongoConnectOptions {
 /**
  * One client per process: the driver pools connections itself. Short server-selection and connect
  * timeouts turn a missing database into a fast, clear error rather than a request hanging for 30 s,
- * and `timeoutMS` bounds every operation, retries included.
+ * and `socketTimeoutMS` bounds how long an operation may wait on a silent server.
  */
 export async function connectMongo(
   uri: string,
@@ -20,7 +20,7 @@ export async function connectMongo(
     appName: options.appName,
     serverSelectionTimeoutMS: 5_000,
     connectTimeoutMS: 5_000,
-    timeoutMS: 10_000,
+    socketTimeoutMS: 10_000,
     monitorCommands: options.monitorCommands ?? Boolean(options.onCommand),
   });
   if (options.onCommand) client.on('commandStarted', options.onCommand);

@@ -66,6 +66,8 @@ export async function startSubgraph<Ctx extends RequestBase>(
     ]),
     logger,
     includeStacktraceInErrorResponses: false,
+    // Our own shutdown drains connections first; Apollo's would stop mid-request.
+    stopOnTerminationSignals: false,
     formatError: maskError,
     plugins: [logInternalErrors(logger), operationMetrics(options.metrics)],
   });

@@ -4,6 +4,17 @@ import { ensureNats, freePort } from '../../scripts/services.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
 import { until, wsClient } from '../helpers/ws.js';
 
+/** The service's readiness status once it is `expected`, or the last one seen after 10 s. */
+async function readiness(graphqlUrl: string, expected: number): Promise<number> {
+  const url = graphqlUrl.replace(/graphql$/, 'health/ready');
+  let status = 0;
+  for (let i = 0; i < 100 && status !== expected; i++) {
+    if (i > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    status = (await fetch(url)).status;
+  }
+  return status;
+}
+
 let stack: TestStack;
 let natsUrl: string;
 let nats: Awaited<ReturnType<typeof ensureNats>>;
@@ -19,7 +30,7 @@ after(async () => {
   await nats.stop();
 });
 
-test('after NATS restarts, new likes reach subscribers again without restarting the gateway', async () => {
+test('while NATS is away readiness is 503; once it is back, readiness returns and new likes reach subscribers, with no restart', async () => {
   const { createPost } = ok(
     await stack.gql(
       'mutation { createPost(input: { media: [{ kind: PHOTO, url: "https://cdn.example.com/a.jpg" }] }) { id } }',
@@ -48,7 +59,12 @@ test('after NATS restarts, new likes reach subscribers again without restarting 
   await nats.stop();
   // Writes go on while NATS is away; their events may be lost, the data is not.
   assert.equal(ok(await like('during-outage')).likePost.likeCount, 2);
+  // Readiness says so meanwhile, and says so again when it is back.
+  for (const url of [stack.gatewayUrl, stack.urls.likes])
+    assert.equal(await readiness(url, 503), 503, url);
   nats = await ensureNats(natsUrl);
+  for (const url of [stack.gatewayUrl, stack.urls.likes])
+    assert.equal(await readiness(url, 200), 200, url);
 
   let users = 0;
   await until(

@@ -12,7 +12,7 @@ before(async () => {
     rateLimits: { perIpPerMinute: 10_000, perUserPerMinute: 8, mutationsPerUserPerMinute: 3 },
   });
   // Budgets live in Redis, so a second gateway process shares them.
-  urls = [stack.gatewayUrl, await stack.spawnGateway()];
+  urls = [stack.gatewayUrl, (await stack.spawnGateway()).url];
 });
 after(() => stack.stop());
 

@@ -44,7 +44,7 @@ for (const engine of ['nats', 'redis'] as const) {
       const postId = await newPost();
       const clients = [
         wsClient(stack.gateways[0]!.url, await stack.token(`watcher-a-${run}`)),
-        wsClient(await stack.spawnGateway(), await stack.token(`watcher-b-${run}`)),
+        wsClient((await stack.spawnGateway()).url, await stack.token(`watcher-b-${run}`)),
       ];
       const watching = clients.map((client) => client.subscribe(COUNTS, { ids: [postId] }));
       await until('the current counts', () =>

@@ -47,9 +47,9 @@ export interface TestStack {
   ): Promise<GraphQLResult<T>>;
   /**
    * Another gateway, as a separate process (`dist/gateway/index.js`) over the same subgraphs and
-   * events; stopped with the stack. Resolves with its URL once it is ready.
+   * events, with `env` on top; stopped with the stack. Resolves once it is ready.
    */
-  spawnGateway(): Promise<string>;
+  spawnGateway(env?: Record<string, string>): Promise<{ url: string; process: ChildProcess }>;
   stop(): Promise<void>;
 }
 
@@ -228,7 +228,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
      * Stops everything, then holds the whole run to the sharding rule: every command any test of
      * the file caused must carry its shard key (tests/helpers/shard-keys.ts).
      */
-    async spawnGateway() {
+    async spawnGateway(extraEnv = {}) {
       const port = await freePort();
       const child = spawn(process.execPath, [projectPath('dist/gateway/index.js')], {
         env: {
@@ -247,6 +247,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
           RATE_LIMIT_USER_PER_MINUTE: String(rateLimits.perUserPerMinute),
           RATE_LIMIT_MUTATIONS_PER_MINUTE: String(rateLimits.mutationsPerUserPerMinute),
           LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+          ...extraEnv,
         },
         stdio: ['ignore', 'inherit', 'inherit'],
       });
@@ -263,7 +264,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
           throw new Error('spawned gateway not ready');
         await delay(100);
       }
-      return url;
+      return { url, process: child };
     },
     async stop() {
       await Promise.all(
