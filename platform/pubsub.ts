@@ -88,10 +88,16 @@ async function natsPubSub(options: PubSubOptions): Promise<PubSub> {
       }
     },
     async subscribe(topic, postId, handler) {
+      // Bound once: the callback runs for every event of a post that may take thousands a second.
+      const consumed = options.metrics.events.labels({
+        topic,
+        direction: 'consumed',
+        outcome: 'ok',
+      });
       const subscription = nc.subscribe(subject(options.prefix, topic, postId), {
         callback: (error, message) => {
           if (error) return;
-          options.metrics.events.inc({ topic, direction: 'consumed', outcome: 'ok' });
+          consumed.inc();
           handler(codec.decode(message.data) as Topics[typeof topic]);
         },
       });
@@ -133,8 +139,13 @@ async function redisPubSub(options: PubSubOptions): Promise<PubSub> {
       }
     },
     async subscribe(topic, postId, handler) {
+      const consumed = options.metrics.events.labels({
+        topic,
+        direction: 'consumed',
+        outcome: 'ok',
+      });
       const id = await pubsub.subscribe(channel(topic, postId), (event: Topics[typeof topic]) => {
-        options.metrics.events.inc({ topic, direction: 'consumed', outcome: 'ok' });
+        consumed.inc();
         handler(event);
       });
       return async () => pubsub.unsubscribe(id);
