@@ -73,42 +73,71 @@ export async function connectNats(url: string, name: string, logger: Logger): Pr
   return { nc, connected: () => up && !nc.isClosed() };
 }
 
-async function natsPubSub(options: PubSubOptions): Promise<PubSub> {
-  const { nc, connected } = options.nats;
-  const codec = JSONCodec();
+/** What an engine does; `instrumented` adds what every engine shares. */
+interface Engine {
+  engine: PubSub['engine'];
+  publish(subject: string, event: object): Promise<void> | void;
+  subscribe(subject: string, handler: (event: never) => void): Promise<() => Promise<void>>;
+  connected(): boolean;
+  close(): Promise<void>;
+}
+
+/** Subjects from the prefix, counted events, and publishing that never fails the caller. */
+function instrumented(engine: Engine, options: PubSubOptions): PubSub {
   return {
-    engine: 'nats',
+    engine: engine.engine,
     async publish(topic, event) {
       try {
-        nc.publish(subject(options.prefix, topic, event.postId), codec.encode(event));
+        await engine.publish(subject(options.prefix, topic, event.postId), event);
         options.metrics.events.inc({ topic, direction: 'published', outcome: 'ok' });
       } catch (error) {
         options.metrics.events.inc({ topic, direction: 'published', outcome: 'failed' });
         options.logger.warn({ err: error, topic }, 'live event not published');
       }
     },
-    async subscribe(topic, postId, handler) {
-      // Bound once: the callback runs for every event of a post that may take thousands a second.
+    subscribe(topic, postId, handler) {
+      // Bound once: the handler runs for every event of a post that may take thousands a second.
       const consumed = options.metrics.events.labels({
         topic,
         direction: 'consumed',
         outcome: 'ok',
       });
-      const subscription = nc.subscribe(subject(options.prefix, topic, postId), {
-        callback: (error, message) => {
-          if (error) return;
+      return engine.subscribe(
+        subject(options.prefix, topic, postId),
+        (event: Topics[typeof topic]) => {
           consumed.inc();
-          handler(codec.decode(message.data) as Topics[typeof topic]);
+          handler(event);
         },
-      });
-      // The server knows the subscription once it has seen what was sent before this flush.
-      await nc.flush();
-      return async () => subscription.unsubscribe();
+      );
     },
-    connected,
-    // The connection belongs to the process, which closes it.
-    async close() {},
+    connected: () => engine.connected(),
+    close: () => engine.close(),
   };
+}
+
+async function natsPubSub(options: PubSubOptions): Promise<PubSub> {
+  const { nc, connected } = options.nats;
+  const codec = JSONCodec();
+  return instrumented(
+    {
+      engine: 'nats',
+      publish: (to, event) => nc.publish(to, codec.encode(event)),
+      async subscribe(from, handler) {
+        const subscription = nc.subscribe(from, {
+          callback: (error, message) => {
+            if (!error) handler(codec.decode(message.data) as never);
+          },
+        });
+        // The server knows the subscription once it has seen what was sent before this flush.
+        await nc.flush();
+        return async () => subscription.unsubscribe();
+      },
+      connected,
+      // The connection belongs to the process, which closes it.
+      async close() {},
+    },
+    options,
+  );
 }
 
 async function redisPubSub(options: PubSubOptions): Promise<PubSub> {
@@ -126,35 +155,21 @@ async function redisPubSub(options: PubSubOptions): Promise<PubSub> {
     );
   }
   const pubsub = new RedisPubSub({ publisher, subscriber });
-  const channel = (topic: LiveTopic, postId: string) => subject(options.prefix, topic, postId);
-  return {
-    engine: 'redis',
-    async publish(topic, event) {
-      try {
-        await pubsub.publish(channel(topic, event.postId), event);
-        options.metrics.events.inc({ topic, direction: 'published', outcome: 'ok' });
-      } catch (error) {
-        options.metrics.events.inc({ topic, direction: 'published', outcome: 'failed' });
-        options.logger.warn({ err: error, topic }, 'live event not published');
-      }
+  return instrumented(
+    {
+      engine: 'redis',
+      publish: (to, event) => pubsub.publish(to, event),
+      async subscribe(from, handler) {
+        const id = await pubsub.subscribe(from, handler);
+        return async () => pubsub.unsubscribe(id);
+      },
+      connected: () => publisher.status === 'ready' && subscriber.status === 'ready',
+      async close() {
+        await pubsub.close();
+      },
     },
-    async subscribe(topic, postId, handler) {
-      const consumed = options.metrics.events.labels({
-        topic,
-        direction: 'consumed',
-        outcome: 'ok',
-      });
-      const id = await pubsub.subscribe(channel(topic, postId), (event: Topics[typeof topic]) => {
-        consumed.inc();
-        handler(event);
-      });
-      return async () => pubsub.unsubscribe(id);
-    },
-    connected: () => publisher.status === 'ready' && subscriber.status === 'ready',
-    async close() {
-      await pubsub.close();
-    },
-  };
+    options,
+  );
 }
 
 export interface EventClients {
