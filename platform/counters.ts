@@ -1,4 +1,5 @@
-import type { Collection, Document, Filter } from 'mongodb';
+import type { Collection, Document, Filter, WithId } from 'mongodb';
+import { REPAIR_COMMENT } from './mongo.js';
 
 /**
  * Counters that converge without transactions.
@@ -43,4 +44,28 @@ export async function recount<T extends Document>(
     { $set: { [field]: value, [appliedField]: seq } } as never,
   );
   return { value, seq };
+}
+
+/**
+ * The repair pass over a collection whose rows stay `synced: false` until their derived state
+ * (counts, mirrors) is written: `sync` (idempotent) every row left so for longer than
+ * `olderThanMs`, as a crash or a failed request leaves them. Returns how many it finished.
+ */
+export async function repairUnsynced<T extends Document & { synced: boolean; updatedAt: Date }>(
+  collection: Collection<T>,
+  olderThanMs: number,
+  sync: (row: WithId<T>) => Promise<unknown>,
+): Promise<number> {
+  const stale = await collection
+    .find(
+      // The constraint on T guarantees both fields; the driver's Filter type cannot see through it.
+      {
+        synced: false,
+        updatedAt: { $lt: new Date(Date.now() - olderThanMs) },
+      } as unknown as Filter<T>,
+      { comment: REPAIR_COMMENT, limit: 1_000 },
+    )
+    .toArray();
+  for (const row of stale) await sync(row);
+  return stale.length;
 }

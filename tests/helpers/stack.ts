@@ -99,13 +99,14 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   const auth = createTokenVerifier(readAuthConfig({}));
   const common = { auth, host: '127.0.0.1', port: 0, repairIntervalMs: 60_000 };
   const db = (name: string) => mongo.db(databaseName(dbPrefix, name));
+  const engine = options.engine ?? (process.env.PUBSUB_ENGINE === 'redis' ? 'redis' : 'nats');
   const connections: EventClients[] = [];
   /** Each service gets connections of its own, as separate processes would. */
   const events = async (name: string) => {
     const clients = await connectEvents({
       natsUrl: options.natsUrl ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
       redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-      engine: options.engine ?? (process.env.PUBSUB_ENGINE === 'redis' ? 'redis' : 'nats'),
+      engine,
       prefix: dbPrefix,
       name,
       logger,
@@ -170,7 +171,6 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   const gateway = gateways[0] as RunningGateway;
 
   const children: ChildProcess[] = [];
-  const engine = options.engine ?? (process.env.PUBSUB_ENGINE === 'redis' ? 'redis' : 'nats');
   const tokens = new Map<string, string>();
   const stack: TestStack = {
     gatewayUrl: gateway.url,

@@ -1,9 +1,8 @@
 import type { Db } from 'mongodb';
 import type { Page } from '../../../platform/connection.js';
-import type { Recounted } from '../../../platform/counters.js';
+import { repairUnsynced, type Recounted } from '../../../platform/counters.js';
 import { pagesByParent } from '../../../platform/grouped-pages.js';
 import { newId, shardOfId } from '../../../platform/ids.js';
-import { REPAIR_COMMENT } from '../../../platform/mongo.js';
 import type { CommentCountsStore } from './comment-counts.js';
 
 /**
@@ -127,15 +126,8 @@ export function commentsStore(db: Db, deps: { counts: CommentCountsStore }) {
       });
     },
 
-    async repair(olderThanMs: number): Promise<number> {
-      const stale = await comments
-        .find(
-          { synced: false, updatedAt: { $lt: new Date(Date.now() - olderThanMs) } },
-          { comment: REPAIR_COMMENT, limit: 1_000 },
-        )
-        .toArray();
-      for (const comment of stale) await sync(comment);
-      return stale.length;
+    repair(olderThanMs: number): Promise<number> {
+      return repairUnsynced(comments, olderThanMs, sync);
     },
   };
 }

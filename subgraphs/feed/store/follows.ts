@@ -1,6 +1,7 @@
 import type { Db } from 'mongodb';
+import { repairUnsynced } from '../../../platform/counters.js';
 import { shardOfUser } from '../../../platform/ids.js';
-import { isDuplicateKey, REPAIR_COMMENT } from '../../../platform/mongo.js';
+import { isDuplicateKey } from '../../../platform/mongo.js';
 import type { FollowersStore } from './followers.js';
 import type { UsersStore } from './users.js';
 
@@ -122,15 +123,8 @@ export function followsStore(db: Db, deps: { followers: FollowersStore; users: U
     },
 
     /** Finishes edges left unsynced for longer than `olderThanMs` (a crashed or failed request). */
-    async repair(olderThanMs: number): Promise<number> {
-      const stale = await follows
-        .find(
-          { synced: false, updatedAt: { $lt: new Date(Date.now() - olderThanMs) } },
-          { comment: REPAIR_COMMENT, limit: 1_000 },
-        )
-        .toArray();
-      for (const edge of stale) await sync(edge);
-      return stale.length;
+    repair(olderThanMs: number): Promise<number> {
+      return repairUnsynced(follows, olderThanMs, sync);
     },
   };
 }

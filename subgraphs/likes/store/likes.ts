@@ -1,9 +1,9 @@
 import type { Db } from 'mongodb';
 import type { Page } from '../../../platform/connection.js';
-import type { Recounted } from '../../../platform/counters.js';
+import { repairUnsynced, type Recounted } from '../../../platform/counters.js';
 import { pagesByParent } from '../../../platform/grouped-pages.js';
 import { newId, shardOfId } from '../../../platform/ids.js';
-import { isDuplicateKey, REPAIR_COMMENT } from '../../../platform/mongo.js';
+import { isDuplicateKey } from '../../../platform/mongo.js';
 import type { LikeCountsStore } from './like-counts.js';
 
 /**
@@ -122,15 +122,8 @@ export function likesStore(db: Db, deps: { counts: LikeCountsStore }) {
       await likes.deleteMany({ shard: shardOfId(postId), postId });
     },
 
-    async repair(olderThanMs: number): Promise<number> {
-      const stale = await likes
-        .find(
-          { synced: false, updatedAt: { $lt: new Date(Date.now() - olderThanMs) } },
-          { comment: REPAIR_COMMENT, limit: 1_000 },
-        )
-        .toArray();
-      for (const like of stale) await sync(like);
-      return stale.length;
+    repair(olderThanMs: number): Promise<number> {
+      return repairUnsynced(likes, olderThanMs, sync);
     },
   };
 }
