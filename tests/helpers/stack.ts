@@ -64,6 +64,8 @@ export interface StackOptions {
   engine?: 'nats' | 'redis';
   /** NATS_URL or the local server by default. */
   natsUrl?: string;
+  /** REDIS_URL or the local server by default: a test that stops Redis passes one of its own. */
+  redisUrl?: string;
   /** How many gateways over the same subgraphs, each with its own connections (1 by default). */
   gateways?: number;
   /** Budgets per minute; by default too large to matter to other tests. */
@@ -88,6 +90,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     },
   });
   const dbPrefix = `t${randomBytes(4).toString('hex')}`;
+  const redisUrl = options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const logs: Record<string, unknown>[] = [];
   const sink = { write: (line: string) => void logs.push(JSON.parse(line)) };
   /** One logger per service, as in separate processes, so log lines say which service wrote them. */
@@ -105,7 +108,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   const events = async (name: string) => {
     const clients = await connectEvents({
       natsUrl: options.natsUrl ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
-      redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      redisUrl,
       engine,
       prefix: dbPrefix,
       name,
@@ -140,7 +143,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     feedUrl: feed.url,
   });
   services.push(comments);
-  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
+  const redis = new Redis(redisUrl, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
   });
@@ -239,7 +242,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
           COMMENTS_URL: comments.url,
           SUPERGRAPH_PATH: options.supergraphPath ?? projectPath('schema/supergraph.graphql'),
           NATS_URL: options.natsUrl ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
-          REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+          REDIS_URL: redisUrl,
           PUBSUB_ENGINE: engine,
           EVENTS_PREFIX: dbPrefix,
           SUBSCRIPTIONS_PER_CONNECTION: '10',
