@@ -1,5 +1,5 @@
 import type { Collection, Document, Filter, WithId } from 'mongodb';
-import { REPAIR_COMMENT } from './mongo.js';
+import { BACKGROUND_SCAN } from './mongo.js';
 
 /**
  * Counters that converge without transactions.
@@ -13,6 +13,12 @@ import { REPAIR_COMMENT } from './mongo.js';
  * it counts, and stores its result only if no later ticket was stored first. The recount holding
  * the highest ticket started counting after every write that finished before it, so the value that
  * stays is exact once writes stop.
+ *
+ * A storm of writes on one counter (thousands of likes a second on one post) would otherwise run
+ * one full recount per write. `coalescing` turns that into group commit: while a recount of a
+ * counter runs, every writer that finishes meanwhile joins the single recount queued behind it,
+ * which starts after all of their writes. Each writer still gets a count that includes its own
+ * write; a storm costs about one recount per recount's duration, not one per write.
  */
 export interface Recounted {
   value: number;
@@ -63,9 +69,38 @@ export async function repairUnsynced<T extends Document & { synced: boolean; upd
         synced: false,
         updatedAt: { $lt: new Date(Date.now() - olderThanMs) },
       } as unknown as Filter<T>,
-      { comment: REPAIR_COMMENT, limit: 1_000 },
+      { comment: BACKGROUND_SCAN, limit: 1_000 },
     )
     .toArray();
   for (const row of stale) await sync(row);
   return stale.length;
+}
+
+/**
+ * Per-process group commit for one kind of counter: `run(key, recount)` returns the result of a
+ * recount of `key` that starts after this call. Callers arriving while one runs share the next.
+ * Every caller's `recount` for a key must count the same thing, since only the first one queued runs.
+ */
+export function coalescing<T>() {
+  /** The recount of a key that has not started yet: newcomers join it. */
+  const queued = new Map<string, Promise<T>>();
+  /** The latest recount of a key, started or queued: the next one waits for it. */
+  const latest = new Map<string, Promise<T>>();
+  return (key: string, recount: () => Promise<T>): Promise<T> => {
+    const joined = queued.get(key);
+    if (joined) return joined;
+    const start = () => {
+      queued.delete(key);
+      return recount();
+    };
+    const previous = latest.get(key);
+    const next = previous ? previous.then(start, start) : Promise.resolve().then(start);
+    queued.set(key, next);
+    latest.set(key, next);
+    const forget = () => {
+      if (latest.get(key) === next) latest.delete(key);
+    };
+    next.then(forget, forget);
+    return next;
+  };
 }

@@ -32,10 +32,12 @@ export interface CommentEvent {
   occurredAt: string;
 }
 
+/** `post.created` feeds the timelines (fan-out on write); `post.deleted` makes every subgraph forget. */
 export interface PostEvent {
   eventId: string;
-  type: 'post.deleted';
+  type: 'post.created' | 'post.deleted';
   postId: string;
+  /** The post's author, who is also the actor. */
   actorId: string;
   occurredAt: string;
 }

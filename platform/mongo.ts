@@ -49,7 +49,8 @@ export function isDuplicateKey(error: unknown): boolean {
 }
 
 /**
- * Tags the repair passes' scans. They look for unfinished writes across every shard on purpose,
- * off the request path; the shard-key test recognises them by this comment.
+ * Tags scans that look across every shard on purpose, off the request path: the repair passes
+ * (unfinished writes) and the feed's list of high-fan-out authors. The shard-key test recognises
+ * them by this comment.
  */
-export const REPAIR_COMMENT = 'repair-scan';
+export const BACKGROUND_SCAN = 'background-scan';

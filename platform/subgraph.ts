@@ -6,6 +6,7 @@ import { parse } from 'graphql';
 import type { Db } from 'mongodb';
 import { createTokenVerifier, readAuthConfig, type TokenVerifier, type Viewer } from './auth.js';
 import { consumePostEvents } from './durable-events.js';
+import type { PostEvent } from './events.js';
 import { logInternalErrors, maskError } from './errors.js';
 import { prepareGroupedPages } from './grouped-pages.js';
 import { closeServer, createGraphQLHttpService, listen, type Route } from './http.js';
@@ -116,16 +117,16 @@ export interface SubgraphServiceOptions<Ctx extends RequestBase> extends Omit<
   repairIntervalMs: number;
   events: EventClients;
   /**
-   * Drops what this subgraph keeps about a deleted post. Runs from a durable consumer of the
-   * feed's post events, so it must be idempotent.
+   * Runs for every event of the feed's durable post topic, from this subgraph's durable consumer,
+   * so it must be idempotent: an event that failed or died with the process comes again.
    */
-  forgetPost?: (postId: string) => Promise<void>;
+  postEvents?: (event: PostEvent) => Promise<void>;
 }
 
 /**
  * A subgraph with its database and events: indexes ensured before the first request, the repair
  * pass on a timer (first run at start-up, for what a crash left behind), the durable consumer of
- * deleted posts, and readiness tied to the database and the event connections.
+ * post events, and readiness tied to the database and the event connections.
  */
 export async function startSubgraphService<Ctx extends RequestBase>(
   options: SubgraphServiceOptions<Ctx>,
@@ -139,11 +140,9 @@ export async function startSubgraphService<Ctx extends RequestBase>(
   };
   await repairOnce();
   const stopRepair = every(options.repairIntervalMs, repairOnce, logger);
-  const { events, forgetPost } = options;
-  const stopConsumer = forgetPost
-    ? await consumePostEvents(events, `${options.name}-forget-deleted-posts`, async (event) => {
-        if (event.type === 'post.deleted') await forgetPost(event.postId);
-      })
+  const { events, postEvents } = options;
+  const stopConsumer = postEvents
+    ? await consumePostEvents(events, `${options.name}-post-events`, postEvents)
     : async () => undefined;
   const service = await startSubgraph({
     ...options,
@@ -158,6 +157,13 @@ export async function startSubgraphService<Ctx extends RequestBase>(
       await stopRepair();
       await service.stop();
     },
+  };
+}
+
+/** The post-event handler of a subgraph that keeps data about posts: a deleted post's goes. */
+export function forgetDeletedPosts(forget: (postId: string) => Promise<void>) {
+  return async (event: PostEvent): Promise<void> => {
+    if (event.type === 'post.deleted') await forget(event.postId);
   };
 }
 

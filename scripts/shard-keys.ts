@@ -33,6 +33,11 @@ export const SHARD_KEYS: Record<string, Record<string, ShardedCollection>> = {
       unique: true,
       why: "a user's followers (followerCount) live on the followed user's shard",
     },
+    timelines: {
+      key: { shard: 1, _id: 1 },
+      unique: false,
+      why: "a reader's home timeline is one document on the reader's shard",
+    },
   },
   likes: {
     likes: {

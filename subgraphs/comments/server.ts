@@ -2,7 +2,11 @@ import type { Db } from 'mongodb';
 import type { TokenVerifier } from '../../platform/auth.js';
 import type { Logger } from '../../platform/logger.js';
 import type { EventClients } from '../../platform/pubsub.js';
-import { startSubgraphService, type RunningService } from '../../platform/subgraph.js';
+import {
+  forgetDeletedPosts,
+  startSubgraphService,
+  type RunningService,
+} from '../../platform/subgraph.js';
 import { commentsContext } from './context.js';
 import { commentsEvents } from './events.js';
 import { resolvers } from './resolvers/index.js';
@@ -28,6 +32,6 @@ export function startComments(deps: CommentsDeps): Promise<RunningService> {
     stores,
     resolvers,
     context: commentsContext(stores, commentsEvents(deps.events.pubsub), deps.feedUrl),
-    forgetPost: (postId) => stores.forgetPost(postId),
+    postEvents: forgetDeletedPosts((postId) => stores.forgetPost(postId)),
   });
 }

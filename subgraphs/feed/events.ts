@@ -1,9 +1,12 @@
 import { publishPostEvent } from '../../platform/durable-events.js';
 import type { Logger } from '../../platform/logger.js';
 import type { EventClients } from '../../platform/pubsub.js';
-import type { PostsStore } from './store/posts.js';
+import type { PostDoc, PostsStore } from './store/posts.js';
 
 /**
+ * A new post is announced on the durable topic, where the timelines' fan-out consumes it; the post
+ * stays marked `unannounced` until then, and the repair pass announces what a failure left.
+ *
  * A deleted post is announced on the durable topic (likes and comments drop what they hold about
  * it) and only then purged. The event id is derived from the post, so announcing again after a
  * crash is deduplicated by JetStream.
@@ -20,7 +23,30 @@ export function feedEvents(events: EventClients, posts: PostsStore, logger: Logg
     await posts.purge(postId);
   }
 
+  async function announceCreated(post: PostDoc) {
+    await publishPostEvent(events, {
+      eventId: `post.created:${post._id}`,
+      type: 'post.created',
+      postId: post._id,
+      actorId: post.authorId,
+      occurredAt: post.createdAt.toISOString(),
+    });
+    await posts.announced(post._id);
+  }
+
   return {
+    /** Never fails the create: the post exists, and the repair pass announces it later. */
+    async postCreated(post: PostDoc): Promise<void> {
+      try {
+        await announceCreated(post);
+      } catch (error) {
+        logger.warn(
+          { err: error, postId: post._id },
+          'post creation not announced yet; the repair pass will',
+        );
+      }
+    },
+
     /** Never fails the delete: the post is already hidden, and the repair pass announces it later. */
     async postDeleted(postId: string, actorId: string): Promise<void> {
       try {
@@ -34,9 +60,11 @@ export function feedEvents(events: EventClients, posts: PostsStore, logger: Logg
     },
 
     async repair(olderThanMs: number): Promise<number> {
-      const pending = await posts.deletedBefore(olderThanMs);
-      for (const post of pending) await announceDeleted(post._id, post.authorId);
-      return pending.length;
+      const created = await posts.unannouncedBefore(olderThanMs);
+      for (const post of created) await announceCreated(post);
+      const deleted = await posts.deletedBefore(olderThanMs);
+      for (const post of deleted) await announceDeleted(post._id, post.authorId);
+      return created.length + deleted.length;
     },
   };
 }

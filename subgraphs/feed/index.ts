@@ -1,4 +1,20 @@
+import { int, readEnv } from '../../platform/env.js';
 import { runSubgraphProcess } from '../../platform/subgraph.js';
 import { startFeed } from './server.js';
 
-await runSubgraphProcess('feed', 'FEED_PORT', 4001, startFeed);
+const env = readEnv({
+  TIMELINE_LENGTH: int(800, 20, 10_000),
+  FANOUT_MAX_FOLLOWERS: int(10_000, 0),
+  FANOUT_REFRESH_MS: int(30_000, 1_000, 3_600_000),
+});
+
+await runSubgraphProcess('feed', 'FEED_PORT', 4001, (deps) =>
+  startFeed({
+    ...deps,
+    timelines: {
+      length: env.TIMELINE_LENGTH,
+      maxFanOutFollowers: env.FANOUT_MAX_FOLLOWERS,
+      refreshMs: env.FANOUT_REFRESH_MS,
+    },
+  }),
+);

@@ -2,11 +2,22 @@ import type { Db } from 'mongodb';
 import type { TokenVerifier } from '../../platform/auth.js';
 import type { Logger } from '../../platform/logger.js';
 import type { EventClients } from '../../platform/pubsub.js';
+import { every } from '../../platform/service.js';
 import { startSubgraphService, type RunningService } from '../../platform/subgraph.js';
 import { feedContext } from './context.js';
 import { feedEvents } from './events.js';
+import { homeFeed } from './home-feed.js';
 import { resolvers } from './resolvers/index.js';
 import { feedStores } from './stores.js';
+
+export interface TimelineOptions {
+  /** Entries kept per timeline; older pages are read by fan-out on read. */
+  length: number;
+  /** Authors with more followers are fanned out on read instead of on write. */
+  maxFanOutFollowers: number;
+  /** How often the list of such authors is re-read from the database. */
+  refreshMs: number;
+}
 
 export interface FeedDeps {
   db: Db;
@@ -16,12 +27,16 @@ export interface FeedDeps {
   port: number;
   repairIntervalMs: number;
   events: EventClients;
+  timelines: TimelineOptions;
 }
 
-export function startFeed(deps: FeedDeps): Promise<RunningService> {
-  const stores = feedStores(deps.db);
+export async function startFeed(deps: FeedDeps): Promise<RunningService> {
+  const stores = feedStores(deps.db, { timelineLength: deps.timelines.length });
   const events = feedEvents(deps.events, stores.posts, deps.logger);
-  return startSubgraphService({
+  const home = homeFeed(stores, { maxFanOutFollowers: deps.timelines.maxFanOutFollowers });
+  await home.refresh();
+  const stopRefresh = every(deps.timelines.refreshMs, () => home.refresh(), deps.logger);
+  const service = await startSubgraphService({
     ...deps,
     name: 'feed',
     stores: {
@@ -30,6 +45,14 @@ export function startFeed(deps: FeedDeps): Promise<RunningService> {
         (await stores.follows.repair(olderThanMs)) + (await events.repair(olderThanMs)),
     },
     resolvers,
-    context: feedContext(stores, events),
+    context: feedContext(stores, events, home),
+    postEvents: (event) => home.fanOut(event),
   });
+  return {
+    ...service,
+    async stop() {
+      await service.stop();
+      await stopRefresh();
+    },
+  };
 }

@@ -2,21 +2,26 @@ import type { Db } from 'mongodb';
 import { followersStore } from './store/followers.js';
 import { followsStore } from './store/follows.js';
 import { postsStore } from './store/posts.js';
+import { timelinesStore } from './store/timelines.js';
 import { usersStore } from './store/users.js';
 
-export function feedStores(db: Db) {
+export function feedStores(db: Db, options: { timelineLength: number }) {
   const users = usersStore(db);
   const posts = postsStore(db);
   const followers = followersStore(db);
   const follows = followsStore(db, { followers, users });
+  const timelines = timelinesStore(db, { length: options.timelineLength });
   return {
     users,
     posts,
     followers,
     follows,
+    timelines,
     /** Idempotent: run at every start-up. */
     async ensureIndexes() {
-      await Promise.all([users, posts, followers, follows].map((store) => store.ensureIndexes()));
+      await Promise.all(
+        [users, posts, followers, follows, timelines].map((store) => store.ensureIndexes()),
+      );
     },
   };
 }

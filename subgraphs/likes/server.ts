@@ -2,7 +2,11 @@ import type { Db } from 'mongodb';
 import type { TokenVerifier } from '../../platform/auth.js';
 import type { Logger } from '../../platform/logger.js';
 import type { EventClients } from '../../platform/pubsub.js';
-import { startSubgraphService, type RunningService } from '../../platform/subgraph.js';
+import {
+  forgetDeletedPosts,
+  startSubgraphService,
+  type RunningService,
+} from '../../platform/subgraph.js';
 import { likesContext } from './context.js';
 import { likesEvents } from './events.js';
 import { resolvers } from './resolvers/index.js';
@@ -28,6 +32,6 @@ export function startLikes(deps: LikesDeps): Promise<RunningService> {
     stores,
     resolvers,
     context: likesContext(stores, likesEvents(deps.events.pubsub), deps.feedUrl),
-    forgetPost: (postId) => stores.forgetPost(postId),
+    postEvents: forgetDeletedPosts((postId) => stores.forgetPost(postId)),
   });
 }

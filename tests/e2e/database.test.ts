@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { CommandStartedEvent } from 'mongodb';
+import { feedStores } from '../../subgraphs/feed/stores.js';
 import { shardKeyViolations } from '../helpers/shard-keys.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
+import { assertOrdered, inBatches } from './support.js';
 
 const FEED_QUERY = `query Feed($first: Int!) {
   feed(first: $first) {
@@ -20,6 +22,9 @@ const FEED_QUERY = `query Feed($first: Int!) {
 const CREATE_POST = `mutation($caption: String) {
   createPost(input: { caption: $caption, media: [{ kind: PHOTO, url: "https://cdn.example.com/p.jpg" }] }) { id }
 }`;
+
+/** A feed page, once the viewer's timeline exists, however many posts or accounts it spans. */
+const FEED_COMMANDS = 9;
 
 function summary(commands: CommandStartedEvent[]): string[] {
   return commands.map(
@@ -76,6 +81,12 @@ describe('database discipline', () => {
   after(() => stack.stop());
 
   test('the feed query costs the same number of database commands for 5 posts as for 50', async () => {
+    // The first read builds the viewer's timeline from history; every later read only reads it.
+    const first = await stack.record(() => stack.gql(FEED_QUERY, { first: 5 }, { as: viewer }));
+    assert.ok(
+      summary(first.commands).includes('update feed.timelines'),
+      'the first read did not build the timeline',
+    );
     const small = await stack.record(() => stack.gql(FEED_QUERY, { first: 5 }, { as: viewer }));
     const large = await stack.record(() => stack.gql(FEED_QUERY, { first: 50 }, { as: viewer }));
     const smallFeed = ok(small.result).feed;
@@ -90,9 +101,35 @@ describe('database discipline', () => {
     }
     assert.ok(small.commands.length > 0);
     assert.deepEqual(summary(large.commands).sort(), summary(small.commands).sort());
-    // One round trip per collection read: follows, posts, users, viewer's follows, like counts,
-    // viewer's likes, comment counts, first comments.
-    assert.equal(large.commands.length, 8, summary(large.commands).join('\n'));
+    // One round trip per collection read: timeline, follows, posts, users, viewer's follows, like
+    // counts, viewer's likes, comment counts, first comments.
+    assert.equal(large.commands.length, FEED_COMMANDS, summary(large.commands).join('\n'));
+  });
+
+  test('a viewer who follows 1,000 accounts pays the same commands for a feed page', async () => {
+    const many = `many-${run}`;
+    const followed = Array.from({ length: 1_000 }, (_, i) => `followed-${run}-${i}`);
+    // Written straight through the stores: the reads under test go through the gateway.
+    const stores = feedStores(stack.mongo.db(`${stack.dbPrefix}_feed`), { timelineLength: 800 });
+    await stores.users.ensure(many);
+    await inBatches(followed, 25, async (id) => {
+      await stores.users.ensure(id);
+      await stores.follows.follow(many, id);
+      await stores.posts.create(id, `post of ${id}`, []);
+    });
+    ok(await stack.gql(FEED_QUERY, { first: 20 }, { as: many })); // builds the timeline
+    const { result, commands } = await stack.record(() =>
+      stack.gql(FEED_QUERY, { first: 20 }, { as: many }),
+    );
+    const edges = ok(result).feed.edges as { node: { id: string; author: { id: string } } }[];
+    assert.equal(edges.length, 20);
+    assertOrdered(
+      edges.map((edge) => edge.node.id),
+      'desc',
+      'the feed of 1,000 followed accounts',
+    );
+    for (const edge of edges) assert.ok(followed.includes(edge.node.author.id));
+    assert.equal(commands.length, FEED_COMMANDS, summary(commands).join('\n'));
   });
 
   test('every command of a full scenario carries its shard key', async () => {

@@ -1,13 +1,43 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
-import { assertError, assertOrdered, createPost, sleep, uid } from './support.js';
+import { assertError, assertOrdered, createPost, inBatches, sleep, uid } from './support.js';
 
 let stack: TestStack;
 
+/**
+ * Small timelines and a low fan-out threshold, so every test here also runs past the end of a
+ * timeline and across authors fanned out on read.
+ */
+const TIMELINE_LENGTH = 30;
+const MAX_FAN_OUT_FOLLOWERS = 3;
+
 before(async () => {
-  stack = await startStack();
+  stack = await startStack({
+    timelines: { length: TIMELINE_LENGTH, maxFanOutFollowers: MAX_FAN_OUT_FOLLOWERS },
+  });
 });
+
+const timelines = () => stack.mongo.db(`${stack.dbPrefix}_feed`).collection('timelines');
+
+/** The post ids in `owner`'s stored timeline, or null when there is none. */
+async function storedTimeline(owner: string): Promise<string[] | null> {
+  const doc = await timelines().findOne({ _id: owner as never });
+  return doc ? (doc.entries as { postId: string }[]).map((entry) => entry.postId) : null;
+}
+
+/** Polls `check` until it passes: fan-out on write reaches followers a moment after the post. */
+async function eventually(check: () => Promise<void>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(50);
+    }
+  }
+}
 
 after(async () => {
   await stack?.stop();
@@ -147,6 +177,97 @@ describe('feed', () => {
     assert.equal(me.followingCount, 12);
     const ids = (await wholeFeed(viewer, 5)).flatMap((page) => page.ids);
     assert.deepEqual(ids, [...created].reverse());
+  });
+});
+
+describe('timelines (hybrid fan-out)', () => {
+  test("a followed user's new post is fanned out into the reader's timeline", async () => {
+    const [viewer, friend] = [uid('viewer'), uid('friend')];
+    await createPost(stack, friend);
+    ok(await stack.gql(FOLLOW, { u: friend }, { as: viewer }));
+    assert.equal((await feedPage(viewer)).ids.length, 1); // builds the timeline
+    const fresh = await createPost(stack, friend, { caption: 'fresh' });
+    await eventually(async () => assert.ok((await storedTimeline(viewer))?.includes(fresh.id)));
+    assert.equal((await feedPage(viewer)).ids[0], fresh.id);
+  });
+
+  test("the author sees a new post at once; a reader's own timeline is written before the answer", async () => {
+    const author = uid('author');
+    await createPost(stack, author);
+    await feedPage(author);
+    const fresh = await createPost(stack, author);
+    assert.equal((await feedPage(author)).ids[0], fresh.id);
+  });
+
+  test("a popular author's posts are read on demand and merge in order with fanned-out ones", async () => {
+    const star = uid('star');
+    const [fan, ...others] = Array.from({ length: MAX_FAN_OUT_FOLLOWERS + 1 }, () => uid('fan'));
+    const friend = uid('friend');
+    await createPost(stack, star);
+    await createPost(stack, friend);
+    for (const follower of [fan as string, ...others])
+      ok(await stack.gql(FOLLOW, { u: star }, { as: follower }));
+    ok(await stack.gql(FOLLOW, { u: friend }, { as: fan as string }));
+    await feedPage(fan as string);
+    const expected: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      expected.unshift((await createPost(stack, star, { caption: `star ${i}` })).id);
+      expected.unshift((await createPost(stack, friend, { caption: `friend ${i}` })).id);
+    }
+    const friendPosts = expected.filter((_, i) => i % 2 === 0);
+    await eventually(async () => {
+      const stored = (await storedTimeline(fan as string)) ?? [];
+      assert.ok(friendPosts.every((id) => stored.includes(id)));
+    });
+    // The star's posts were never written to any follower's timeline, only to the star's own.
+    const stored = (await storedTimeline(fan as string)) ?? [];
+    assert.ok(expected.every((id) => friendPosts.includes(id) || !stored.includes(id)));
+    const page = await feedPage(fan as string, 6);
+    assert.deepEqual(page.ids, expected);
+    assert.equal(page.hasNextPage, true);
+    const rest = await feedPage(fan as string, 10, page.endCursor);
+    assert.equal(rest.ids.length, 2);
+    assert.equal(rest.hasNextPage, false);
+  });
+
+  test('pages past the end of a full timeline come from the authors, with no repeats or gaps', async () => {
+    const [viewer, friend] = [uid('viewer'), uid('friend')];
+    ok(await stack.gql(FOLLOW, { u: (await createPost(stack, friend)).author.id }, { as: viewer }));
+    await feedPage(viewer);
+    const created = await inBatches(
+      Array.from({ length: TIMELINE_LENGTH + 10 }, (_, i) => i),
+      1,
+      async (i) => (await createPost(stack, i % 4 === 0 ? viewer : friend)).id,
+    );
+    await eventually(async () => assert.equal((await storedTimeline(viewer))?.[0], created.at(-1)));
+    assert.equal((await storedTimeline(viewer))?.length, TIMELINE_LENGTH);
+    const ids = (await wholeFeed(viewer, 7)).flatMap((page) => page.ids);
+    assert.equal(ids.length, TIMELINE_LENGTH + 11);
+    assert.equal(new Set(ids).size, ids.length);
+    assert.deepEqual(ids.slice(0, TIMELINE_LENGTH + 10), [...created].reverse());
+  });
+
+  test('a lost timeline is rebuilt on the next read with the same posts', async () => {
+    const [viewer, friend] = [uid('viewer'), uid('friend')];
+    await createPost(stack, friend);
+    await createPost(stack, viewer);
+    ok(await stack.gql(FOLLOW, { u: friend }, { as: viewer }));
+    const before = await feedPage(viewer);
+    assert.equal(before.ids.length, 2);
+    await timelines().deleteOne({ _id: viewer as never });
+    assert.deepEqual(await feedPage(viewer), before);
+    assert.deepEqual(await storedTimeline(viewer), before.ids);
+  });
+
+  test('following someone brings their recent posts in at once; unfollowing takes them out', async () => {
+    const [viewer, friend] = [uid('viewer'), uid('friend')];
+    await createPost(stack, viewer);
+    await feedPage(viewer);
+    const theirs = [(await createPost(stack, friend)).id, (await createPost(stack, friend)).id];
+    ok(await stack.gql(FOLLOW, { u: friend }, { as: viewer }));
+    assert.deepEqual((await feedPage(viewer)).ids.slice(0, 2), [...theirs].reverse());
+    ok(await stack.gql(UNFOLLOW, { u: friend }, { as: viewer }));
+    assert.deepEqual((await feedPage(viewer)).authors, [viewer]);
   });
 });
 

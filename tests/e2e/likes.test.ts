@@ -345,9 +345,15 @@ describe('likes under concurrency', () => {
     const fans = Array.from({ length: 200 }, () => uid('fan'));
     // Tokens first, so the requests really overlap.
     await Promise.all(fans.map((fan) => stack.token(fan)));
-    const likes = await Promise.all(
-      fans.map((fan) => stack.gql(LIKE, { p: post.id }, { as: fan })),
+    const { result: likes, commands } = await stack.record(() =>
+      Promise.all(fans.map((fan) => stack.gql(LIKE, { p: post.id }, { as: fan }))),
     );
+    // Recounts take a ticket on the counter document; writers that overlap share a recount.
+    const recounts = commands.filter(
+      (command) =>
+        command.commandName === 'findAndModify' && command.command.findAndModify === 'like_counts',
+    ).length;
+    assert.ok(recounts >= 1 && recounts <= 100, `${recounts} recounts for 200 overlapping likes`);
     const failed = likes.filter((result) => result.errors?.length);
     assert.deepEqual(
       failed.map((result) => result.errors),

@@ -125,7 +125,7 @@ test('a follow whose mirror and counts were never written is finished by the rep
     });
   const query = 'query($id: ID!) { user(id: $id) { followerCount } }';
   assert.equal(ok(await stack.gql(query, { id: author })).user.followerCount, 0);
-  assert.equal(await feedStores(db('feed')).follows.repair(60_000), 1);
+  assert.equal(await feedStores(db('feed'), { timelineLength: 800 }).follows.repair(60_000), 1);
   assert.equal(ok(await stack.gql(query, { id: author })).user.followerCount, 1);
   const feed = ok(await stack.gql('{ feed { edges { node { id } } } }', {}, { as: follower })).feed;
   assert.deepEqual(

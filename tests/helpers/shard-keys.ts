@@ -1,12 +1,12 @@
 import type { CommandStartedEvent, Document } from 'mongodb';
-import { REPAIR_COMMENT } from '../../platform/mongo.js';
+import { BACKGROUND_SCAN } from '../../platform/mongo.js';
 import { SHARD_KEYS } from '../../scripts/shard-keys.js';
 
 /**
  * What a mongos would have to broadcast: a read or a multi-document write whose filter lacks the
  * shard key's leading field, a single-document write whose filter does not pin the whole shard
  * key, an insert missing a key field. Repair
- * scans, tagged with REPAIR_COMMENT, are off the request path and may scan every shard.
+ * scans, tagged with BACKGROUND_SCAN, are off the request path and may scan every shard.
  */
 export function shardKeyViolations(
   events: readonly CommandStartedEvent[],
@@ -19,7 +19,7 @@ export function shardKeyViolations(
     const subgraph = databaseName.slice(dbPrefix.length + 1);
     const collection = command[commandName];
     const spec = typeof collection === 'string' ? SHARD_KEYS[subgraph]?.[collection] : undefined;
-    if (!spec || command.comment === REPAIR_COMMENT) continue;
+    if (!spec || command.comment === BACKGROUND_SCAN) continue;
     const fields = Object.keys(spec.key);
     const where = `${commandName} ${subgraph}.${collection as string}`;
     const leads = (filter: Document | undefined) =>

@@ -13,7 +13,7 @@ import type { RunningService } from '../../platform/subgraph.js';
 import { createRateLimiter, type RateLimits } from '../../gateway/rate-limit.js';
 import { startGateway, type RunningGateway } from '../../gateway/server.js';
 import { startComments } from '../../subgraphs/comments/server.js';
-import { startFeed } from '../../subgraphs/feed/server.js';
+import { startFeed, type TimelineOptions } from '../../subgraphs/feed/server.js';
 import { startLikes } from '../../subgraphs/likes/server.js';
 import { freePort, startMongo } from '../../scripts/services.js';
 import { shardKeyViolations } from './shard-keys.js';
@@ -72,6 +72,8 @@ export interface StackOptions {
   rateLimits?: RateLimits;
   /** Keep every service's info-level log lines in `logs`. */
   captureLogs?: boolean;
+  /** The feed's timelines: the production defaults unless a test needs a small threshold. */
+  timelines?: Partial<TimelineOptions>;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<TestStack> {
@@ -125,6 +127,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     logger: loggerOf('feed'),
     db: db('feed'),
     events: await events('feed'),
+    timelines: { length: 800, maxFanOutFollowers: 10_000, refreshMs: 60_000, ...options.timelines },
   });
   services.push(feed);
   const likes = await startLikes({

@@ -21,10 +21,13 @@ async function otherUser(context: FeedContext, userId: string, viewerId: string)
   return userId;
 }
 
+/** The followed or unfollowed user as they are now; their new follower count feeds the fan-out list. */
 async function freshUser(context: FeedContext, id: string) {
   context.loaders.users.clear(id);
   context.loaders.viewerFollows.clear(id);
-  return loadUser(context, id);
+  const user = await loadUser(context, id);
+  context.homeFeed.noteFollowers(id, user.followerCount ?? 0);
+  return user;
 }
 
 export const Mutation = {
@@ -39,6 +42,9 @@ export const Mutation = {
     await context.stores.users.ensure(viewerId);
     const post = await context.stores.posts.create(viewerId, caption, media);
     context.loaders.posts.prime(post._id, post);
+    // The author sees it at once; followers get it from the fan-out of the announcement.
+    await context.stores.timelines.add([viewerId], { postId: post._id, authorId: viewerId });
+    await context.events.postCreated(post);
     return post;
   },
 
@@ -74,6 +80,7 @@ export const Mutation = {
     const userId = await otherUser(context, args.userId, viewerId);
     await context.stores.users.ensure(viewerId);
     await context.stores.follows.follow(viewerId, userId);
+    await context.homeFeed.followed(viewerId, userId);
     return freshUser(context, userId);
   },
 

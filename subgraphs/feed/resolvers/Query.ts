@@ -8,8 +8,7 @@ export const Query = {
   async feed(_root: unknown, args: PageArgs, context: FeedContext) {
     const viewerId = requireViewer(context);
     const page = readPage('feed', args);
-    const followees = await context.stores.follows.followeeIds(viewerId);
-    const rows = await context.stores.posts.byAuthors([viewerId, ...followees], page);
+    const rows = await context.homeFeed.page(viewerId, page);
     for (const post of rows) context.loaders.posts.prime(post._id, post);
     return toConnection('feed', rows, page.limit, (post) => post._id);
   },

@@ -49,6 +49,23 @@ export function followersStore(db: Db) {
       }
     },
 
+    /** Every follower of `followeeId`, `batchSize` at a time: one cursor on the followee's shard. */
+    async *followerIds(followeeId: string, batchSize: number): AsyncGenerator<string[]> {
+      const cursor = followers.find(
+        { shard: shardOf(followeeId), followeeId, active: true },
+        { projection: { followerId: 1 }, batchSize },
+      );
+      let batch: string[] = [];
+      for await (const edge of cursor) {
+        batch.push(edge.followerId);
+        if (batch.length === batchSize) {
+          yield batch;
+          batch = [];
+        }
+      }
+      if (batch.length > 0) yield batch;
+    },
+
     countFollowers(followeeId: string): Promise<number> {
       return followers.countDocuments({ shard: shardOf(followeeId), followeeId, active: true });
     },

@@ -2,7 +2,7 @@ import type { Db } from 'mongodb';
 import { newId, shardOfId, shardOfUser } from '../../../platform/ids.js';
 import type { Page } from '../../../platform/connection.js';
 import { pagesByParent } from '../../../platform/grouped-pages.js';
-import { REPAIR_COMMENT } from '../../../platform/mongo.js';
+import { BACKGROUND_SCAN } from '../../../platform/mongo.js';
 
 export interface MediaDoc {
   kind: 'PHOTO' | 'VIDEO';
@@ -23,6 +23,8 @@ export interface PostDoc {
   updatedAt: Date;
   /** Set from the delete until every subgraph has been told; the post reads as absent. */
   deleted?: boolean;
+  /** Set from the insert until `post.created` is published: the repair pass publishes it then. */
+  unannounced?: boolean;
 }
 
 export function postsStore(db: Db) {
@@ -36,6 +38,7 @@ export function postsStore(db: Db) {
       await posts.createIndex({ shard: 1, _id: 1 });
       await posts.createIndex({ shard: 1, authorId: 1, _id: -1 });
       await posts.createIndex({ deleted: 1, updatedAt: 1 }, { sparse: true });
+      await posts.createIndex({ unannounced: 1, createdAt: 1 }, { sparse: true });
     },
 
     async create(authorId: string, caption: string | null, media: MediaDoc[]): Promise<PostDoc> {
@@ -50,9 +53,24 @@ export function postsStore(db: Db) {
         media,
         createdAt: now,
         updatedAt: now,
+        unannounced: true,
       };
       await posts.insertOne(doc);
       return doc;
+    },
+
+    async announced(id: string): Promise<void> {
+      await posts.updateOne(keyOf(id), { $unset: { unannounced: true } });
+    },
+
+    /** Posts created more than `olderThanMs` ago whose `post.created` may never have gone out. */
+    unannouncedBefore(olderThanMs: number): Promise<PostDoc[]> {
+      return posts
+        .find(
+          { unannounced: true, createdAt: { $lt: new Date(Date.now() - olderThanMs) } },
+          { comment: BACKGROUND_SCAN, limit: 1_000 },
+        )
+        .toArray();
     },
 
     async byIds(ids: readonly string[]): Promise<PostDoc[]> {
@@ -126,7 +144,7 @@ export function postsStore(db: Db) {
       return posts
         .find(
           { deleted: true, updatedAt: { $lt: new Date(Date.now() - olderThanMs) } },
-          { comment: REPAIR_COMMENT, limit: 1_000 },
+          { comment: BACKGROUND_SCAN, limit: 1_000 },
         )
         .toArray();
     },

@@ -1,6 +1,7 @@
 import type { Db } from 'mongodb';
-import { recount } from '../../../platform/counters.js';
+import { coalescing, recount, type Recounted } from '../../../platform/counters.js';
 import { shardOfUser } from '../../../platform/ids.js';
+import { BACKGROUND_SCAN } from '../../../platform/mongo.js';
 
 export interface UserDoc {
   _id: string;
@@ -15,10 +16,25 @@ export interface UserDoc {
 export function usersStore(db: Db) {
   const users = db.collection<UserDoc>('users');
   const keyOf = (id: string) => ({ shard: shardOfUser(id), _id: id });
+  // A celebrity gaining followers by the thousand is the same storm as a viral post's likes.
+  const coalesceFollowers = coalescing<Recounted>();
+  const coalesceFollowing = coalescing<Recounted>();
 
   return {
     async ensureIndexes() {
       await users.createIndex({ shard: 1, _id: 1 });
+      await users.createIndex({ followerCount: 1 });
+    },
+
+    /** Users with more than `followers` followers: a scan of every shard, for a periodic refresh. */
+    async withFollowersAbove(followers: number): Promise<string[]> {
+      const docs = await users
+        .find(
+          { followerCount: { $gt: followers } },
+          { projection: { _id: 1 }, comment: BACKGROUND_SCAN, limit: 100_000 },
+        )
+        .toArray();
+      return docs.map((doc) => doc._id);
     },
 
     async byIds(ids: readonly string[]): Promise<UserDoc[]> {
@@ -41,11 +57,11 @@ export function usersStore(db: Db) {
     },
 
     recountFollowers(id: string, count: () => Promise<number>) {
-      return recount(users, keyOf(id), 'followerCount', count);
+      return coalesceFollowers(id, () => recount(users, keyOf(id), 'followerCount', count));
     },
 
     recountFollowing(id: string, count: () => Promise<number>) {
-      return recount(users, keyOf(id), 'followingCount', count);
+      return coalesceFollowing(id, () => recount(users, keyOf(id), 'followingCount', count));
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { recount } from '../../../platform/counters.js';
+import { coalescing, recount, type Recounted } from '../../../platform/counters.js';
 import { shardOfId } from '../../../platform/ids.js';
 
 export interface LikeCountDoc {
@@ -11,6 +11,8 @@ export interface LikeCountDoc {
 /** One counter document per post, on the post's logical shard. */
 export function likeCountsStore(db: Db) {
   const counts = db.collection<LikeCountDoc>('like_counts');
+
+  const coalesce = coalescing<Recounted>();
 
   return {
     async ensureIndexes() {
@@ -31,8 +33,11 @@ export function likeCountsStore(db: Db) {
       await counts.deleteOne({ shard: shardOfId(postId), _id: postId });
     },
 
+    /** Coalesced: a storm of writes on one post shares recounts (see `coalescing`). */
     recount(postId: string, count: () => Promise<number>) {
-      return recount(counts, { shard: shardOfId(postId), _id: postId }, 'likeCount', count);
+      return coalesce(postId, () =>
+        recount(counts, { shard: shardOfId(postId), _id: postId }, 'likeCount', count),
+      );
     },
   };
 }

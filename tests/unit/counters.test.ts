@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { coalescing } from '../../platform/counters.js';
+
+test('writers arriving during a recount share the one queued behind it', async () => {
+  const coalesce = coalescing<number>();
+  let source = 0;
+  let runs = 0;
+  const recount = async () => {
+    runs++;
+    const seen = source;
+    await delay(20);
+    return seen;
+  };
+  source = 1;
+  const first = coalesce('post', recount);
+  await delay(5); // the first recount is running
+  const during = Array.from({ length: 50 }, () => {
+    source++;
+    return coalesce('post', recount);
+  });
+  const results = await Promise.all([first, ...during]);
+  assert.equal(runs, 2);
+  assert.equal(results[0], 1);
+  // Every late writer's answer counts its own write: the shared recount started after all of them.
+  for (const result of results.slice(1)) assert.equal(result, 51);
+});
+
+test('keys do not wait for each other, and a failed recount does not block the next', async () => {
+  const coalesce = coalescing<string>();
+  const failing = coalesce('a', () => Promise.reject(new Error('database down')));
+  const other = coalesce('b', async () => 'b');
+  await assert.rejects(failing, /database down/);
+  assert.equal(await other, 'b');
+  assert.equal(await coalesce('a', async () => 'recovered'), 'recovered');
+});
