@@ -1,4 +1,6 @@
-import type { Collection, Document, Filter, WithId } from 'mongodb';
+import type { Collection, Db, Document, Filter, WithId } from 'mongodb';
+import type { Cache } from './cache.js';
+import { shardOfId } from './ids.js';
 import { BACKGROUND_SCAN } from './mongo.js';
 
 /**
@@ -104,3 +106,88 @@ export function coalescing<T>() {
     return next;
   };
 }
+
+interface PostCounterDoc {
+  _id: string;
+  shard: number;
+  [field: string]: unknown;
+}
+
+interface CachedCount {
+  value: number;
+  seq: number;
+}
+
+/**
+ * One counter document per post (`like_counts`, `comment_counts`), on the post's logical shard,
+ * read through the cache: a recount puts its result with its ticket, so a cached count never goes
+ * back to an older one, and a post nobody counted yet is cached as 0 at ticket 0.
+ */
+export function postCounterStore(
+  db: Db,
+  options: { collection: string; field: string; cache: Cache },
+) {
+  const { field } = options;
+  const counts = db.collection<PostCounterDoc>(options.collection);
+  const cached = options.cache.of<CachedCount>(field, {
+    version: (count) => count.seq,
+    encode: (count) => [count.value, count.seq],
+    decode: (value) => {
+      const [count, seq] = value as [number, number];
+      return { value: count, seq };
+    },
+  });
+  const coalesce = coalescing<Recounted>();
+
+  return {
+    async ensureIndexes() {
+      await counts.createIndex({ shard: 1, _id: 1 });
+    },
+
+    async byPostIds(postIds: readonly string[]): Promise<Map<string, number>> {
+      const found = await cached.get(postIds);
+      const missing = postIds.filter((id) => !found.has(id));
+      if (missing.length > 0) {
+        const docs = await counts
+          .find(
+            { shard: { $in: [...new Set(missing.map(shardOfId))] }, _id: { $in: missing } },
+            { projection: { [field]: 1, [`${field}Applied`]: 1 }, batchSize: missing.length + 1 },
+          )
+          .toArray();
+        const byId = new Map(docs.map((doc) => [doc._id, doc]));
+        const fetched = missing.map((id) => {
+          const doc = byId.get(id);
+          const count = {
+            value: typeof doc?.[field] === 'number' ? doc[field] : 0,
+            seq:
+              typeof doc?.[`${field}Applied`] === 'number' ? (doc[`${field}Applied`] as number) : 0,
+          };
+          found.set(id, count);
+          return { id, doc: count };
+        });
+        await cached.put(fetched);
+      }
+      return new Map(postIds.map((id) => [id, found.get(id)?.value ?? 0]));
+    },
+
+    async forgetPost(postId: string): Promise<void> {
+      await counts.deleteOne({ shard: shardOfId(postId), _id: postId });
+    },
+
+    /** Coalesced: a storm of writes on one post shares recounts (see `coalescing`). */
+    recount(postId: string, count: () => Promise<number>): Promise<Recounted> {
+      return coalesce(postId, async () => {
+        const result = await recount(
+          counts,
+          { shard: shardOfId(postId), _id: postId },
+          field,
+          count,
+        );
+        await cached.put([{ id: postId, doc: result }]);
+        return result;
+      });
+    },
+  };
+}
+
+export type PostCounterStore = ReturnType<typeof postCounterStore>;

@@ -42,6 +42,12 @@ export function createMetrics(service: string) {
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
       registers,
     }),
+    cache: new Counter({
+      name: 'cache_requests_total',
+      help: 'Redis cache lookups by cache and outcome (hit, miss, skipped while Redis is away, error)',
+      labelNames: ['cache', 'outcome'],
+      registers,
+    }),
     events: new Counter({
       name: 'events_total',
       help: 'Domain events by topic, direction (published, consumed) and outcome (ok, failed)',

@@ -20,6 +20,8 @@ export function readServiceEnv(portVariable: string, defaultPort: number) {
     REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     PUBSUB_ENGINE: oneOf(['nats', 'redis'], 'nats'),
     EVENTS_PREFIX: str('ig'),
+    CACHE_TTL_SECONDS: int(300, 1, 86_400),
+    CACHE_TIMEOUT_MS: int(50, 1, 10_000),
   });
   return {
     host: env.HOST as string,
@@ -35,6 +37,8 @@ export function readServiceEnv(portVariable: string, defaultPort: number) {
     redisUrl: env.REDIS_URL as string,
     pubsubEngine: env.PUBSUB_ENGINE as 'nats' | 'redis',
     eventsPrefix: env.EVENTS_PREFIX as string,
+    cacheTtlSeconds: env.CACHE_TTL_SECONDS as number,
+    cacheTimeoutMs: env.CACHE_TIMEOUT_MS as number,
   };
 }
 

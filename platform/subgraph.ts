@@ -4,6 +4,7 @@ import { ApolloServer } from '@apollo/server';
 import { buildSubgraphSchema, type GraphQLResolverMap } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import type { Db } from 'mongodb';
+import { connectCache, type Cache } from './cache.js';
 import { createTokenVerifier, readAuthConfig, type TokenVerifier, type Viewer } from './auth.js';
 import { consumePostEvents } from './durable-events.js';
 import type { PostEvent } from './events.js';
@@ -170,6 +171,7 @@ export function forgetDeletedPosts(forget: (postId: string) => Promise<void>) {
 export interface SubgraphProcessDeps {
   db: Db;
   events: EventClients;
+  cache: Cache;
   auth: TokenVerifier;
   logger: Logger;
   host: string;
@@ -197,9 +199,18 @@ export async function runSubgraphProcess(
     logger,
     metrics: createMetrics(name),
   });
+  const cache = connectCache({
+    url: env.redisUrl,
+    prefix: `${env.eventsPrefix}:cache`,
+    timeoutMs: env.cacheTimeoutMs,
+    ttlSeconds: env.cacheTtlSeconds,
+    logger,
+    metrics: events.metrics,
+  });
   const service = await start({
     db: mongo.db(databaseName(env.dbPrefix, name)),
     events,
+    cache,
     auth: createTokenVerifier(readAuthConfig()),
     logger,
     host: env.host,
@@ -210,6 +221,7 @@ export async function runSubgraphProcess(
   stopOnSignals(logger, async () => {
     await service.stop();
     await events.close();
+    await cache.close();
     await mongo.close();
   });
 }

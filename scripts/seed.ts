@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb';
+import type { Cache } from '../platform/cache.js';
 import { signDevToken } from '../platform/auth.js';
 import { usersStore } from '../subgraphs/feed/store/users.js';
 
@@ -29,8 +30,8 @@ const CAPTIONS = [
 
 const COMMENTS = ['Love this!', 'Where is this?', 'So good 😍', 'Need the recipe', 'Wow'];
 
-export async function seedDemoData(gatewayUrl: string, feedDb: Db): Promise<boolean> {
-  const users = usersStore(feedDb);
+export async function seedDemoData(gatewayUrl: string, feedDb: Db, cache: Cache): Promise<boolean> {
+  const users = usersStore(feedDb, cache);
   if ((await users.byIds(['alice'])).length > 0) return false;
   for (const user of USERS) await users.ensure(user, user);
 

@@ -1,7 +1,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { MongoClient } from 'mongodb';
 import { signDevToken } from '../platform/auth.js';
+import { connectCache } from '../platform/cache.js';
 import { int, optionalStr, readEnv, str } from '../platform/env.js';
+import { createLogger } from '../platform/logger.js';
+import { createMetrics } from '../platform/metrics.js';
 import { databaseName } from '../platform/mongo.js';
 import { projectPath } from '../platform/paths.js';
 import { startSupergraphProcesses } from './processes.js';
@@ -20,6 +23,7 @@ const env = readEnv({
   MONGO_PORT: int(27017, 0, 65_535),
   MONGODB_DB_PREFIX: str('ig'),
   REDIS_URL: str('redis://127.0.0.1:6379'),
+  EVENTS_PREFIX: str('ig'),
   NATS_URL: str('nats://127.0.0.1:4222'),
   HOST: str('127.0.0.1'),
   GATEWAY_PORT: int(4000, 1, 65_535),
@@ -92,13 +96,22 @@ try {
   cleanups.push(() => services.stop());
 
   const mongo = new MongoClient(mongoUri);
+  // The subgraphs' cache: the seed's writes must reach it as theirs do.
+  const cache = connectCache({
+    url: redis.url,
+    prefix: `${env.EVENTS_PREFIX}:cache`,
+    timeoutMs: 1_000,
+    ttlSeconds: 300,
+    logger: createLogger('start', 'warn'),
+    metrics: createMetrics('start'),
+  });
   try {
-    if (
-      await seedDemoData(services.gatewayUrl, mongo.db(databaseName(env.MONGODB_DB_PREFIX, 'feed')))
-    ) {
+    const feedDb = mongo.db(databaseName(env.MONGODB_DB_PREFIX, 'feed'));
+    if (await seedDemoData(services.gatewayUrl, feedDb, cache)) {
       say('seeded demo data: users alice, bob, carol, dave, erin, frank');
     }
   } finally {
+    await cache.close();
     await mongo.close();
   }
 

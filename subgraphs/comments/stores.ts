@@ -1,9 +1,10 @@
 import type { Db } from 'mongodb';
+import type { Cache } from '../../platform/cache.js';
 import { commentCountsStore } from './store/comment-counts.js';
 import { commentsStore } from './store/comments.js';
 
-export function commentsStores(db: Db) {
-  const counts = commentCountsStore(db);
+export function commentsStores(db: Db, cache: Cache) {
+  const counts = commentCountsStore(db, cache);
   const comments = commentsStore(db, { counts });
   return {
     counts,

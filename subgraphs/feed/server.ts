@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb';
+import type { Cache } from '../../platform/cache.js';
 import type { TokenVerifier } from '../../platform/auth.js';
 import type { Logger } from '../../platform/logger.js';
 import type { EventClients } from '../../platform/pubsub.js';
@@ -27,11 +28,12 @@ export interface FeedDeps {
   port: number;
   repairIntervalMs: number;
   events: EventClients;
+  cache: Cache;
   timelines: TimelineOptions;
 }
 
 export async function startFeed(deps: FeedDeps): Promise<RunningService> {
-  const stores = feedStores(deps.db, { timelineLength: deps.timelines.length });
+  const stores = feedStores(deps.db, { timelineLength: deps.timelines.length, cache: deps.cache });
   const events = feedEvents(deps.events, stores.posts, deps.logger);
   const home = homeFeed(stores, { maxFanOutFollowers: deps.timelines.maxFanOutFollowers });
   await home.refresh();

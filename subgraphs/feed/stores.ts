@@ -1,13 +1,14 @@
 import type { Db } from 'mongodb';
+import type { Cache } from '../../platform/cache.js';
 import { followersStore } from './store/followers.js';
 import { followsStore } from './store/follows.js';
 import { postsStore } from './store/posts.js';
 import { timelinesStore } from './store/timelines.js';
 import { usersStore } from './store/users.js';
 
-export function feedStores(db: Db, options: { timelineLength: number }) {
-  const users = usersStore(db);
-  const posts = postsStore(db);
+export function feedStores(db: Db, options: { timelineLength: number; cache: Cache }) {
+  const users = usersStore(db, options.cache);
+  const posts = postsStore(db, options.cache);
   const followers = followersStore(db);
   const follows = followsStore(db, { followers, users });
   const timelines = timelinesStore(db, { length: options.timelineLength });

@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb';
+import type { Cache } from '../../platform/cache.js';
 import type { TokenVerifier } from '../../platform/auth.js';
 import type { Logger } from '../../platform/logger.js';
 import type { EventClients } from '../../platform/pubsub.js';
@@ -20,12 +21,13 @@ export interface LikesDeps {
   port: number;
   repairIntervalMs: number;
   events: EventClients;
+  cache: Cache;
   /** The feed subgraph, the source of truth for which posts exist. */
   feedUrl: string;
 }
 
 export function startLikes(deps: LikesDeps): Promise<RunningService> {
-  const stores = likesStores(deps.db);
+  const stores = likesStores(deps.db, deps.cache);
   return startSubgraphService({
     ...deps,
     name: 'likes',

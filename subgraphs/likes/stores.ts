@@ -1,9 +1,10 @@
 import type { Db } from 'mongodb';
+import type { Cache } from '../../platform/cache.js';
 import { likeCountsStore } from './store/like-counts.js';
 import { likesStore } from './store/likes.js';
 
-export function likesStores(db: Db) {
-  const counts = likeCountsStore(db);
+export function likesStores(db: Db, cache: Cache) {
+  const counts = likeCountsStore(db, cache);
   const likes = likesStore(db, { counts });
   return {
     counts,

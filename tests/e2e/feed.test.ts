@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { shardOfUser } from '../../platform/ids.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
 import { assertError, assertOrdered, createPost, inBatches, sleep, uid } from './support.js';
 
@@ -19,10 +20,11 @@ before(async () => {
 });
 
 const timelines = () => stack.mongo.db(`${stack.dbPrefix}_feed`).collection('timelines');
+const timelineKey = (owner: string) => ({ shard: shardOfUser(owner), _id: owner as never });
 
 /** The post ids in `owner`'s stored timeline, or null when there is none. */
 async function storedTimeline(owner: string): Promise<string[] | null> {
-  const doc = await timelines().findOne({ _id: owner as never });
+  const doc = await timelines().findOne(timelineKey(owner));
   return doc ? (doc.entries as { postId: string }[]).map((entry) => entry.postId) : null;
 }
 
@@ -254,7 +256,7 @@ describe('timelines (hybrid fan-out)', () => {
     ok(await stack.gql(FOLLOW, { u: friend }, { as: viewer }));
     const before = await feedPage(viewer);
     assert.equal(before.ids.length, 2);
-    await timelines().deleteOne({ _id: viewer as never });
+    await timelines().deleteOne(timelineKey(viewer));
     assert.deepEqual(await feedPage(viewer), before);
     assert.deepEqual(await storedTimeline(viewer), before.ids);
   });

@@ -5,7 +5,8 @@ import { Redis } from 'ioredis';
 import type { CommandStartedEvent, MongoClient } from 'mongodb';
 import { createTokenVerifier, readAuthConfig, signDevToken } from '../../platform/auth.js';
 import { createLogger } from '../../platform/logger.js';
-import { createMetrics } from '../../platform/metrics.js';
+import { connectCache, type Cache } from '../../platform/cache.js';
+import { createMetrics, type Metrics } from '../../platform/metrics.js';
 import { connectMongo, databaseName } from '../../platform/mongo.js';
 import { projectPath } from '../../platform/paths.js';
 import { connectEvents, type EventClients } from '../../platform/pubsub.js';
@@ -34,6 +35,10 @@ export interface TestStack {
   urls: { feed: string; likes: string; comments: string };
   mongo: MongoClient;
   dbPrefix: string;
+  /** The Redis cache the subgraphs read through: for tests that write through the stores. */
+  cache: Cache;
+  /** Empties that cache, for tests that count what a cold read costs. */
+  flushCache(): Promise<void>;
   /** The commands of the last `record` call. */
   commands: CommandStartedEvent[];
   /** Every command the subgraphs sent to the database since the stack started. */
@@ -106,6 +111,24 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   const db = (name: string) => mongo.db(databaseName(dbPrefix, name));
   const engine = options.engine ?? (process.env.PUBSUB_ENGINE === 'redis' ? 'redis' : 'nats');
   const connections: EventClients[] = [];
+  const caches: Cache[] = [];
+  const cacheFor = (metrics: Metrics) => {
+    const cache = connectCache({
+      url: redisUrl,
+      prefix: `${dbPrefix}:cache`,
+      // Generous: a loaded test machine must not turn slow Redis answers into cache misses.
+      timeoutMs: 2_000,
+      ttlSeconds: 300,
+      logger,
+      metrics,
+    });
+    caches.push(cache);
+    return cache;
+  };
+  const withCache = async (name: string) => {
+    const clients = await events(name);
+    return { events: clients, cache: cacheFor(clients.metrics) };
+  };
   /** Each service gets connections of its own, as separate processes would. */
   const events = async (name: string) => {
     const clients = await connectEvents({
@@ -126,7 +149,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     ...common,
     logger: loggerOf('feed'),
     db: db('feed'),
-    events: await events('feed'),
+    ...(await withCache('feed')),
     timelines: { length: 800, maxFanOutFollowers: 10_000, refreshMs: 60_000, ...options.timelines },
   });
   services.push(feed);
@@ -134,7 +157,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     ...common,
     logger: loggerOf('likes'),
     db: db('likes'),
-    events: await events('likes'),
+    ...(await withCache('likes')),
     feedUrl: feed.url,
   });
   services.push(likes);
@@ -142,7 +165,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     ...common,
     logger: loggerOf('comments'),
     db: db('comments'),
-    events: await events('comments'),
+    ...(await withCache('comments')),
     feedUrl: feed.url,
   });
   services.push(comments);
@@ -185,6 +208,11 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     urls: { feed: feed.url, likes: likes.url, comments: comments.url },
     mongo,
     dbPrefix,
+    cache: cacheFor(createMetrics('test')),
+    async flushCache() {
+      const keys = await redis.keys(`${dbPrefix}:cache:*`);
+      if (keys.length > 0) await redis.del(...keys);
+    },
     commands,
     allCommands,
     async record(work) {
@@ -285,6 +313,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       );
       for (const service of services.reverse()) await service.stop();
       for (const clients of connections) await clients.close();
+      for (const cache of caches) await cache.close();
       redis.disconnect();
       await mongo.close();
       await ownMongo?.stop();

@@ -44,6 +44,7 @@ export function followsStore(db: Db, deps: { followers: FollowersStore; users: U
         deps.followers.countFollowers(edge.followeeId),
       ),
     ]);
+    await deps.users.refresh([edge.followerId, edge.followeeId]);
     await follows.updateOne(
       { ...keyOf(edge.followerId, edge.followeeId), version: edge.version },
       { $set: { synced: true } },

@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb';
+import type { Cache } from '../../../platform/cache.js';
 import { newId, shardOfId, shardOfUser } from '../../../platform/ids.js';
 import type { Page } from '../../../platform/connection.js';
 import { pagesByParent } from '../../../platform/grouped-pages.js';
@@ -27,8 +28,27 @@ export interface PostDoc {
   unannounced?: boolean;
 }
 
-export function postsStore(db: Db) {
+/** Posts as cached: JSON, with the dates as ISO strings. */
+type CachedPost = Omit<PostDoc, 'createdAt' | 'updatedAt'> & {
+  createdAt: string;
+  updatedAt: string;
+};
+
+/**
+ * Posts by id are read through the cache; every write puts the post as it now is (a deleted one
+ * as a tombstone), with its `updatedAt` as the version.
+ */
+export function postsStore(db: Db, cache: Cache) {
   const posts = db.collection<PostDoc>('posts');
+  const cached = cache.of<PostDoc>('post', {
+    version: (post) => post.updatedAt.getTime(),
+    encode: (post) => post,
+    decode: (value) => {
+      const post = value as CachedPost;
+      return { ...post, createdAt: new Date(post.createdAt), updatedAt: new Date(post.updatedAt) };
+    },
+  });
+  const put = (post: PostDoc) => cached.put([{ id: post._id, doc: post }]);
   const keyOf = (id: string) => ({ shard: shardOfId(id), _id: id });
   const olderThan = (page: Page) => (page.after ? { _id: { $lt: page.after } } : {});
   const live = { deleted: { $ne: true } };
@@ -56,6 +76,7 @@ export function postsStore(db: Db) {
         unannounced: true,
       };
       await posts.insertOne(doc);
+      await put(doc);
       return doc;
     },
 
@@ -74,13 +95,23 @@ export function postsStore(db: Db) {
     },
 
     async byIds(ids: readonly string[]): Promise<PostDoc[]> {
-      const shards = [...new Set(ids.map(shardOfId))];
-      return posts
-        .find(
-          { shard: { $in: shards }, _id: { $in: [...ids] }, ...live },
-          { batchSize: ids.length + 1 },
-        )
-        .toArray();
+      const found = await cached.get(ids);
+      const missing = ids.filter((id) => !found.has(id));
+      const fetched =
+        missing.length === 0
+          ? []
+          : await posts
+              .find(
+                {
+                  shard: { $in: [...new Set(missing.map(shardOfId))] },
+                  _id: { $in: missing },
+                  ...live,
+                },
+                { batchSize: missing.length + 1 },
+              )
+              .toArray();
+      await cached.put(fetched.map((post) => ({ id: post._id, doc: post })));
+      return [...[...found.values()].filter((post) => !post.deleted), ...fetched];
     },
 
     /** The newest posts of any of `authorIds`: the home feed, fanned out on read. */
@@ -116,11 +147,13 @@ export function postsStore(db: Db) {
       authorId: string,
       caption: string | null,
     ): Promise<PostDoc | null> {
-      return posts.findOneAndUpdate(
+      const updated = await posts.findOneAndUpdate(
         { ...keyOf(id), authorId, ...live },
         { $set: { caption, updatedAt: new Date() } },
         { returnDocument: 'after' },
       );
+      if (updated) await put(updated);
+      return updated;
     },
 
     /**
@@ -128,11 +161,13 @@ export function postsStore(db: Db) {
      * told (a durable event), and the repair pass retells it if that failed.
      */
     async markDeleted(id: string, authorId: string): Promise<boolean> {
-      const result = await posts.updateOne(
+      const deleted = await posts.findOneAndUpdate(
         { ...keyOf(id), authorId, ...live },
         { $set: { deleted: true, updatedAt: new Date() } },
+        { returnDocument: 'after' },
       );
-      return result.modifiedCount === 1;
+      if (deleted) await put(deleted);
+      return deleted !== null;
     },
 
     async purge(id: string): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb';
+import type { Cache } from '../../../platform/cache.js';
 import { coalescing, recount, type Recounted } from '../../../platform/counters.js';
 import { shardOfUser } from '../../../platform/ids.js';
 import { BACKGROUND_SCAN } from '../../../platform/mongo.js';
@@ -10,12 +11,36 @@ export interface UserDoc {
   createdAt?: Date;
   followerCount?: number;
   followingCount?: number;
+  /** The recount tickets behind the two counts (platform/counters.ts). */
+  followerCountApplied?: number;
+  followingCountApplied?: number;
 }
 
-/** Users are identities from the token; a profile document appears on their first write. */
-export function usersStore(db: Db) {
+/**
+ * Users are identities from the token; a profile document appears on their first write. Profiles
+ * are read through the cache, versioned by their counts' recount tickets, which only grow.
+ */
+export function usersStore(db: Db, cache: Cache) {
   const users = db.collection<UserDoc>('users');
   const keyOf = (id: string) => ({ shard: shardOfUser(id), _id: id });
+  const cached = cache.of<UserDoc>('user', {
+    version: (user) => (user.followerCountApplied ?? 0) + (user.followingCountApplied ?? 0),
+    encode: (user) => user,
+    decode: (value) => {
+      const user = value as UserDoc & { createdAt?: string };
+      return { ...user, createdAt: user.createdAt ? new Date(user.createdAt) : undefined };
+    },
+  });
+  const fromDatabase = async (ids: readonly string[]) => {
+    const found = await users
+      .find(
+        { shard: { $in: [...new Set(ids.map(shardOfUser))] }, _id: { $in: [...ids] } },
+        { batchSize: ids.length + 1 },
+      )
+      .toArray();
+    await cached.put(found.map((user) => ({ id: user._id, doc: user })));
+    return found;
+  };
   // A celebrity gaining followers by the thousand is the same storm as a viral post's likes.
   const coalesceFollowers = coalescing<Recounted>();
   const coalesceFollowing = coalescing<Recounted>();
@@ -38,10 +63,14 @@ export function usersStore(db: Db) {
     },
 
     async byIds(ids: readonly string[]): Promise<UserDoc[]> {
-      const shards = [...new Set(ids.map(shardOfUser))];
-      return users
-        .find({ shard: { $in: shards }, _id: { $in: [...ids] } }, { batchSize: ids.length + 1 })
-        .toArray();
+      const found = await cached.get(ids);
+      const missing = ids.filter((id) => !found.has(id));
+      return [...found.values(), ...(missing.length > 0 ? await fromDatabase(missing) : [])];
+    },
+
+    /** After their counts changed: the cache gets the users as they now are. */
+    async refresh(ids: readonly string[]): Promise<void> {
+      await fromDatabase(ids);
     },
 
     async exists(id: string): Promise<boolean> {

@@ -1,0 +1,157 @@
+import { Redis } from 'ioredis';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+
+/**
+ * A read-through cache in Redis for documents that carry a version (a counter's recount ticket, a
+ * post's `updatedAt`). Every write goes through `put`, which keeps whichever version is newer, in
+ * one atomic script: a reader that fetched a document before a write cannot put back the old one
+ * after the writer put the new one, so a write is visible to the next read. TTLs are a backstop.
+ *
+ * Redis is never needed for an answer: a command that fails or takes longer than `timeoutMs`
+ * counts as an error and the caller reads MongoDB instead; after an error the cache stays out of
+ * the way for a second, so a hung Redis costs one timeout per second, not one per request. A put
+ * that failed may have left an older version behind: the key is remembered, never read from the
+ * cache by this process, and deleted as soon as Redis answers again.
+ */
+export interface CacheOptions {
+  url: string;
+  /** First part of every key, shared with the events prefix so that deployments stay apart. */
+  prefix: string;
+  timeoutMs: number;
+  ttlSeconds: number;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export interface Cache {
+  /** A typed view of one kind of document, under `<prefix>:<name>:<id>`. */
+  of<T>(name: string, codec: CacheCodec<T>): CachedCollection<T>;
+  /** For readiness: whether Redis answers now. */
+  connected(): boolean;
+  close(): Promise<void>;
+}
+
+export interface CacheCodec<T> {
+  version(doc: T): number;
+  encode(doc: T): unknown;
+  decode(value: unknown): T;
+}
+
+export interface CachedCollection<T> {
+  /** The cached documents among `ids`; the missing are for the caller to read and `put`. */
+  get(ids: readonly string[]): Promise<Map<string, T>>;
+  /** Stores each document unless a newer version of it is cached already. */
+  put(docs: { id: string; doc: T }[]): Promise<void>;
+}
+
+/** Sets KEYS[1] to ARGV[2] (prefixed with its version ARGV[1]) unless a newer version is there. */
+const PUT_IF_NEWER = `
+local current = redis.call('GET', KEYS[1])
+if current then
+  local version = tonumber(string.match(current, '^(%d+)|'))
+  if version and version > tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'EX', ARGV[3])
+return 1`;
+
+export function connectCache(options: CacheOptions): Cache {
+  const redis = new Redis(options.url, {
+    commandTimeout: options.timeoutMs,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    lazyConnect: false,
+  });
+  redis.defineCommand('putIfNewer', { numberOfKeys: 1, lua: PUT_IF_NEWER });
+  let pausedUntil = 0;
+  let lastWarning = 0;
+  /** Keys whose put failed: possibly stale in Redis until deleted. */
+  const unwritten = new Set<string>();
+  redis.on('ready', () => {
+    if (unwritten.size === 0) return;
+    const keys = [...unwritten];
+    redis.del(...keys).then(
+      () => keys.forEach((key) => unwritten.delete(key)),
+      () => undefined, // still unwritten: tried again at the next reconnection
+    );
+  });
+  redis.on('error', (error: Error) => {
+    // ioredis reports every reconnection attempt; one line a minute says enough.
+    if (Date.now() - lastWarning > 60_000) {
+      lastWarning = Date.now();
+      options.logger.warn({ err: error }, 'cache: redis unavailable, reading the database');
+    }
+  });
+  const usable = () => redis.status === 'ready' && Date.now() >= pausedUntil;
+  const count = (cache: string, outcome: string, n = 1) => {
+    if (n > 0) options.metrics.cache.inc({ cache, outcome }, n);
+  };
+  const failed = (cache: string, error: unknown) => {
+    pausedUntil = Date.now() + 1_000;
+    count(cache, 'error');
+    options.logger.debug({ err: error, cache }, 'cache command failed');
+  };
+
+  return {
+    of<T>(name: string, codec: CacheCodec<T>): CachedCollection<T> {
+      const keyOf = (id: string) => `${options.prefix}:${name}:${id}`;
+      return {
+        async get(ids) {
+          const found = new Map<string, T>();
+          if (ids.length === 0) return found;
+          if (!usable()) {
+            count(name, 'skipped', ids.length);
+            return found;
+          }
+          const keys = ids.map(keyOf);
+          try {
+            const values = await redis.mget(keys);
+            values.forEach((value, i) => {
+              if (value === null || unwritten.has(keys[i] as string)) return;
+              const body = value.slice(value.indexOf('|') + 1);
+              found.set(ids[i] as string, codec.decode(JSON.parse(body)));
+            });
+          } catch (error) {
+            failed(name, error);
+            return found;
+          }
+          count(name, 'hit', found.size);
+          count(name, 'miss', ids.length - found.size);
+          return found;
+        },
+
+        async put(docs) {
+          if (docs.length === 0) return;
+          const forget = () => docs.forEach(({ id }) => unwritten.add(keyOf(id)));
+          if (!usable()) return forget();
+          const pipeline = redis.pipeline();
+          for (const { id, doc } of docs) {
+            (
+              pipeline as unknown as {
+                putIfNewer(key: string, version: number, value: string, ttl: number): void;
+              }
+            ).putIfNewer(
+              keyOf(id),
+              codec.version(doc),
+              JSON.stringify(codec.encode(doc)),
+              options.ttlSeconds,
+            );
+          }
+          try {
+            const results = await pipeline.exec();
+            const error = results?.find(([failure]) => failure)?.[0];
+            if (error) throw error;
+            for (const { id } of docs) unwritten.delete(keyOf(id));
+          } catch (error) {
+            failed(name, error);
+            forget();
+          }
+        },
+      };
+    },
+    connected: () => redis.status === 'ready',
+    async close() {
+      redis.disconnect();
+    },
+  };
+}
