@@ -1,6 +1,7 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { REQUEST_ID_HEADER } from '../platform/http.js';
 import type { Metrics } from '../platform/metrics.js';
+import { injectTraceHeaders } from '../platform/tracing.js';
 import type { GatewayContext } from './context.js';
 
 /**
@@ -17,8 +18,8 @@ function keepAliveFetch(timeoutMs: number): RemoteGraphQLDataSource['fetcher'] {
 }
 
 /**
- * Forwards the caller's token (each subgraph checks it again) and the request id, and times
- * every fetch.
+ * Forwards the caller's token (each subgraph checks it again), the request id and the trace
+ * context, and times every fetch.
  */
 export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
@@ -51,5 +52,8 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
     if (!headers || !context.requestId) return;
     headers.set(REQUEST_ID_HEADER, context.requestId);
     if (context.authorization) headers.set('authorization', context.authorization);
+    // Our fetcher is not instrumented: the subgraph's span joins the trace through this header,
+    // as a child of the gateway's `gateway.fetch` span that is active here.
+    injectTraceHeaders(headers);
   }
 }

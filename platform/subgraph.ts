@@ -15,6 +15,7 @@ import { connectMongo, databaseName, pingMongo } from './mongo.js';
 import { projectPath } from './paths.js';
 import { connectEvents, type EventClients } from './pubsub.js';
 import { every, readServiceEnv, stopOnSignals, type ServiceEnv } from './service.js';
+import { startTracing } from './tracing.js';
 
 /** What every subgraph request knows before its own context is built. */
 export interface RequestBase {
@@ -181,6 +182,7 @@ export async function runSubgraphProcess(
 ): Promise<void> {
   const env = readServiceEnv(portVariable, defaultPort);
   const logger = createLogger(name, env.logLevel);
+  const tracing = await startTracing(name, logger);
   const mongo = await connectMongo(env.mongoUri, { appName: name });
   const events = await connectEvents({
     natsUrl: env.natsUrl,
@@ -205,5 +207,6 @@ export async function runSubgraphProcess(
     await service.stop();
     await events.close();
     await mongo.close();
+    await tracing.shutdown();
   });
 }

@@ -50,6 +50,15 @@ export interface TestStack {
    * events, with `env` on top; stopped with the stack. Resolves once it is ready.
    */
   spawnGateway(env?: Record<string, string>): Promise<{ url: string; process: ChildProcess }>;
+  /**
+   * Another replica of a subgraph, as a separate process (`dist/subgraphs/<name>/index.js`) on
+   * the same databases and events, with `env` on top; stopped with the stack. Its stdout is
+   * piped to the returned process, for tests that read its logs.
+   */
+  spawnSubgraph(
+    name: 'feed' | 'likes' | 'comments',
+    env?: Record<string, string>,
+  ): Promise<{ url: string; process: ChildProcess }>;
   stop(): Promise<void>;
 }
 
@@ -174,6 +183,45 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   const gateway = gateways[0] as RunningGateway;
 
   const children: ChildProcess[] = [];
+  /** A service of `dist/` as a child process on a free port, resolved once it is ready. */
+  async function spawnService(
+    entry: string,
+    portVariable: string,
+    env: Record<string, string>,
+    stdout: 'inherit' | 'pipe' = 'inherit',
+  ) {
+    const port = await freePort();
+    const child = spawn(process.execPath, [projectPath(`dist/${entry}`)], {
+      env: {
+        ...process.env,
+        [portVariable]: String(port),
+        FEED_URL: feed.url,
+        LIKES_URL: likes.url,
+        COMMENTS_URL: comments.url,
+        NATS_URL: options.natsUrl ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+        REDIS_URL: redisUrl,
+        PUBSUB_ENGINE: engine,
+        EVENTS_PREFIX: dbPrefix,
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+        ...env,
+      },
+      stdio: ['ignore', stdout, 'inherit'],
+    });
+    children.push(child);
+    const url = `http://127.0.0.1:${port}/graphql`;
+    const deadline = Date.now() + 20_000;
+    while (
+      !(await fetch(`http://127.0.0.1:${port}/health/ready`).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
+      if (Date.now() > deadline || child.exitCode !== null)
+        throw new Error(`spawned ${entry} not ready`);
+      await delay(100);
+    }
+    return { url, process: child };
+  }
   const tokens = new Map<string, string>();
   const stack: TestStack = {
     gatewayUrl: gateway.url,
@@ -231,43 +279,23 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
      * Stops everything, then holds the whole run to the sharding rule: every command any test of
      * the file caused must carry its shard key (tests/helpers/shard-keys.ts).
      */
-    async spawnGateway(extraEnv = {}) {
-      const port = await freePort();
-      const child = spawn(process.execPath, [projectPath('dist/gateway/index.js')], {
-        env: {
-          ...process.env,
-          GATEWAY_PORT: String(port),
-          FEED_URL: feed.url,
-          LIKES_URL: likes.url,
-          COMMENTS_URL: comments.url,
-          SUPERGRAPH_PATH: options.supergraphPath ?? projectPath('schema/supergraph.graphql'),
-          NATS_URL: options.natsUrl ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
-          REDIS_URL: redisUrl,
-          PUBSUB_ENGINE: engine,
-          EVENTS_PREFIX: dbPrefix,
-          SUBSCRIPTIONS_PER_CONNECTION: '10',
-          RATE_LIMIT_IP_PER_MINUTE: String(rateLimits.perIpPerMinute),
-          RATE_LIMIT_USER_PER_MINUTE: String(rateLimits.perUserPerMinute),
-          RATE_LIMIT_MUTATIONS_PER_MINUTE: String(rateLimits.mutationsPerUserPerMinute),
-          LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-          ...extraEnv,
-        },
-        stdio: ['ignore', 'inherit', 'inherit'],
+    spawnGateway(extraEnv = {}) {
+      return spawnService('gateway/index.js', 'GATEWAY_PORT', {
+        SUPERGRAPH_PATH: options.supergraphPath ?? projectPath('schema/supergraph.graphql'),
+        SUBSCRIPTIONS_PER_CONNECTION: '10',
+        RATE_LIMIT_IP_PER_MINUTE: String(rateLimits.perIpPerMinute),
+        RATE_LIMIT_USER_PER_MINUTE: String(rateLimits.perUserPerMinute),
+        RATE_LIMIT_MUTATIONS_PER_MINUTE: String(rateLimits.mutationsPerUserPerMinute),
+        ...extraEnv,
       });
-      children.push(child);
-      const url = `http://127.0.0.1:${port}/graphql`;
-      const deadline = Date.now() + 20_000;
-      while (
-        !(await fetch(`http://127.0.0.1:${port}/health/ready`).then(
-          (r) => r.ok,
-          () => false,
-        ))
-      ) {
-        if (Date.now() > deadline || child.exitCode !== null)
-          throw new Error('spawned gateway not ready');
-        await delay(100);
-      }
-      return { url, process: child };
+    },
+    spawnSubgraph(name, extraEnv = {}) {
+      return spawnService(
+        `subgraphs/${name}/index.js`,
+        `${name.toUpperCase()}_PORT`,
+        { MONGODB_URI: uri, MONGODB_DB_PREFIX: dbPrefix, REPAIR_INTERVAL_MS: '60000', ...extraEnv },
+        'pipe',
+      );
     },
     async stop() {
       await Promise.all(
