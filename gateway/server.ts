@@ -9,6 +9,7 @@ import { operationMetrics } from '../platform/metrics.js';
 import type { EventClients } from '../platform/pubsub.js';
 import type { RunningService } from '../platform/subgraph.js';
 import type { GatewayContext } from './context.js';
+import { errorBehavior, errorBehaviorGateway, relaxedSupergraph } from './error-behavior.js';
 import { operationResolution } from './operation-resolution.js';
 import { queryLimits, type QueryLimits } from './query-limits.js';
 import { rateLimit, type RateLimiter } from './rate-limit.js';
@@ -44,29 +45,32 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   // @apollo/gateway otherwise reports usage to Apollo's servers and probes cloud metadata
   // endpoints at start-up; its constructor reads this switch, which no option replaces.
   process.env.APOLLO_TELEMETRY_DISABLED = 'true';
-  const gateway = new ApolloGateway({
-    supergraphSdl: supergraphFromFile(deps.supergraphPath, logger),
-    buildService: ({ name, url }) =>
-      new SubgraphSource(
-        name,
-        deps.subgraphUrls[name] ?? url ?? '',
-        deps.events.metrics,
-        deps.subgraphTimeoutMs,
-      ),
-    logger,
-  });
+  const gatewayOn = (transform?: (sdl: string) => string) =>
+    new ApolloGateway({
+      supergraphSdl: supergraphFromFile(deps.supergraphPath, logger, transform),
+      buildService: ({ name, url }) =>
+        new SubgraphSource(
+          name,
+          deps.subgraphUrls[name] ?? url ?? '',
+          deps.events.metrics,
+          deps.subgraphTimeoutMs,
+        ),
+      logger,
+    });
+  const gateway = gatewayOn();
   let apiSchema: GraphQLSchema | undefined;
   gateway.onSchemaLoadOrUpdate((loaded) => {
     apiSchema = loaded.apiSchema;
   });
   const apollo = new ApolloServer<GatewayContext>({
-    gateway,
+    gateway: errorBehaviorGateway(gateway, gatewayOn(relaxedSupergraph)),
     logger,
     introspection: deps.introspection,
     plugins: [
       logInternalErrors(logger),
       operationMetrics(deps.events.metrics),
       operationResolution,
+      errorBehavior,
       queryLimits(deps.limits),
       rateLimit(deps.rateLimiter),
     ],

@@ -1,4 +1,5 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { GraphQLError } from 'graphql';
 import { REQUEST_ID_HEADER } from '../platform/http.js';
 import type { Metrics } from '../platform/metrics.js';
 import { injectTraceHeaders } from '../platform/tracing.js';
@@ -15,6 +16,34 @@ function keepAliveFetch(timeoutMs: number): RemoteGraphQLDataSource['fetcher'] {
       ...init,
       signal: AbortSignal.timeout(timeoutMs),
     })) as unknown as RemoteGraphQLDataSource['fetcher'];
+}
+
+/**
+ * A fetch that got no GraphQL answer (refused, reset, timed out, or a 5xx) as an error a client
+ * can act on: which subgraph, and where in the response its part was to go (`@` stands for every
+ * element of a list). A 4xx is a request this gateway got wrong, left as an internal error.
+ */
+function unavailable(
+  subgraph: string,
+  error: unknown,
+  options: GraphQLDataSourceProcessOptions<GatewayContext>,
+): unknown {
+  const status = (error as { extensions?: { response?: { status?: unknown } } }).extensions
+    ?.response?.status;
+  if (typeof status === 'number' && status < 500) return error;
+  const timedOut = error instanceof Error && error.name === 'TimeoutError';
+  const at = 'pathInIncomingRequest' in options ? options.pathInIncomingRequest : undefined;
+  return new GraphQLError(
+    `The ${subgraph} subgraph is unavailable${timedOut ? ' (timed out)' : ''}`,
+    {
+      originalError: error instanceof Error ? error : undefined,
+      extensions: {
+        code: 'SUBGRAPH_UNAVAILABLE',
+        subgraph,
+        ...(at?.length ? { responsePath: at.join('.') } : {}),
+      },
+    },
+  );
 }
 
 /**
@@ -38,6 +67,8 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
       const response = await super.process(options);
       if (!response.errors?.length) outcome = 'ok';
       return response;
+    } catch (error) {
+      throw unavailable(this.name, error, options);
     } finally {
       this.metrics.subgraphFetch.observe(
         { subgraph: this.name, outcome },

@@ -31,6 +31,8 @@ export interface TestStack {
   /** With `captureLogs`: every log line of every in-process service, parsed. */
   logs: Record<string, unknown>[];
   gateways: RunningGateway[];
+  /** The in-process subgraphs: a test may stop one (stopping again at the end is harmless). */
+  subgraphs: { feed: RunningService; likes: RunningService; comments: RunningService };
   urls: { feed: string; likes: string; comments: string };
   mongo: MongoClient;
   dbPrefix: string;
@@ -129,28 +131,34 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   };
 
   const services: RunningService[] = [];
-  const feed = await startFeed({
-    ...common,
-    logger: loggerOf('feed'),
-    db: db('feed'),
-    events: await events('feed'),
-  });
+  const feed = stopsOnce(
+    await startFeed({
+      ...common,
+      logger: loggerOf('feed'),
+      db: db('feed'),
+      events: await events('feed'),
+    }),
+  );
   services.push(feed);
-  const likes = await startLikes({
-    ...common,
-    logger: loggerOf('likes'),
-    db: db('likes'),
-    events: await events('likes'),
-    feedUrl: feed.url,
-  });
+  const likes = stopsOnce(
+    await startLikes({
+      ...common,
+      logger: loggerOf('likes'),
+      db: db('likes'),
+      events: await events('likes'),
+      feedUrl: feed.url,
+    }),
+  );
   services.push(likes);
-  const comments = await startComments({
-    ...common,
-    logger: loggerOf('comments'),
-    db: db('comments'),
-    events: await events('comments'),
-    feedUrl: feed.url,
-  });
+  const comments = stopsOnce(
+    await startComments({
+      ...common,
+      logger: loggerOf('comments'),
+      db: db('comments'),
+      events: await events('comments'),
+      feedUrl: feed.url,
+    }),
+  );
   services.push(comments);
   const redis = new Redis(redisUrl, {
     enableOfflineQueue: false,
@@ -226,6 +234,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   const stack: TestStack = {
     gatewayUrl: gateway.url,
     gateways,
+    subgraphs: { feed, likes, comments },
     logs,
     urls: { feed: feed.url, likes: likes.url, comments: comments.url },
     mongo,
@@ -320,6 +329,12 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     },
   };
   return stack;
+}
+
+/** A service whose `stop` runs once however often it is called: tests may stop one early. */
+function stopsOnce(service: RunningService): RunningService {
+  let stopping: Promise<void> | undefined;
+  return { ...service, stop: () => (stopping ??= service.stop()) };
 }
 
 /** The data of a result that must have no errors. */
