@@ -51,6 +51,7 @@ const gateway = await startGateway({
   introspection: env.INTROSPECTION === 'on',
   limits: { maxDepth: env.MAX_QUERY_DEPTH, maxFields: env.MAX_QUERY_FIELDS },
   subgraphTimeoutMs: env.SUBGRAPH_TIMEOUT_MS,
+  rateLimitRedis: redis,
   rateLimiter: createRateLimiter(redis, service.eventsPrefix, {
     perIpPerMinute: env.RATE_LIMIT_IP_PER_MINUTE,
     perUserPerMinute: env.RATE_LIMIT_USER_PER_MINUTE,

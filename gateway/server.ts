@@ -1,6 +1,7 @@
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
+import type { Redis } from 'ioredis';
 import type { TokenVerifier } from '../platform/auth.js';
 import { logInternalErrors, maskError } from '../platform/errors.js';
 import { closeServer, createGraphQLHttpService, listen } from '../platform/http.js';
@@ -29,6 +30,8 @@ export interface GatewayDeps {
   introspection: boolean;
   limits: QueryLimits;
   rateLimiter: RateLimiter;
+  /** The rate limiter's connection: readiness requires it, since budgets are shared through it. */
+  rateLimitRedis: Pick<Redis, 'status'>;
   subgraphTimeoutMs: number;
   /** Live events for subscriptions, and the process's metrics. */
   events: EventClients;
@@ -86,8 +89,9 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     logger,
     metrics: deps.events.metrics,
     maxBodyBytes: deps.maxBodyBytes,
-    // Ready once its schema is loaded (start-up waits for that) and live events can flow.
-    ready: async () => deps.events.pubsub.connected(),
+    // Ready once its schema is loaded (start-up waits for that), live events can flow and rate
+    // limits are shared: without Redis each replica would grant the whole budget on its own.
+    ready: async () => deps.events.pubsub.connected() && deps.rateLimitRedis.status === 'ready',
     async context(req, requestId) {
       const authorization = req.headers.authorization;
       // A bad token is refused here, before any subgraph is called.

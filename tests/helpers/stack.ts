@@ -181,6 +181,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       introspection: true,
       limits: { maxDepth: 12, maxFields: 1_000 },
       subgraphTimeoutMs: 10_000,
+      rateLimitRedis: redis,
       rateLimiter: createRateLimiter(redis, dbPrefix, rateLimits),
       events: await events(`gateway-${i}`),
       subscriptions: { pushesPerSecond: 4, maxPerConnection: 10 },
