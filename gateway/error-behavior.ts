@@ -262,8 +262,9 @@ function localizeErrors(
 ): GatewayExecutionResult {
   if (!result.data) return result;
   const errors = [...(result.errors ?? [])];
-  const down = new Set(
-    errors.filter(isUnavailable).map((error) => String(error.extensions.subgraph)),
+  /** Each unavailable subgraph's fetch error, whose cause the log shows. */
+  const down = new Map(
+    errors.filter(isUnavailable).map((error) => [String(error.extensions.subgraph), error]),
   );
   const reported = new Set(errors.map((error) => error.path?.join('.')));
   const explained = new Set<string>();
@@ -282,6 +283,7 @@ function localizeErrors(
       subgraph
         ? new GraphQLError(`The ${subgraph} subgraph is unavailable: no ${hole.coordinate}`, {
             path: hole.path,
+            originalError: down.get(subgraph)?.originalError ?? undefined,
             extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph },
           })
         : new GraphQLError(`Cannot return null for non-nullable field ${hole.coordinate}`, {

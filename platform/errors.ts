@@ -77,14 +77,15 @@ export function logInternalErrors(logger: Logger): ApolloServerPlugin<{ requestI
     async requestDidStart({ contextValue }) {
       return {
         async didEncounterErrors({ errors }) {
+          // One line per unavailable subgraph, however many fields of the answer it leaves empty.
+          const unavailable = new Set<unknown>();
           for (const error of errors) {
             if (error.extensions?.code === 'SUBGRAPH_UNAVAILABLE') {
+              const subgraph = error.extensions.subgraph;
+              if (unavailable.has(subgraph)) continue;
+              unavailable.add(subgraph);
               logger.warn(
-                {
-                  err: error.originalError ?? error,
-                  subgraph: error.extensions.subgraph,
-                  requestId: contextValue.requestId,
-                },
+                { err: error.originalError ?? error, subgraph, requestId: contextValue.requestId },
                 'subgraph unavailable',
               );
               continue;

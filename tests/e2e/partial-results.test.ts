@@ -13,7 +13,7 @@ let author: string;
 const posts: string[] = [];
 
 before(async () => {
-  stack = await startStack();
+  stack = await startStack({ captureLogs: true });
   author = uid('partial');
   for (const caption of ['first', 'second', 'third'])
     posts.push((await createPost(stack, author, { caption })).id);
@@ -56,11 +56,17 @@ type CodedError = Errors[number] & {
 };
 
 /** POST /graphql with `onError` in the body, as the error-behaviors proposal puts it. */
-async function gqlWith(onError: unknown, query: string, variables: Record<string, unknown> = {}) {
+async function gqlWith(
+  onError: unknown,
+  query: string,
+  variables: Record<string, unknown> = {},
+  requestId = uid('request'),
+) {
   const response = await fetch(stack.gatewayUrl, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
+      'x-request-id': requestId,
       authorization: `Bearer ${await stack.token(author)}`,
     },
     body: JSON.stringify({ query, variables, onError }),
@@ -87,8 +93,16 @@ test('an unknown onError is a request error, HTTP 400', async () => {
 test('likes stopped: the feed returns its posts with an error for each likes field (onError NULL); by default the spec nulls the feed, with SUBGRAPH_UNAVAILABLE; never a 500', async () => {
   await stack.subgraphs.likes.stop();
 
-  const partial = await gqlWith('NULL', FEED);
+  const requestId = uid('feed-request');
+  const partial = await gqlWith('NULL', FEED, {}, requestId);
   assert.equal(partial.status, 200);
+  // The gateway logs the outage once per request, with its cause, however many fields it empties.
+  const warnings = stack.logs.filter(
+    (line) => line.requestId === requestId && line.msg === 'subgraph unavailable',
+  );
+  assert.equal(warnings.length, 1);
+  assert.equal(warnings[0]?.subgraph, 'likes');
+  assert.ok(warnings[0]?.err, 'the cause is logged');
   const nodes = partial.data.feed.edges.map((e: any) => e.node);
   assert.deepEqual(
     nodes.map((node: any) => node.id),
