@@ -155,9 +155,7 @@ export function createGraphQLHttpService<Ctx extends BaseContext>(
     const started = performance.now();
     // Health checks and scrapes come every few seconds and say nothing about a request.
     const quiet = path === '/metrics' || path.startsWith('/health/');
-    const traced = quiet
-      ? undefined
-      : startServerSpan(req, `${req.method} ${route ? path : 'other'}`);
+    const traced = quiet ? undefined : startServerSpan(req, route ? path : 'other');
     res.once('finish', () => {
       const seconds = (performance.now() - started) / 1_000;
       const labels = {

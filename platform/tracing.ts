@@ -75,15 +75,13 @@ export async function startTracing(service: string, logger: Logger): Promise<Tra
  */
 export function startServerSpan(
   req: IncomingMessage,
-  name: string,
+  route: string,
 ): { span: Span; context: Context } {
   const parent = propagation.extract(context.active(), req.headers);
+  const method = req.method ?? 'GET';
   const span = tracer.startSpan(
-    name,
-    {
-      kind: SpanKind.SERVER,
-      attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': name.split(' ')[1] },
-    },
+    `${method} ${route}`,
+    { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, 'http.route': route } },
     parent,
   );
   return { span, context: trace.setSpan(parent, span) };

@@ -54,8 +54,8 @@ export interface TestStack {
   spawnGateway(env?: Record<string, string>): Promise<{ url: string; process: ChildProcess }>;
   /**
    * Another replica of a subgraph, as a separate process (`dist/subgraphs/<name>/index.js`) on
-   * the same databases and events, with `env` on top; stopped with the stack. Its stdout is
-   * piped to the returned process, for tests that read its logs.
+   * the same databases and events, with `env` on top; stopped with the stack. Its stdout (log
+   * lines from the moment it is ready) can be read from the returned process.
    */
   spawnSubgraph(
     name: 'feed' | 'likes' | 'comments',
@@ -216,6 +216,8 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       },
       stdio: ['ignore', stdout, 'inherit'],
     });
+    // Drained from the start, so a test that never reads it cannot stall the child.
+    child.stdout?.resume();
     children.push(child);
     const url = `http://127.0.0.1:${port}/graphql`;
     const deadline = Date.now() + 20_000;
