@@ -1,4 +1,5 @@
 import type { Viewer } from '../platform/auth.js';
+import type { ErrorBehavior } from './error-behavior.js';
 
 export interface GatewayContext {
   viewer: Viewer | null;
@@ -7,4 +8,6 @@ export interface GatewayContext {
   ip?: string;
   /** Forwarded as it came, once verified, so each subgraph can verify it again. */
   authorization: string | undefined;
+  /** The request's `onError` when it sent one; `PROPAGATE` otherwise. */
+  errorBehavior?: ErrorBehavior;
 }

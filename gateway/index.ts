@@ -6,6 +6,7 @@ import { projectPath } from '../platform/paths.js';
 import { createMetrics } from '../platform/metrics.js';
 import { connectEvents } from '../platform/pubsub.js';
 import { readServiceEnv, stopOnSignals } from '../platform/service.js';
+import { startTracing } from '../platform/tracing.js';
 import { createRateLimiter } from './rate-limit.js';
 import { startGateway } from './server.js';
 
@@ -24,6 +25,8 @@ const env = readEnv({
   SUBSCRIPTIONS_PER_CONNECTION: int(50, 1, 10_000),
 });
 const logger = createLogger('gateway', service.logLevel);
+// Before anything creates spans: the gateway's own spans need the provider registered.
+const tracing = await startTracing('gateway', logger);
 const events = await connectEvents({
   natsUrl: service.natsUrl,
   redisUrl: service.redisUrl,
@@ -48,6 +51,7 @@ const gateway = await startGateway({
   introspection: env.INTROSPECTION === 'on',
   limits: { maxDepth: env.MAX_QUERY_DEPTH, maxFields: env.MAX_QUERY_FIELDS },
   subgraphTimeoutMs: env.SUBGRAPH_TIMEOUT_MS,
+  rateLimitRedis: redis,
   rateLimiter: createRateLimiter(redis, service.eventsPrefix, {
     perIpPerMinute: env.RATE_LIMIT_IP_PER_MINUTE,
     perUserPerMinute: env.RATE_LIMIT_USER_PER_MINUTE,
@@ -63,4 +67,5 @@ stopOnSignals(logger, async () => {
   await gateway.stop();
   await events.close();
   redis.disconnect();
+  await tracing.shutdown();
 });

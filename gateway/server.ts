@@ -1,6 +1,7 @@
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
+import type { Redis } from 'ioredis';
 import type { TokenVerifier } from '../platform/auth.js';
 import { logInternalErrors, maskError } from '../platform/errors.js';
 import { closeServer, createGraphQLHttpService, listen } from '../platform/http.js';
@@ -9,6 +10,7 @@ import { operationMetrics } from '../platform/metrics.js';
 import type { EventClients } from '../platform/pubsub.js';
 import type { RunningService } from '../platform/subgraph.js';
 import type { GatewayContext } from './context.js';
+import { errorBehavior, errorBehaviorGateway, relaxedSupergraph } from './error-behavior.js';
 import { operationResolution } from './operation-resolution.js';
 import { queryLimits, type QueryLimits } from './query-limits.js';
 import { rateLimit, type RateLimiter } from './rate-limit.js';
@@ -28,6 +30,8 @@ export interface GatewayDeps {
   introspection: boolean;
   limits: QueryLimits;
   rateLimiter: RateLimiter;
+  /** The rate limiter's connection: readiness requires it, since budgets are shared through it. */
+  rateLimitRedis: Pick<Redis, 'status'>;
   subgraphTimeoutMs: number;
   /** Live events for subscriptions, and the process's metrics. */
   events: EventClients;
@@ -44,29 +48,32 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   // @apollo/gateway otherwise reports usage to Apollo's servers and probes cloud metadata
   // endpoints at start-up; its constructor reads this switch, which no option replaces.
   process.env.APOLLO_TELEMETRY_DISABLED = 'true';
-  const gateway = new ApolloGateway({
-    supergraphSdl: supergraphFromFile(deps.supergraphPath, logger),
-    buildService: ({ name, url }) =>
-      new SubgraphSource(
-        name,
-        deps.subgraphUrls[name] ?? url ?? '',
-        deps.events.metrics,
-        deps.subgraphTimeoutMs,
-      ),
-    logger,
-  });
+  const gatewayOn = (transform?: (sdl: string) => string) =>
+    new ApolloGateway({
+      supergraphSdl: supergraphFromFile(deps.supergraphPath, logger, transform),
+      buildService: ({ name, url }) =>
+        new SubgraphSource(
+          name,
+          deps.subgraphUrls[name] ?? url ?? '',
+          deps.events.metrics,
+          deps.subgraphTimeoutMs,
+        ),
+      logger,
+    });
+  const gateway = gatewayOn();
   let apiSchema: GraphQLSchema | undefined;
   gateway.onSchemaLoadOrUpdate((loaded) => {
     apiSchema = loaded.apiSchema;
   });
   const apollo = new ApolloServer<GatewayContext>({
-    gateway,
+    gateway: errorBehaviorGateway(gateway, gatewayOn(relaxedSupergraph)),
     logger,
     introspection: deps.introspection,
     plugins: [
       logInternalErrors(logger),
       operationMetrics(deps.events.metrics),
       operationResolution,
+      errorBehavior,
       queryLimits(deps.limits),
       rateLimit(deps.rateLimiter),
     ],
@@ -82,8 +89,9 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     logger,
     metrics: deps.events.metrics,
     maxBodyBytes: deps.maxBodyBytes,
-    // Ready once its schema is loaded (start-up waits for that) and live events can flow.
-    ready: async () => deps.events.pubsub.connected(),
+    // Ready once its schema is loaded (start-up waits for that), live events can flow and rate
+    // limits are shared: without Redis each replica would grant the whole budget on its own.
+    ready: async () => deps.events.pubsub.connected() && deps.rateLimitRedis.status === 'ready',
     async context(req, requestId) {
       const authorization = req.headers.authorization;
       // A bad token is refused here, before any subgraph is called.

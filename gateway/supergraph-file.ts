@@ -10,7 +10,11 @@ import type { Logger } from '../platform/logger.js';
  * time. The directory is watched, not the file, because editors and `mv` replace the file. A
  * supergraph the gateway refuses is logged and the one in service stays.
  */
-export function supergraphFromFile(path: string, logger: Logger): SupergraphSdlHook {
+export function supergraphFromFile(
+  path: string,
+  logger: Logger,
+  transform: (sdl: string) => string = (sdl) => sdl,
+): SupergraphSdlHook {
   return async ({ update }) => {
     let current = await readFile(path, 'utf8');
     let timer: NodeJS.Timeout | undefined;
@@ -18,7 +22,7 @@ export function supergraphFromFile(path: string, logger: Logger): SupergraphSdlH
       const next = await readFile(path, 'utf8').catch(() => current);
       if (next === current || next.trim() === '') return;
       try {
-        update(next);
+        update(transform(next));
         current = next;
         logger.info({ path }, 'supergraph reloaded');
       } catch (error) {
@@ -31,7 +35,7 @@ export function supergraphFromFile(path: string, logger: Logger): SupergraphSdlH
       timer = setTimeout(() => void reload(), 100);
     });
     return {
-      supergraphSdl: current,
+      supergraphSdl: transform(current),
       async cleanup() {
         clearTimeout(timer);
         watcher.close();

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'RATE_LIMITED'
   | 'QUERY_TOO_COMPLEX'
+  | 'SUBGRAPH_UNAVAILABLE'
   | 'INTERNAL_SERVER_ERROR';
 
 function coded(code: ErrorCode, message: string, status?: number): GraphQLError {
@@ -37,6 +38,9 @@ const CLIENT_CODES = new Set([
   'NOT_FOUND',
   'RATE_LIMITED',
   'QUERY_TOO_COMPLEX',
+  // The gateway could not reach a subgraph: the client gets the partial answer and which part is
+  // missing, the log gets the cause.
+  'SUBGRAPH_UNAVAILABLE',
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'PERSISTED_QUERY_NOT_FOUND',
@@ -73,7 +77,19 @@ export function logInternalErrors(logger: Logger): ApolloServerPlugin<{ requestI
     async requestDidStart({ contextValue }) {
       return {
         async didEncounterErrors({ errors }) {
+          // One line per unavailable subgraph, however many fields of the answer it leaves empty.
+          const unavailable = new Set<unknown>();
           for (const error of errors) {
+            if (error.extensions?.code === 'SUBGRAPH_UNAVAILABLE') {
+              const subgraph = error.extensions.subgraph;
+              if (unavailable.has(subgraph)) continue;
+              unavailable.add(subgraph);
+              logger.warn(
+                { err: error.originalError ?? error, subgraph, requestId: contextValue.requestId },
+                'subgraph unavailable',
+              );
+              continue;
+            }
             if (isClientError(error.extensions?.code)) continue;
             logger.error(
               {

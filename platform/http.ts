@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { context } from '@opentelemetry/api';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { startServerSpan, traceFields } from './tracing.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -151,6 +153,9 @@ export function createGraphQLHttpService<Ctx extends BaseContext>(
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const route = routes[path];
     const started = performance.now();
+    // Health checks and scrapes come every few seconds and say nothing about a request.
+    const quiet = path === '/metrics' || path.startsWith('/health/');
+    const traced = quiet ? undefined : startServerSpan(req, route ? path : 'other');
     res.once('finish', () => {
       const seconds = (performance.now() - started) / 1_000;
       const labels = {
@@ -159,16 +164,22 @@ export function createGraphQLHttpService<Ctx extends BaseContext>(
         status: String(res.statusCode),
       };
       options.metrics.http.observe(labels, seconds);
-      // Health checks and scrapes come every few seconds and say nothing about a request.
-      if (path !== '/metrics' && !path.startsWith('/health/')) {
-        logger.info({ requestId, ...labels, ms: Math.round(seconds * 1_000) }, 'request');
+      if (traced) {
+        traced.span.setAttribute('http.response.status_code', res.statusCode);
+        traced.span.end();
+        logger.info(
+          { requestId, ...labels, ms: Math.round(seconds * 1_000), ...traceFields(traced.span) },
+          'request',
+        );
       }
     });
     if (!route) {
       sendJson(res, 404, { error: 'not found' });
       return;
     }
-    Promise.resolve(route(req, res, requestId)).catch((error: unknown) => {
+    const handle = () => route(req, res, requestId);
+    const handled = traced ? context.with(traced.context, handle) : handle();
+    Promise.resolve(handled).catch((error: unknown) => {
       logger.error({ err: error, requestId, path }, 'request failed');
       if (!res.headersSent)
         sendJson(res, 500, graphqlErrorBody('Internal server error', 'INTERNAL_SERVER_ERROR'));

@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import { REQUEST_ID_HEADER } from './http.js';
 import { measuredBatch, type Metrics } from './metrics.js';
+import { injectTraceHeaders } from './tracing.js';
 
 /**
  * What likes and comments need to know of a post they do not own: that it exists, and who wrote
@@ -43,9 +44,11 @@ export function createPostLoader(
         [REQUEST_ID_HEADER]: caller.requestId,
       };
       if (caller.authorization) headers.authorization = caller.authorization;
+      const outgoing = new Headers(headers);
+      injectTraceHeaders(outgoing);
       const response = await fetch(options.feedUrl, {
         method: 'POST',
-        headers,
+        headers: outgoing,
         body: JSON.stringify({
           query: QUERY,
           variables: { representations: ids.map((id) => ({ __typename: 'Post', id })) },

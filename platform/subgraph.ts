@@ -17,6 +17,7 @@ import { connectMongo, databaseName, pingMongo } from './mongo.js';
 import { projectPath } from './paths.js';
 import { connectEvents, type EventClients } from './pubsub.js';
 import { every, readServiceEnv, stopOnSignals, type ServiceEnv } from './service.js';
+import { startTracing } from './tracing.js';
 
 /** What every subgraph request knows before its own context is built. */
 export interface RequestBase {
@@ -189,6 +190,7 @@ export async function runSubgraphProcess(
 ): Promise<void> {
   const env = readServiceEnv(portVariable, defaultPort);
   const logger = createLogger(name, env.logLevel);
+  const tracing = await startTracing(name, logger);
   const mongo = await connectMongo(env.mongoUri, { appName: name });
   const events = await connectEvents({
     natsUrl: env.natsUrl,
@@ -223,5 +225,6 @@ export async function runSubgraphProcess(
     await events.close();
     await cache.close();
     await mongo.close();
+    await tracing.shutdown();
   });
 }

@@ -3,17 +3,7 @@ import { after, before, test } from 'node:test';
 import { ensureNats, freePort } from '../../scripts/services.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
 import { until, wsClient } from '../helpers/ws.js';
-
-/** The service's readiness status once it is `expected`, or the last one seen after 10 s. */
-async function readiness(graphqlUrl: string, expected: number): Promise<number> {
-  const url = graphqlUrl.replace(/graphql$/, 'health/ready');
-  let status = 0;
-  for (let i = 0; i < 100 && status !== expected; i++) {
-    if (i > 0) await new Promise((resolve) => setTimeout(resolve, 100));
-    status = (await fetch(url)).status;
-  }
-  return status;
-}
+import { readiness } from './support.js';
 
 let stack: TestStack;
 let natsUrl: string;

@@ -133,3 +133,14 @@ export function assertOrdered(ids: string[], direction: 'desc' | 'asc', what: st
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The service's readiness status once it is `expected`, or the last one seen after 10 s. */
+export async function readiness(graphqlUrl: string, expected: number): Promise<number> {
+  const url = graphqlUrl.replace(/graphql$/, 'health/ready');
+  let status = 0;
+  for (let i = 0; i < 100 && status !== expected; i++) {
+    if (i > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    status = (await fetch(url)).status;
+  }
+  return status;
+}

@@ -32,6 +32,8 @@ export interface TestStack {
   /** With `captureLogs`: every log line of every in-process service, parsed. */
   logs: Record<string, unknown>[];
   gateways: RunningGateway[];
+  /** The in-process subgraphs: a test may stop one (stopping again at the end is harmless). */
+  subgraphs: { feed: RunningService; likes: RunningService; comments: RunningService };
   urls: { feed: string; likes: string; comments: string };
   mongo: MongoClient;
   dbPrefix: string;
@@ -55,6 +57,15 @@ export interface TestStack {
    * events, with `env` on top; stopped with the stack. Resolves once it is ready.
    */
   spawnGateway(env?: Record<string, string>): Promise<{ url: string; process: ChildProcess }>;
+  /**
+   * Another replica of a subgraph, as a separate process (`dist/subgraphs/<name>/index.js`) on
+   * the same databases and events, with `env` on top; stopped with the stack. Its stdout (log
+   * lines from the moment it is ready) can be read from the returned process.
+   */
+  spawnSubgraph(
+    name: 'feed' | 'likes' | 'comments',
+    env?: Record<string, string>,
+  ): Promise<{ url: string; process: ChildProcess }>;
   stop(): Promise<void>;
 }
 
@@ -145,29 +156,40 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   };
 
   const services: RunningService[] = [];
-  const feed = await startFeed({
-    ...common,
-    logger: loggerOf('feed'),
-    db: db('feed'),
-    ...(await withCache('feed')),
-    timelines: { length: 800, maxFanOutFollowers: 10_000, refreshMs: 60_000, ...options.timelines },
-  });
+  const feed = stopsOnce(
+    await startFeed({
+      ...common,
+      logger: loggerOf('feed'),
+      db: db('feed'),
+      ...(await withCache('feed')),
+      timelines: {
+        length: 800,
+        maxFanOutFollowers: 10_000,
+        refreshMs: 60_000,
+        ...options.timelines,
+      },
+    }),
+  );
   services.push(feed);
-  const likes = await startLikes({
-    ...common,
-    logger: loggerOf('likes'),
-    db: db('likes'),
-    ...(await withCache('likes')),
-    feedUrl: feed.url,
-  });
+  const likes = stopsOnce(
+    await startLikes({
+      ...common,
+      logger: loggerOf('likes'),
+      db: db('likes'),
+      ...(await withCache('likes')),
+      feedUrl: feed.url,
+    }),
+  );
   services.push(likes);
-  const comments = await startComments({
-    ...common,
-    logger: loggerOf('comments'),
-    db: db('comments'),
-    ...(await withCache('comments')),
-    feedUrl: feed.url,
-  });
+  const comments = stopsOnce(
+    await startComments({
+      ...common,
+      logger: loggerOf('comments'),
+      db: db('comments'),
+      ...(await withCache('comments')),
+      feedUrl: feed.url,
+    }),
+  );
   services.push(comments);
   const redis = new Redis(redisUrl, {
     enableOfflineQueue: false,
@@ -190,6 +212,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       introspection: true,
       limits: { maxDepth: 12, maxFields: 1_000 },
       subgraphTimeoutMs: 10_000,
+      rateLimitRedis: redis,
       rateLimiter: createRateLimiter(redis, dbPrefix, rateLimits),
       events: await events(`gateway-${i}`),
       subscriptions: { pushesPerSecond: 4, maxPerConnection: 10 },
@@ -200,10 +223,52 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   const gateway = gateways[0] as RunningGateway;
 
   const children: ChildProcess[] = [];
+  /** A service of `dist/` as a child process on a free port, resolved once it is ready. */
+  async function spawnService(
+    entry: string,
+    portVariable: string,
+    env: Record<string, string>,
+    stdout: 'inherit' | 'pipe' = 'inherit',
+  ) {
+    const port = await freePort();
+    const child = spawn(process.execPath, [projectPath(`dist/${entry}`)], {
+      env: {
+        ...process.env,
+        [portVariable]: String(port),
+        FEED_URL: feed.url,
+        LIKES_URL: likes.url,
+        COMMENTS_URL: comments.url,
+        NATS_URL: options.natsUrl ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+        REDIS_URL: redisUrl,
+        PUBSUB_ENGINE: engine,
+        EVENTS_PREFIX: dbPrefix,
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+        ...env,
+      },
+      stdio: ['ignore', stdout, 'inherit'],
+    });
+    // Drained from the start, so a test that never reads it cannot stall the child.
+    child.stdout?.resume();
+    children.push(child);
+    const url = `http://127.0.0.1:${port}/graphql`;
+    const deadline = Date.now() + 20_000;
+    while (
+      !(await fetch(`http://127.0.0.1:${port}/health/ready`).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
+      if (Date.now() > deadline || child.exitCode !== null)
+        throw new Error(`spawned ${entry} not ready`);
+      await delay(100);
+    }
+    return { url, process: child };
+  }
   const tokens = new Map<string, string>();
   const stack: TestStack = {
     gatewayUrl: gateway.url,
     gateways,
+    subgraphs: { feed, likes, comments },
     logs,
     urls: { feed: feed.url, likes: likes.url, comments: comments.url },
     mongo,
@@ -262,43 +327,23 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
      * Stops everything, then holds the whole run to the sharding rule: every command any test of
      * the file caused must carry its shard key (tests/helpers/shard-keys.ts).
      */
-    async spawnGateway(extraEnv = {}) {
-      const port = await freePort();
-      const child = spawn(process.execPath, [projectPath('dist/gateway/index.js')], {
-        env: {
-          ...process.env,
-          GATEWAY_PORT: String(port),
-          FEED_URL: feed.url,
-          LIKES_URL: likes.url,
-          COMMENTS_URL: comments.url,
-          SUPERGRAPH_PATH: options.supergraphPath ?? projectPath('schema/supergraph.graphql'),
-          NATS_URL: options.natsUrl ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
-          REDIS_URL: redisUrl,
-          PUBSUB_ENGINE: engine,
-          EVENTS_PREFIX: dbPrefix,
-          SUBSCRIPTIONS_PER_CONNECTION: '10',
-          RATE_LIMIT_IP_PER_MINUTE: String(rateLimits.perIpPerMinute),
-          RATE_LIMIT_USER_PER_MINUTE: String(rateLimits.perUserPerMinute),
-          RATE_LIMIT_MUTATIONS_PER_MINUTE: String(rateLimits.mutationsPerUserPerMinute),
-          LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-          ...extraEnv,
-        },
-        stdio: ['ignore', 'inherit', 'inherit'],
+    spawnGateway(extraEnv = {}) {
+      return spawnService('gateway/index.js', 'GATEWAY_PORT', {
+        SUPERGRAPH_PATH: options.supergraphPath ?? projectPath('schema/supergraph.graphql'),
+        SUBSCRIPTIONS_PER_CONNECTION: '10',
+        RATE_LIMIT_IP_PER_MINUTE: String(rateLimits.perIpPerMinute),
+        RATE_LIMIT_USER_PER_MINUTE: String(rateLimits.perUserPerMinute),
+        RATE_LIMIT_MUTATIONS_PER_MINUTE: String(rateLimits.mutationsPerUserPerMinute),
+        ...extraEnv,
       });
-      children.push(child);
-      const url = `http://127.0.0.1:${port}/graphql`;
-      const deadline = Date.now() + 20_000;
-      while (
-        !(await fetch(`http://127.0.0.1:${port}/health/ready`).then(
-          (r) => r.ok,
-          () => false,
-        ))
-      ) {
-        if (Date.now() > deadline || child.exitCode !== null)
-          throw new Error('spawned gateway not ready');
-        await delay(100);
-      }
-      return { url, process: child };
+    },
+    spawnSubgraph(name, extraEnv = {}) {
+      return spawnService(
+        `subgraphs/${name}/index.js`,
+        `${name.toUpperCase()}_PORT`,
+        { MONGODB_URI: uri, MONGODB_DB_PREFIX: dbPrefix, REPAIR_INTERVAL_MS: '60000', ...extraEnv },
+        'pipe',
+      );
     },
     async stop() {
       await Promise.all(
@@ -324,6 +369,12 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     },
   };
   return stack;
+}
+
+/** A service whose `stop` runs once however often it is called: tests may stop one early. */
+function stopsOnce(service: RunningService): RunningService {
+  let stopping: Promise<void> | undefined;
+  return { ...service, stop: () => (stopping ??= service.stop()) };
 }
 
 /** The data of a result that must have no errors. */
