@@ -5,6 +5,8 @@ import type { EventClients } from '../../platform/pubsub.js';
 import { startSubgraphService, type RunningService } from '../../platform/subgraph.js';
 import { feedContext } from './context.js';
 import { feedEvents } from './events.js';
+import { assetsService } from './media/assets-service.js';
+import type { MediaOptions } from './media/config.js';
 import { resolvers } from './resolvers/index.js';
 import { feedStores } from './stores.js';
 
@@ -16,20 +18,35 @@ export interface FeedDeps {
   port: number;
   repairIntervalMs: number;
   events: EventClients;
+  media: MediaOptions;
 }
 
-export function startFeed(deps: FeedDeps): Promise<RunningService> {
+export async function startFeed(deps: FeedDeps): Promise<RunningService> {
   const stores = feedStores(deps.db);
   const events = feedEvents(deps.events, stores.posts, deps.logger);
-  return startSubgraphService({
+  const media = assetsService({ ...deps, assets: stores.assets });
+  // Before the first request: an upload's event must find its stream.
+  const stopMetadata = await media.consume();
+  const service = await startSubgraphService({
     ...deps,
     name: 'feed',
     stores: {
       ensureIndexes: () => stores.ensureIndexes(),
       repair: async (olderThanMs) =>
-        (await stores.follows.repair(olderThanMs)) + (await events.repair(olderThanMs)),
+        (await stores.follows.repair(olderThanMs)) +
+        (await events.repair(olderThanMs)) +
+        (await media.repair(olderThanMs)),
     },
     resolvers,
-    context: feedContext(stores, events),
+    context: feedContext(stores, events, media.urls),
+    routes: media.routes,
   });
+  return {
+    ...service,
+    async stop() {
+      await service.stop();
+      await stopMetadata();
+      await deps.media.blobs.close();
+    },
+  };
 }

@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb';
+import { assetsStore } from './store/assets.js';
 import { followersStore } from './store/followers.js';
 import { followsStore } from './store/follows.js';
 import { postsStore } from './store/posts.js';
@@ -9,14 +10,18 @@ export function feedStores(db: Db) {
   const posts = postsStore(db);
   const followers = followersStore(db);
   const follows = followsStore(db, { followers, users });
+  const assets = assetsStore(db);
   return {
     users,
     posts,
     followers,
     follows,
+    assets,
     /** Idempotent: run at every start-up. */
     async ensureIndexes() {
-      await Promise.all([users, posts, followers, follows].map((store) => store.ensureIndexes()));
+      await Promise.all(
+        [users, posts, followers, follows, assets].map((store) => store.ensureIndexes()),
+      );
     },
   };
 }

@@ -13,6 +13,8 @@ import type { RunningService } from '../../platform/subgraph.js';
 import { createRateLimiter, type RateLimits } from '../../gateway/rate-limit.js';
 import { startGateway, type RunningGateway } from '../../gateway/server.js';
 import { startComments } from '../../subgraphs/comments/server.js';
+import { gridfsBlobStore } from '../../subgraphs/feed/media/gridfs-store.js';
+import type { MediaOptions } from '../../subgraphs/feed/media/config.js';
 import { startFeed } from '../../subgraphs/feed/server.js';
 import { startLikes } from '../../subgraphs/likes/server.js';
 import { freePort, startMongo } from '../../scripts/services.js';
@@ -72,6 +74,8 @@ export interface StackOptions {
   rateLimits?: RateLimits;
   /** Keep every service's info-level log lines in `logs`. */
   captureLogs?: boolean;
+  /** Upload limits and media tools; GridFS in the feed's database, served by the gateway. */
+  media?: Partial<Pick<MediaOptions, 'maxBytes' | 'tools'>>;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<TestStack> {
@@ -120,11 +124,19 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   };
 
   const services: RunningService[] = [];
+  // Known before the feed starts, so that media URLs point at the gateway as they do locally.
+  const gatewayPort = await freePort();
   const feed = await startFeed({
     ...common,
     logger: loggerOf('feed'),
     db: db('feed'),
     events: await events('feed'),
+    media: {
+      blobs: gridfsBlobStore(db('feed')),
+      baseUrl: `http://127.0.0.1:${gatewayPort}`,
+      maxBytes: options.media?.maxBytes ?? { PHOTO: 20_000_000, VIDEO: 200_000_000 },
+      tools: options.media?.tools ?? { ffprobe: 'ffprobe', ffmpeg: 'ffmpeg' },
+    },
   });
   services.push(feed);
   const likes = await startLikes({
@@ -157,6 +169,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   for (let i = 0; i < (options.gateways ?? 1); i++) {
     const gateway = await startGateway({
       ...common,
+      port: i === 0 ? gatewayPort : 0,
       logger: loggerOf('gateway'),
       supergraphPath: options.supergraphPath ?? projectPath('schema/supergraph.graphql'),
       subgraphUrls: { feed: feed.url, likes: likes.url, comments: comments.url },

@@ -1,0 +1,284 @@
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import { shardOfUser } from '../../platform/ids.js';
+import { startStack, ok, type TestStack } from '../helpers/stack.js';
+import { makeImage, makeMp4 } from '../helpers/media.js';
+import { assertError, sleep, uid } from './support.js';
+
+const PHOTO_LIMIT = 2_000_000;
+
+let stack: TestStack;
+let origin: string;
+let jpeg: Buffer;
+let mp4: Buffer;
+
+before(async () => {
+  stack = await startStack({ media: { maxBytes: { PHOTO: PHOTO_LIMIT, VIDEO: 20_000_000 } } });
+  origin = new URL(stack.gatewayUrl).origin;
+  [jpeg, mp4] = await Promise.all([makeImage(640, 480, 'jpeg'), makeMp4(1, 320, 240)]);
+});
+after(() => stack.stop());
+
+interface Uploaded {
+  status: number;
+  body: { id?: string; kind?: string; url?: string; error?: { code: string; message: string } };
+}
+
+async function upload(
+  bytes: Buffer,
+  options: { as?: string; token?: string; filename?: string; raw?: string } = {},
+): Promise<Uploaded> {
+  const headers: Record<string, string> = {};
+  const token = options.token ?? (options.as ? await stack.token(options.as) : undefined);
+  if (token) headers.authorization = `Bearer ${token}`;
+  let body: FormData | Buffer;
+  if (options.raw) {
+    headers['content-type'] = options.raw;
+    body = bytes;
+  } else {
+    body = new FormData();
+    // The declared type is a lie on purpose where it matters: only the bytes decide.
+    body.append('file', new Blob([bytes], { type: 'image/jpeg' }), options.filename ?? 'a.jpg');
+  }
+  const response = await fetch(`${origin}/assets`, { method: 'POST', headers, body });
+  return { status: response.status, body: (await response.json()) as Uploaded['body'] };
+}
+
+const feedDb = () => stack.mongo.db(`${stack.dbPrefix}_feed`);
+
+/** What the feed keeps of a user's uploads: asset records and GridFS files. */
+async function storedBy(userId: string) {
+  const assets = await feedDb()
+    .collection('assets')
+    .find({ shard: shardOfUser(userId), ownerId: userId })
+    .toArray();
+  const ids = assets.map((asset) => asset._id);
+  const files = await feedDb()
+    .collection('media.files')
+    .countDocuments({ _id: { $in: ids } });
+  const chunks = await feedDb()
+    .collection('media.chunks')
+    .countDocuments({ files_id: { $in: ids } });
+  return { assets: assets.length, files, chunks };
+}
+
+const POST_MEDIA = `query($id: ID!) { post(id: $id) { media { kind url width height durationMs thumbnailUrl } } }`;
+
+async function mediaWhenReady(postId: string) {
+  for (let i = 0; i < 150; i++) {
+    const media = ok(await stack.gql(POST_MEDIA, { id: postId })).post.media as Record<
+      string,
+      any
+    >[];
+    if (media.every((item) => item.width !== null && item.thumbnailUrl !== null)) return media;
+    await sleep(100);
+  }
+  throw new Error('metadata never arrived');
+}
+
+describe('upload, post and read back', () => {
+  test('a JPEG and an MP4: the post shows them at once, and their metadata once extracted', async () => {
+    const alice = uid('alice');
+    const photo = await upload(jpeg, { as: alice });
+    assert.equal(photo.status, 201, JSON.stringify(photo.body));
+    assert.equal(photo.body.kind, 'PHOTO');
+    assert.equal(photo.body.url, `${origin}/media/${photo.body.id}`);
+    // The declared type and name say JPEG; the bytes say MP4, and they win.
+    const video = await upload(mp4, { as: alice, filename: 'clip.jpg' });
+    assert.equal(video.status, 201, JSON.stringify(video.body));
+    assert.equal(video.body.kind, 'VIDEO');
+
+    const created = ok(
+      await stack.gql(
+        `mutation($input: CreatePostInput!) { createPost(input: $input) { id media { kind url } } }`,
+        {
+          input: {
+            caption: 'uploads',
+            media: [{ assetId: photo.body.id }, { assetId: video.body.id }],
+          },
+        },
+        { as: alice },
+      ),
+    ).createPost;
+    assert.deepEqual(created.media, [
+      { kind: 'PHOTO', url: photo.body.url },
+      { kind: 'VIDEO', url: video.body.url },
+    ]);
+
+    const [photoMedia, videoMedia] = await mediaWhenReady(created.id);
+    assert.equal(photoMedia?.width, 640);
+    assert.equal(photoMedia?.height, 480);
+    assert.equal(photoMedia?.durationMs, null);
+    assert.equal(videoMedia?.width, 320);
+    assert.equal(videoMedia?.height, 240);
+    assert.ok(
+      videoMedia?.durationMs >= 900 && videoMedia?.durationMs <= 1_200,
+      `duration ${videoMedia?.durationMs}`,
+    );
+    for (const [item, id] of [
+      [photoMedia, photo.body.id],
+      [videoMedia, video.body.id],
+    ] as const) {
+      assert.equal(item?.thumbnailUrl, `${origin}/media/${id}/thumbnail`);
+      const thumbnail = await fetch(item?.thumbnailUrl);
+      assert.equal(thumbnail.status, 200);
+      assert.equal(thumbnail.headers.get('content-type'), 'image/jpeg');
+      const size = await sharp(Buffer.from(await thumbnail.arrayBuffer())).metadata();
+      assert.ok(Math.max(size.width ?? 0, size.height ?? 0) <= 320, 'a thumbnail is small');
+    }
+  });
+
+  test('a raw PNG body is accepted as well as a form', async () => {
+    const png = await makeImage(50, 40, 'png');
+    const uploaded = await upload(png, { as: uid(), raw: 'application/octet-stream' });
+    assert.equal(uploaded.status, 201, JSON.stringify(uploaded.body));
+    const served = await fetch(uploaded.body.url as string);
+    assert.equal(served.headers.get('content-type'), 'image/png');
+    assert.deepEqual(Buffer.from(await served.arrayBuffer()), png);
+  });
+
+  test("createPost refuses someone else's asset and an unknown one", async () => {
+    const owner = uid('owner');
+    const { body } = await upload(jpeg, { as: owner });
+    const create = (assetId: string) =>
+      stack.gql(
+        `mutation($input: CreatePostInput!) { createPost(input: $input) { id } }`,
+        {
+          input: { media: [{ assetId }] },
+        },
+        { as: uid('thief') },
+      );
+    assertError(await create(body.id as string), 'BAD_USER_INPUT', "someone else's asset");
+    assertError(await create('0000000000000000000000000'), 'BAD_USER_INPUT', 'an unknown asset');
+  });
+});
+
+describe('delivery', () => {
+  let url: string;
+  before(async () => {
+    url = (await upload(mp4, { as: uid() })).body.url as string;
+  });
+
+  test('the whole file, with a strong ETag and immutable caching', async () => {
+    const response = await fetch(url);
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'video/mp4');
+    assert.equal(response.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+    assert.equal(response.headers.get('accept-ranges'), 'bytes');
+    assert.match(response.headers.get('etag') ?? '', /^"[0-9a-f]{64}"$/);
+    assert.deepEqual(Buffer.from(await response.arrayBuffer()), mp4);
+  });
+
+  test('If-None-Match answers 304 without a body', async () => {
+    const etag = (await fetch(url, { method: 'HEAD' })).headers.get('etag') as string;
+    const response = await fetch(url, { headers: { 'if-none-match': etag } });
+    assert.equal(response.status, 304);
+    assert.equal(response.headers.get('etag'), etag);
+    assert.equal((await response.arrayBuffer()).byteLength, 0);
+    const other = await fetch(url, { headers: { 'if-none-match': '"something-else"' } });
+    assert.equal(other.status, 200);
+    await other.arrayBuffer();
+  });
+
+  test('Range requests answer 206 with the exact bytes, 416 past the end', async () => {
+    const middle = await fetch(url, { headers: { range: 'bytes=100-1099' } });
+    assert.equal(middle.status, 206);
+    assert.equal(middle.headers.get('content-range'), `bytes 100-1099/${mp4.length}`);
+    assert.deepEqual(Buffer.from(await middle.arrayBuffer()), mp4.subarray(100, 1100));
+
+    const tail = await fetch(url, { headers: { range: 'bytes=-10' } });
+    assert.equal(tail.status, 206);
+    assert.deepEqual(Buffer.from(await tail.arrayBuffer()), mp4.subarray(mp4.length - 10));
+
+    const past = await fetch(url, { headers: { range: `bytes=${mp4.length}-` } });
+    assert.equal(past.status, 416);
+    assert.equal(past.headers.get('content-range'), `bytes */${mp4.length}`);
+    assert.equal(((await past.json()) as any).error.code, 'RANGE_NOT_SATISFIABLE');
+  });
+
+  test('an unknown id is a 404 with a JSON error', async () => {
+    for (const path of [
+      '/media/0000000000000000000000000',
+      '/media/nope',
+      `${new URL(url).pathname}/other`,
+    ]) {
+      const response = await fetch(`${origin}${path}`);
+      assert.equal(response.status, 404, path);
+      assert.equal(((await response.json()) as any).error.code, 'NOT_FOUND');
+    }
+  });
+});
+
+describe('refusals leave nothing stored', () => {
+  test('a text file named .jpg is 415', async () => {
+    const user = uid();
+    const refused = await upload(Buffer.from('just some text, not a picture\n'.repeat(20)), {
+      as: user,
+      filename: 'photo.jpg',
+    });
+    assert.equal(refused.status, 415);
+    assert.equal(refused.body.error?.code, 'UNSUPPORTED_MEDIA_TYPE');
+    assert.deepEqual(await storedBy(user), { assets: 0, files: 0, chunks: 0 });
+  });
+
+  test('a photo over the limit is 413', async () => {
+    const user = uid();
+    // A real JPEG header, then more bytes than a photo may have.
+    const big = Buffer.concat([jpeg, Buffer.alloc(PHOTO_LIMIT, 1)]);
+    const refused = await upload(big, { as: user });
+    assert.equal(refused.status, 413);
+    assert.equal(refused.body.error?.code, 'PAYLOAD_TOO_LARGE');
+    assert.deepEqual(await storedBy(user), { assets: 0, files: 0, chunks: 0 });
+  });
+
+  test('an upload without a token, or with a bad one, is 401', async () => {
+    const anonymous = await upload(jpeg);
+    assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.body.error?.code, 'UNAUTHENTICATED');
+    const forged = await upload(jpeg, { token: 'not-a-token' });
+    assert.equal(forged.status, 401);
+  });
+
+  test('a form without a file field is 400', async () => {
+    const form = new FormData();
+    form.append('caption', 'no file here');
+    const response = await fetch(`${origin}/assets`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await stack.token(uid())}` },
+      body: form,
+    });
+    assert.equal(response.status, 400);
+    assert.equal(((await response.json()) as any).error.code, 'BAD_USER_INPUT');
+  });
+
+  test('an upload cut off half-way keeps nothing', async () => {
+    const user = uid('quitter');
+    const token = await stack.token(user);
+    const total = 1_500_000;
+    const req = request(`${origin}/assets`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/octet-stream',
+        'content-length': String(total),
+      },
+    });
+    req.on('error', () => undefined);
+    req.write(jpeg);
+    req.write(Buffer.alloc(600_000, 2));
+    // Wait until the feed is storing it, so the abort interrupts a real upload.
+    for (let i = 0; (await storedBy(user)).chunks === 0; i++) {
+      assert.ok(i < 100, 'the upload never started storing');
+      await sleep(50);
+    }
+    req.destroy();
+    for (let i = 0; ; i++) {
+      const left = await storedBy(user);
+      if (left.assets === 0 && left.chunks === 0 && left.files === 0) break;
+      assert.ok(i < 100, `still stored after the abort: ${JSON.stringify(left)}`);
+      await sleep(50);
+    }
+  });
+});
