@@ -1,11 +1,20 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
+import { createTokenVerifier, readAuthConfig } from '../../platform/auth.js';
 import { shardOfUser } from '../../platform/ids.js';
+import { createLogger } from '../../platform/logger.js';
+import { createMetrics } from '../../platform/metrics.js';
+import { connectEvents } from '../../platform/pubsub.js';
+import { assetsService } from '../../subgraphs/feed/media/assets-service.js';
+import { BlobNotFound } from '../../subgraphs/feed/media/blob-store.js';
+import { gridfsBlobStore } from '../../subgraphs/feed/media/gridfs-store.js';
+import { assetsStore, type AssetDoc } from '../../subgraphs/feed/store/assets.js';
 import { startStack, ok, type TestStack } from '../helpers/stack.js';
 import { makeImage, makeMp4 } from '../helpers/media.js';
-import { assertError, sleep, uid } from './support.js';
+import { assertError, createPost, inBatches, sleep, uid } from './support.js';
 
 const PHOTO_LIMIT = 2_000_000;
 
@@ -279,6 +288,93 @@ describe('refusals leave nothing stored', () => {
       if (left.assets === 0 && left.chunks === 0 && left.files === 0) break;
       assert.ok(i < 100, `still stored after the abort: ${JSON.stringify(left)}`);
       await sleep(50);
+    }
+  });
+});
+
+describe('cost and repair', () => {
+  test('a feed of uploaded media costs the same database commands for 5 posts and for 50', async () => {
+    const author = uid('prolific');
+    const photo = (await upload(jpeg, { as: author })).body.id as string;
+    const video = (await upload(mp4, { as: author })).body.id as string;
+    await inBatches(
+      Array.from({ length: 50 }, (_, i) => i),
+      5,
+      (i) => createPost(stack, author, { media: [{ assetId: i % 2 ? photo : video }] }),
+    );
+    const FEED = `query($first: Int) { feed(first: $first) { edges { node { id
+      media { kind url width height durationMs thumbnailUrl } } } } }`;
+    const small = await stack.record(() => stack.gql(FEED, { first: 5 }, { as: author }));
+    const large = await stack.record(() => stack.gql(FEED, { first: 50 }, { as: author }));
+    assert.equal(ok(large.result).feed.edges.length, 50);
+    assert.ok(small.commands.some((command) => command.command.find === 'assets'));
+    assert.equal(large.commands.length, small.commands.length);
+  });
+
+  test('the repair pass removes an upload a crash interrupted and announces one never processed', async () => {
+    const owner = uid('crashed');
+    const db = feedDb();
+    const assets = assetsStore(db);
+    const blobs = gridfsBlobStore(db);
+    const anHourAgo = new Date(Date.now() - 3_600_000);
+    // Bytes stored, the process gone before it finished the record.
+    const interrupted = await assets.begin(owner, 'VIDEO', 'video/mp4');
+    await blobs.put(interrupted._id, Readable.from([mp4.subarray(0, 4_000)]), 'video/mp4');
+    await db
+      .collection<AssetDoc>('assets')
+      .updateOne(
+        { shard: interrupted.shard, _id: interrupted._id },
+        { $set: { createdAt: anHourAgo } },
+      );
+    // Stored, the process gone before it announced the upload.
+    const unannounced = await assets.begin(owner, 'PHOTO', 'image/jpeg');
+    await blobs.put(unannounced._id, Readable.from([jpeg]), 'image/jpeg');
+    await assets.markStored(unannounced._id, jpeg.length, 'f'.repeat(64));
+    await db
+      .collection<AssetDoc>('assets')
+      .updateOne(
+        { shard: unannounced.shard, _id: unannounced._id },
+        { $set: { storedAt: anHourAgo } },
+      );
+
+    const events = await connectEvents({
+      natsUrl: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+      redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      engine: 'nats',
+      prefix: stack.dbPrefix,
+      name: 'repair-test',
+      logger: createLogger('test', 'silent'),
+      metrics: createMetrics('repair-test'),
+    });
+    try {
+      const service = assetsService({
+        assets,
+        auth: createTokenVerifier(readAuthConfig({})),
+        events,
+        logger: createLogger('test', 'silent'),
+        media: {
+          blobs,
+          baseUrl: origin,
+          maxBytes: { PHOTO: PHOTO_LIMIT, VIDEO: PHOTO_LIMIT },
+          tools: { ffprobe: 'ffprobe', ffmpeg: 'ffmpeg' },
+        },
+      });
+      assert.equal(await service.repair(60_000), 2);
+    } finally {
+      await events.close();
+    }
+    const left = await storedBy(owner);
+    assert.deepEqual([left.assets, left.files], [1, 1], 'only the stored upload is left');
+    await assert.rejects(blobs.get(interrupted._id), BlobNotFound);
+    // The running feed's consumer gets the announcement.
+    for (let i = 0; ; i++) {
+      const [asset] = await assets.byIds([unannounced._id]);
+      if (asset?.processedAt) {
+        assert.deepEqual([asset.width, asset.height], [640, 480]);
+        break;
+      }
+      assert.ok(i < 100, 'the repaired announcement was never processed');
+      await sleep(100);
     }
   });
 });
