@@ -69,9 +69,10 @@ export function topicWildcard(prefix: string, topic: Topic): string {
   return `${prefix}.${EVENTS_VERSION}.${topic}.*`;
 }
 
+/** The topics carried by JetStream (platform/durable-events.ts). */
+export type DurableTopic = 'posts' | 'assets';
+
 /** The JetStream stream holding a durable topic. */
 export function streamName(prefix: string, topic: DurableTopic): string {
   return `${prefix.replace(/[^A-Za-z0-9_-]/g, '_')}_${topic}`;
 }
-
-export type DurableTopic = 'posts' | 'assets';

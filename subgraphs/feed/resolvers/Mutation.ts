@@ -39,9 +39,9 @@ export const Mutation = {
     const assets = await context.loaders.assets.loadMany(requestedAssetIds(args.input.media));
     const ownAssets = new Map<string, AssetDoc>();
     for (const asset of assets) {
-      if (asset && !(asset instanceof Error) && asset.ownerId === viewerId) {
-        ownAssets.set(asset._id, asset);
-      }
+      // A failed lookup is ours, not the client's: it must not read as "no such asset".
+      if (asset instanceof Error) throw asset;
+      if (asset?.ownerId === viewerId) ownAssets.set(asset._id, asset);
     }
     const media = checkMedia(args.input.media, ownAssets);
     await context.stores.users.ensure(viewerId);
