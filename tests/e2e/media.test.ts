@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
@@ -13,7 +12,14 @@ import { BlobNotFound } from '../../subgraphs/feed/media/blob-store.js';
 import { gridfsBlobStore } from '../../subgraphs/feed/media/gridfs-store.js';
 import { assetsStore, type AssetDoc } from '../../subgraphs/feed/store/assets.js';
 import { startStack, ok, type TestStack } from '../helpers/stack.js';
-import { makeImage, makeMp4 } from '../helpers/media.js';
+import {
+  makeImage,
+  makeMp4,
+  mediaWhenReady,
+  uploadCutOff,
+  uploadTo,
+  type UploadOptions,
+} from '../helpers/media.js';
 import { assertError, createPost, inBatches, sleep, uid } from './support.js';
 
 const PHOTO_LIMIT = 2_000_000;
@@ -30,30 +36,7 @@ before(async () => {
 });
 after(() => stack.stop());
 
-interface Uploaded {
-  status: number;
-  body: { id?: string; kind?: string; url?: string; error?: { code: string; message: string } };
-}
-
-async function upload(
-  bytes: Buffer,
-  options: { as?: string; token?: string; filename?: string; raw?: string } = {},
-): Promise<Uploaded> {
-  const headers: Record<string, string> = {};
-  const token = options.token ?? (options.as ? await stack.token(options.as) : undefined);
-  if (token) headers.authorization = `Bearer ${token}`;
-  let body: FormData | Buffer;
-  if (options.raw) {
-    headers['content-type'] = options.raw;
-    body = bytes;
-  } else {
-    body = new FormData();
-    // The declared type is a lie on purpose where it matters: only the bytes decide.
-    body.append('file', new Blob([bytes], { type: 'image/jpeg' }), options.filename ?? 'a.jpg');
-  }
-  const response = await fetch(`${origin}/assets`, { method: 'POST', headers, body });
-  return { status: response.status, body: (await response.json()) as Uploaded['body'] };
-}
+const upload = (bytes: Buffer, options: UploadOptions = {}) => uploadTo(stack, bytes, options);
 
 const feedDb = () => stack.mongo.db(`${stack.dbPrefix}_feed`);
 
@@ -71,20 +54,6 @@ async function storedBy(userId: string) {
     .collection('media.chunks')
     .countDocuments({ files_id: { $in: ids } });
   return { assets: assets.length, files, chunks };
-}
-
-const POST_MEDIA = `query($id: ID!) { post(id: $id) { media { kind url width height durationMs thumbnailUrl } } }`;
-
-async function mediaWhenReady(postId: string) {
-  for (let i = 0; i < 150; i++) {
-    const media = ok(await stack.gql(POST_MEDIA, { id: postId })).post.media as Record<
-      string,
-      any
-    >[];
-    if (media.every((item) => item.width !== null && item.thumbnailUrl !== null)) return media;
-    await sleep(100);
-  }
-  throw new Error('metadata never arrived');
 }
 
 describe('upload, post and read back', () => {
@@ -116,7 +85,7 @@ describe('upload, post and read back', () => {
       { kind: 'VIDEO', url: video.body.url },
     ]);
 
-    const [photoMedia, videoMedia] = await mediaWhenReady(created.id);
+    const [photoMedia, videoMedia] = await mediaWhenReady(stack, created.id);
     assert.equal(photoMedia?.width, 640);
     assert.equal(photoMedia?.height, 480);
     assert.equal(photoMedia?.durationMs, null);
@@ -264,25 +233,13 @@ describe('refusals leave nothing stored', () => {
 
   test('an upload cut off half-way keeps nothing', async () => {
     const user = uid('quitter');
-    const token = await stack.token(user);
-    const total = 1_500_000;
-    const req = request(`${origin}/assets`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/octet-stream',
-        'content-length': String(total),
-      },
+    await uploadCutOff(stack, user, jpeg, async () => {
+      // Wait until the feed is storing it, so the abort interrupts a real upload.
+      for (let i = 0; (await storedBy(user)).chunks === 0; i++) {
+        assert.ok(i < 100, 'the upload never started storing');
+        await sleep(50);
+      }
     });
-    req.on('error', () => undefined);
-    req.write(jpeg);
-    req.write(Buffer.alloc(600_000, 2));
-    // Wait until the feed is storing it, so the abort interrupts a real upload.
-    for (let i = 0; (await storedBy(user)).chunks === 0; i++) {
-      assert.ok(i < 100, 'the upload never started storing');
-      await sleep(50);
-    }
-    req.destroy();
     for (let i = 0; ; i++) {
       const left = await storedBy(user);
       if (left.assets === 0 && left.chunks === 0 && left.files === 0) break;

@@ -74,8 +74,8 @@ export interface StackOptions {
   rateLimits?: RateLimits;
   /** Keep every service's info-level log lines in `logs`. */
   captureLogs?: boolean;
-  /** Upload limits and media tools; GridFS in the feed's database, served by the gateway. */
-  media?: Partial<Pick<MediaOptions, 'maxBytes' | 'tools'>>;
+  /** Upload limits, media tools and blob store (GridFS in the feed's database by default). */
+  media?: Partial<Pick<MediaOptions, 'maxBytes' | 'tools' | 'blobs'>>;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<TestStack> {
@@ -132,7 +132,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     db: db('feed'),
     events: await events('feed'),
     media: {
-      blobs: gridfsBlobStore(db('feed')),
+      blobs: options.media?.blobs ?? gridfsBlobStore(db('feed')),
       baseUrl: `http://127.0.0.1:${gatewayPort}`,
       maxBytes: options.media?.maxBytes ?? { PHOTO: 20_000_000, VIDEO: 200_000_000 },
       tools: options.media?.tools ?? { ffprobe: 'ffprobe', ffmpeg: 'ffmpeg' },
