@@ -83,6 +83,18 @@ export function deliveryRoute(deps: {
   logger: Logger;
 }): Route {
   return async (req: IncomingMessage, res: ServerResponse, requestId: string) => {
+    try {
+      await serve(req, res, requestId);
+    } catch (error) {
+      // The store or the database failed: a JSON error like every other answer here.
+      deps.logger.error({ err: error, requestId }, 'media delivery failed');
+      if (!res.headersSent) {
+        sendError(res, 503, 'UNAVAILABLE', 'Media is unavailable for a moment; try again');
+      } else res.destroy();
+    }
+  };
+
+  async function serve(req: IncomingMessage, res: ServerResponse, requestId: string) {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendError(res, 405, 'METHOD_NOT_ALLOWED', 'Media is read with GET or HEAD', {
         allow: 'GET, HEAD',
@@ -147,5 +159,5 @@ export function deliveryRoute(deps: {
       if (!req.socket.destroyed)
         deps.logger.warn({ err: error, requestId, path }, 'media stream failed');
     }
-  };
+  }
 }

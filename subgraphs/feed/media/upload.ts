@@ -229,7 +229,12 @@ export function uploadRoute(deps: UploadDeps): Route {
         return;
       }
       deps.logger.error({ err: error, requestId }, 'upload failed');
-      refuse(req, res, new UploadError(500, 'INTERNAL_SERVER_ERROR', 'The upload failed'));
+      // The database or the store failed; nothing of the upload is kept.
+      refuse(
+        req,
+        res,
+        new UploadError(503, 'UNAVAILABLE', 'The upload could not be stored; try again'),
+      );
     }
   };
 }
