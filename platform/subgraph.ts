@@ -120,6 +120,8 @@ export interface SubgraphServiceOptions<Ctx extends RequestBase> extends Omit<
    * feed's post events, so it must be idempotent.
    */
   forgetPost?: (postId: string) => Promise<void>;
+  /** Another dependency readiness waits for, beside the database and events (object storage). */
+  alsoReady?: () => Promise<boolean>;
 }
 
 /**
@@ -149,7 +151,10 @@ export async function startSubgraphService<Ctx extends RequestBase>(
     ...options,
     metrics: events.metrics,
     ready: async () =>
-      events.nats.connected() && events.pubsub.connected() && (await pingMongo(db)),
+      events.nats.connected() &&
+      events.pubsub.connected() &&
+      (await pingMongo(db)) &&
+      (!options.alsoReady || (await options.alsoReady())),
   });
   return {
     ...service,

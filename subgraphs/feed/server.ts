@@ -40,6 +40,7 @@ export async function startFeed(deps: FeedDeps): Promise<RunningService> {
     resolvers,
     context: feedContext(stores, events, media.urls),
     routes: media.routes,
+    alsoReady: () => deps.media.blobs.ping(),
   });
   return {
     ...service,
