@@ -61,6 +61,9 @@ export function assetsService(deps: AssetsServiceDeps) {
       const found = await extractMetadata(file, asset.kind, media.tools, logger);
       let thumbnail = null;
       if (found.thumbnail) {
+        // A redelivery after a crash may find the last attempt's thumbnail: GridFS, unlike S3,
+        // refuses to write over it.
+        await blobs.delete(thumbnailBlobName(assetId));
         await blobs.put(thumbnailBlobName(assetId), Readable.from([found.thumbnail]), 'image/jpeg');
         thumbnail = {
           sha256: createHash('sha256').update(found.thumbnail).digest('hex'),
