@@ -37,14 +37,16 @@ export interface MediaProxyOptions {
   logger: Logger;
 }
 
+/** The feed silent this long, mid-request or mid-response, is taken as gone (502 or a cut). */
+const IDLE_TIMEOUT_MS = 30_000;
+
 /**
- * A refusal before forwarding leaves the body unread; Node reads and drops it on a keep-alive
- * connection, so the client, still sending, gets the answer.
- *
  * `POST /assets` and `GET /media/*` on the gateway's host, passed to the feed subgraph as streams
  * both ways: the gateway never holds a whole file, and holds no database. An upload is refused here
  * without a valid token (401) or past the caller's mutation budget (429), before the feed sees a
  * byte; a client that goes away mid-upload cuts the feed's request too, which then keeps nothing.
+ * A refusal leaves the body unread; Node reads and drops it on a keep-alive connection, so the
+ * client, still sending, gets the answer.
  */
 export function mediaProxyRoutes(options: MediaProxyOptions): Record<string, Route> {
   const agent = new Agent({ keepAlive: true });
@@ -53,6 +55,7 @@ export function mediaProxyRoutes(options: MediaProxyOptions): Record<string, Rou
     const upstream = request(new URL(req.url ?? '/', options.feedOrigin), {
       method: req.method,
       agent,
+      timeout: IDLE_TIMEOUT_MS,
       headers: {
         ...forwardable(req.headers),
         [REQUEST_ID_HEADER]: requestId,
@@ -67,6 +70,7 @@ export function mediaProxyRoutes(options: MediaProxyOptions): Record<string, Rou
       answer.pipe(res);
       answer.once('error', () => res.destroy());
     });
+    upstream.on('timeout', () => upstream.destroy(new Error('the feed stopped answering')));
     upstream.on('error', (error) => {
       if (res.headersSent) {
         res.destroy();

@@ -13,7 +13,6 @@ export interface ByteRange {
  * caller and never reused, so a stored blob never changes.
  */
 export interface BlobStore {
-  readonly kind: 'gridfs' | 's3';
   /**
    * Streams `body` under `name`. Resolves once every byte is stored; when `body` fails or is
    * destroyed part-way, rejects with its error and leaves nothing stored under `name`.

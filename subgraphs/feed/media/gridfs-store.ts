@@ -27,8 +27,6 @@ export function gridfsBlobStore(db: Db): BlobStore {
   }
 
   return {
-    kind: 'gridfs',
-
     async put(name, body, contentType) {
       const upload = bucket.openUploadStreamWithId(fileId(name), name, {
         metadata: { contentType },

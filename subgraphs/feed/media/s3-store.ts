@@ -55,8 +55,6 @@ function isMissing(error: unknown): boolean {
 export function s3BlobStore(options: S3StoreOptions, client = s3Client(options)): BlobStore {
   const key = (name: string) => `${options.keyPrefix}${name}`;
   return {
-    kind: 's3',
-
     async put(name, body, contentType) {
       // lib-storage reads its body itself; a PassThrough lets a failing source reach it as an error.
       const through = new PassThrough();
