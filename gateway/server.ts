@@ -11,6 +11,7 @@ import type { EventClients } from '../platform/pubsub.js';
 import type { RunningService } from '../platform/subgraph.js';
 import type { GatewayContext } from './context.js';
 import { errorBehavior, errorBehaviorGateway, relaxedSupergraph } from './error-behavior.js';
+import { mediaProxyRoutes } from './media-proxy.js';
 import { operationResolution } from './operation-resolution.js';
 import { queryLimits, type QueryLimits } from './query-limits.js';
 import { rateLimit, type RateLimiter } from './rate-limit.js';
@@ -87,6 +88,12 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   const http = createGraphQLHttpService<GatewayContext>({
     apollo,
     logger,
+    routes: mediaProxyRoutes({
+      feedOrigin: new URL(deps.subgraphUrls.feed ?? 'http://127.0.0.1:4001').origin,
+      auth: deps.auth,
+      rateLimiter: deps.rateLimiter,
+      logger,
+    }),
     metrics: deps.events.metrics,
     maxBodyBytes: deps.maxBodyBytes,
     // Ready once its schema is loaded (start-up waits for that), live events can flow and rate

@@ -5,6 +5,7 @@
  *   <prefix>.v1.likes.<postId>     LikeEvent     live counts: core pub/sub (the next event carries absolute counts)
  *   <prefix>.v1.comments.<postId>  CommentEvent  live counts and new comments: core pub/sub
  *   <prefix>.v1.posts.<postId>     PostEvent     durable: JetStream, deduplicated on eventId
+ *   <prefix>.v1.assets.<assetId>   AssetEvent    durable: JetStream, deduplicated on eventId
  *
  * Counts in events are absolute, with the ticket of the recount that produced them (`*Seq`,
  * increasing per post), so a consumer that sees events out of order keeps the newest.
@@ -42,16 +43,27 @@ export interface PostEvent {
   occurredAt: string;
 }
 
+/** An uploaded photo or video is stored: its metadata and thumbnail are to be extracted. */
+export interface AssetEvent {
+  eventId: string;
+  type: 'asset.stored';
+  assetId: string;
+  actorId: string;
+  occurredAt: string;
+}
+
 export interface Topics {
   likes: LikeEvent;
   comments: CommentEvent;
   posts: PostEvent;
+  assets: AssetEvent;
 }
 
 export type Topic = keyof Topics;
 
-export function subject(prefix: string, topic: Topic, postId: string): string {
-  return `${prefix}.${EVENTS_VERSION}.${topic}.${postId}`;
+/** `key` is the post id, or the asset id for `assets`. */
+export function subject(prefix: string, topic: Topic, key: string): string {
+  return `${prefix}.${EVENTS_VERSION}.${topic}.${key}`;
 }
 
 /** Every subject of a topic, for a durable consumer. */
@@ -59,7 +71,10 @@ export function topicWildcard(prefix: string, topic: Topic): string {
   return `${prefix}.${EVENTS_VERSION}.${topic}.*`;
 }
 
-/** The JetStream stream holding the durable topic. */
-export function postsStreamName(prefix: string): string {
-  return `${prefix.replace(/[^A-Za-z0-9_-]/g, '_')}_posts`;
+/** The topics carried by JetStream (platform/durable-events.ts). */
+export type DurableTopic = 'posts' | 'assets';
+
+/** The JetStream stream holding a durable topic. */
+export function streamName(prefix: string, topic: DurableTopic): string {
+  return `${prefix.replace(/[^A-Za-z0-9_-]/g, '_')}_${topic}`;
 }

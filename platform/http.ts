@@ -30,7 +30,7 @@ export interface GraphQLHttpOptions<Ctx extends BaseContext> {
   logger: Logger;
   metrics: Metrics;
   maxBodyBytes: number;
-  /** More routes by exact path, for example `/metrics`. */
+  /** More routes by exact path, for example `/metrics`, or by first segment: `/media/*`. */
   routes?: Record<string, Route>;
 }
 
@@ -46,6 +46,33 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
   res.end(text);
+}
+
+/**
+ * The error of a plain HTTP endpoint (uploads, media): `{ "error": { "code", "message" } }`.
+ * Errors are never cached: the same request may succeed a moment later.
+ */
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(JSON.stringify({ error: { code, message } }));
+}
+
+/** The key of the route serving `path`: itself, or `/<first segment>/*`. */
+function routeKeyOf(path: string, routes: Record<string, Route>): string | undefined {
+  if (routes[path]) return path;
+  const second = path.indexOf('/', 1);
+  const wildcard = second > 0 ? `${path.slice(0, second)}/*` : undefined;
+  return wildcard && routes[wildcard] ? wildcard : undefined;
 }
 
 function graphqlErrorBody(message: string, code: string) {
@@ -151,7 +178,8 @@ export function createGraphQLHttpService<Ctx extends BaseContext>(
     // Clients must not reuse a connection to a server that is going away.
     if (draining) res.setHeader('connection', 'close');
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const route = routes[path];
+    const routeKey = routeKeyOf(path, routes);
+    const route = routeKey ? routes[routeKey] : undefined;
     const started = performance.now();
     // Health checks and scrapes come every few seconds and say nothing about a request.
     const quiet = path === '/metrics' || path.startsWith('/health/');
@@ -159,7 +187,7 @@ export function createGraphQLHttpService<Ctx extends BaseContext>(
     res.once('finish', () => {
       const seconds = (performance.now() - started) / 1_000;
       const labels = {
-        route: route ? path : 'other',
+        route: routeKey ?? 'other',
         method: req.method ?? 'GET',
         status: String(res.statusCode),
       };

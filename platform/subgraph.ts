@@ -123,6 +123,8 @@ export interface SubgraphServiceOptions<Ctx extends RequestBase> extends Omit<
    * so it must be idempotent: an event that failed or died with the process comes again.
    */
   postEvents?: (event: PostEvent) => Promise<void>;
+  /** Another dependency readiness waits for, beside the database and events (object storage). */
+  alsoReady?: () => Promise<boolean>;
 }
 
 /**
@@ -150,7 +152,10 @@ export async function startSubgraphService<Ctx extends RequestBase>(
     ...options,
     metrics: events.metrics,
     ready: async () =>
-      events.nats.connected() && events.pubsub.connected() && (await pingMongo(db)),
+      events.nats.connected() &&
+      events.pubsub.connected() &&
+      (await pingMongo(db)) &&
+      (!options.alsoReady || (await options.alsoReady())),
   });
   return {
     ...service,

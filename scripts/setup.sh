@@ -1,6 +1,6 @@
 #!/bin/sh
 # Idempotent bootstrap for a fresh clone, run before `npm start` and `npm test`:
-#   npm dependencies, Redis/NATS binaries (Debian packages), the Java MongoDB-wire server jar,
+#   npm dependencies, Redis/NATS/ffmpeg binaries (Debian packages), the Java MongoDB-wire server jar,
 #   and the TypeScript build. Each step is skipped when its result is already up to date.
 # Progress goes to stderr so callers' stdout stays clean.
 set -eu
@@ -60,6 +60,10 @@ if ! have_binary redis-server && ! port_open 6379; then
 fi
 if ! have_binary nats-server && ! port_open 4222; then
   packages="$packages nats-server"
+fi
+# Video metadata and thumbnails (the feed degrades to no metadata without them).
+if ! have_binary ffprobe || ! have_binary ffmpeg; then
+  packages="$packages ffmpeg"
 fi
 if [ "$build_jar" = yes ]; then
   have_binary mvn || packages="$packages maven"

@@ -38,6 +38,16 @@ export const SHARD_KEYS: Record<string, Record<string, ShardedCollection>> = {
       unique: false,
       why: "a reader's home timeline is one document on the reader's shard",
     },
+    assets: {
+      key: { shard: 1, _id: 1 },
+      unique: false,
+      why: "an upload takes its owner's logical shard: delivery and createPost read it by id",
+    },
+    'media.chunks': {
+      key: { files_id: 1, n: 1 },
+      unique: true,
+      why: "GridFS blobs: MongoDB's key for chunks, a blob's chunks together and in order",
+    },
   },
   likes: {
     likes: {

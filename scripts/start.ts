@@ -83,6 +83,8 @@ try {
     env: {
       // One log line per request is for operators; a demo's terminal shows warnings and up.
       LOG_LEVEL: 'warn',
+      // Media URLs point at this gateway, whatever port it was given.
+      MEDIA_BASE_URL: `http://127.0.0.1:${env.GATEWAY_PORT}`,
       ...process.env,
       MONGODB_URI: mongoUri,
       REDIS_URL: redis.url,

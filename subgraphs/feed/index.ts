@@ -1,5 +1,6 @@
 import { int, readEnv } from '../../platform/env.js';
 import { runSubgraphProcess } from '../../platform/subgraph.js';
+import { readMediaEnv } from './media/config.js';
 import { startFeed } from './server.js';
 
 const env = readEnv({
@@ -11,6 +12,7 @@ const env = readEnv({
 await runSubgraphProcess('feed', 'FEED_PORT', 4001, (deps) =>
   startFeed({
     ...deps,
+    media: readMediaEnv(deps.db),
     timelines: {
       length: env.TIMELINE_LENGTH,
       maxFanOutFollowers: env.FANOUT_MAX_FOLLOWERS,

@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import { inIdOrder, pageLoader } from '../../platform/grouped-pages.js';
 import { measuredBatch, type Metrics } from '../../platform/metrics.js';
+import type { AssetDoc } from './store/assets.js';
 import type { PostDoc } from './store/posts.js';
 import type { UserDoc } from './store/users.js';
 import type { FeedStores } from './stores.js';
@@ -13,6 +14,12 @@ export function feedLoaders(stores: FeedStores, viewerId: string | null, metrics
     ),
     posts: new DataLoader<string, PostDoc | null>(
       measuredBatch(metrics, 'posts', async (ids) => inIdOrder(ids, await stores.posts.byIds(ids))),
+    ),
+    /** Stored assets by id: the media of posts made from uploads, and createPost's checks. */
+    assets: new DataLoader<string, AssetDoc | null>(
+      measuredBatch(metrics, 'assets', async (ids) =>
+        inIdOrder(ids, await stores.assets.byIds(ids)),
+      ),
     ),
     viewerFollows: new DataLoader<string, boolean>(
       measuredBatch(metrics, 'viewerFollows', async (ids) => {

@@ -1,5 +1,7 @@
 import { badInput } from '../../platform/errors.js';
+import { isEntityId } from '../../platform/ids.js';
 import { characterCount } from '../../platform/text.js';
+import type { AssetDoc } from './store/assets.js';
 import type { MediaDoc } from './store/posts.js';
 
 export const MAX_CAPTION_LENGTH = 2_200;
@@ -47,15 +49,37 @@ function optionalInt(value: number | null | undefined, field: string, max: numbe
   return value;
 }
 
-export function checkMedia(items: readonly MediaInput[]): MediaDoc[] {
+function checkCount(items: readonly MediaInput[]) {
   if (items.length < 1 || items.length > MAX_MEDIA) {
     throw badInput(`media must have 1 to ${MAX_MEDIA} items`);
   }
+}
+
+/** The well-formed asset ids among the media, to load before `checkMedia`. */
+export function requestedAssetIds(items: readonly MediaInput[]): string[] {
+  checkCount(items);
+  return items.flatMap((item) => (item.assetId && isEntityId(item.assetId) ? [item.assetId] : []));
+}
+
+const given = (value: unknown) => value !== null && value !== undefined;
+
+/** `ownAssets`: the viewer's stored assets among those requested, by id. */
+export function checkMedia(
+  items: readonly MediaInput[],
+  ownAssets: ReadonlyMap<string, AssetDoc>,
+): MediaDoc[] {
+  checkCount(items);
   return items.map((item, index) => {
     const at = `media[${index}]`;
-    if (item.assetId !== null && item.assetId !== undefined) {
-      // Uploads are not served yet: no asset id can name one.
-      throw badInput(`${at}.assetId does not name an uploaded asset`);
+    if (given(item.assetId)) {
+      const { assetId: _assetId, ...rest } = item;
+      if (Object.values(rest).some(given)) {
+        throw badInput(`${at} needs either assetId alone, or kind and url`);
+      }
+      // The same answer for someone else's asset as for none: ids reveal nothing.
+      const asset = ownAssets.get(item.assetId as string);
+      if (!asset) throw badInput(`${at}.assetId does not name a photo or video you uploaded`);
+      return { kind: asset.kind, assetId: asset._id };
     }
     if (!item.kind || !item.url) throw badInput(`${at} needs either assetId, or kind and url`);
     if (item.kind === 'PHOTO' && item.durationMs !== null && item.durationMs !== undefined) {

@@ -8,6 +8,8 @@ import { startSubgraphService, type RunningService } from '../../platform/subgra
 import { feedContext } from './context.js';
 import { feedEvents } from './events.js';
 import { homeFeed } from './home-feed.js';
+import { assetsService } from './media/assets-service.js';
+import type { MediaOptions } from './media/config.js';
 import { resolvers } from './resolvers/index.js';
 import { feedStores } from './stores.js';
 
@@ -30,6 +32,7 @@ export interface FeedDeps {
   events: EventClients;
   cache: Cache;
   timelines: TimelineOptions;
+  media: MediaOptions;
 }
 
 export async function startFeed(deps: FeedDeps): Promise<RunningService> {
@@ -38,23 +41,32 @@ export async function startFeed(deps: FeedDeps): Promise<RunningService> {
   const home = homeFeed(stores, { maxFanOutFollowers: deps.timelines.maxFanOutFollowers });
   await home.refresh();
   const stopRefresh = every(deps.timelines.refreshMs, () => home.refresh(), deps.logger);
+  const media = assetsService({ ...deps, assets: stores.assets });
+  // Before the first request: an upload's event must find its stream.
+  const stopMetadata = await media.consume();
   const service = await startSubgraphService({
     ...deps,
     name: 'feed',
     stores: {
       ensureIndexes: () => stores.ensureIndexes(),
       repair: async (olderThanMs) =>
-        (await stores.follows.repair(olderThanMs)) + (await events.repair(olderThanMs)),
+        (await stores.follows.repair(olderThanMs)) +
+        (await events.repair(olderThanMs)) +
+        (await media.repair(olderThanMs)),
     },
     resolvers,
-    context: feedContext(stores, events, home),
+    context: feedContext(stores, events, home, media.urls),
     postEvents: (event) => home.fanOut(event),
+    routes: media.routes,
+    alsoReady: () => deps.media.blobs.ping(),
   });
   return {
     ...service,
     async stop() {
       await service.stop();
       await stopRefresh();
+      await stopMetadata();
+      await deps.media.blobs.close();
     },
   };
 }

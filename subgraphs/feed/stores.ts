@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
 import type { Cache } from '../../platform/cache.js';
+import { assetsStore } from './store/assets.js';
 import { followersStore } from './store/followers.js';
 import { followsStore } from './store/follows.js';
 import { postsStore } from './store/posts.js';
@@ -12,16 +13,18 @@ export function feedStores(db: Db, options: { timelineLength: number; cache: Cac
   const followers = followersStore(db);
   const follows = followsStore(db, { followers, users });
   const timelines = timelinesStore(db, { length: options.timelineLength });
+  const assets = assetsStore(db);
   return {
     users,
     posts,
     followers,
     follows,
     timelines,
+    assets,
     /** Idempotent: run at every start-up. */
     async ensureIndexes() {
       await Promise.all(
-        [users, posts, followers, follows, timelines].map((store) => store.ensureIndexes()),
+        [users, posts, followers, follows, timelines, assets].map((store) => store.ensureIndexes()),
       );
     },
   };

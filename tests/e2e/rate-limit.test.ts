@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
+import { makeImage, uploadTo } from '../helpers/media.js';
 import { codes, ok, startStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
@@ -39,4 +40,15 @@ test('queries past the per-user budget are RATE_LIMITED before anything runs', a
   const refused = await stack.gql('{ viewer { id } }', {}, { as: user, url: urls[0] });
   assert.deepEqual(codes(refused), ['RATE_LIMITED']);
   assert.equal(refused.data ?? null, null);
+});
+
+test('uploads spend the mutation budget: past it, 429 with Retry-After before the feed is called', async () => {
+  const user = `uploader-${run}`;
+  const png = await makeImage(8, 8, 'png');
+  for (let i = 0; i < 3; i++) {
+    assert.equal((await uploadTo(stack, png, { as: user, raw: 'image/png' })).status, 201);
+  }
+  const refused = await uploadTo(stack, png, { as: user, raw: 'image/png' });
+  assert.equal(refused.status, 429);
+  assert.equal(refused.body.error?.code, 'RATE_LIMITED');
 });

@@ -14,6 +14,8 @@ import type { RunningService } from '../../platform/subgraph.js';
 import { createRateLimiter, type RateLimits } from '../../gateway/rate-limit.js';
 import { startGateway, type RunningGateway } from '../../gateway/server.js';
 import { startComments } from '../../subgraphs/comments/server.js';
+import { gridfsBlobStore } from '../../subgraphs/feed/media/gridfs-store.js';
+import type { MediaOptions } from '../../subgraphs/feed/media/config.js';
 import { startFeed, type TimelineOptions } from '../../subgraphs/feed/server.js';
 import { startLikes } from '../../subgraphs/likes/server.js';
 import { freePort, startMongo } from '../../scripts/services.js';
@@ -90,6 +92,8 @@ export interface StackOptions {
   captureLogs?: boolean;
   /** The feed's timelines: the production defaults unless a test needs a small threshold. */
   timelines?: Partial<TimelineOptions>;
+  /** Upload limits, media tools and blob store (GridFS in the feed's database by default). */
+  media?: Partial<Pick<MediaOptions, 'maxBytes' | 'tools' | 'blobs'>>;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<TestStack> {
@@ -156,6 +160,8 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   };
 
   const services: RunningService[] = [];
+  // Known before the feed starts, so that media URLs point at the gateway as they do locally.
+  const gatewayPort = await freePort();
   const feed = stopsOnce(
     await startFeed({
       ...common,
@@ -167,6 +173,12 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
         maxFanOutFollowers: 10_000,
         refreshMs: 60_000,
         ...options.timelines,
+      },
+      media: {
+        blobs: options.media?.blobs ?? gridfsBlobStore(db('feed')),
+        baseUrl: `http://127.0.0.1:${gatewayPort}`,
+        maxBytes: options.media?.maxBytes ?? { PHOTO: 20_000_000, VIDEO: 200_000_000 },
+        tools: options.media?.tools ?? { ffprobe: 'ffprobe', ffmpeg: 'ffmpeg' },
       },
     }),
   );
@@ -205,6 +217,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   for (let i = 0; i < (options.gateways ?? 1); i++) {
     const gateway = await startGateway({
       ...common,
+      port: i === 0 ? gatewayPort : 0,
       logger: loggerOf('gateway'),
       supergraphPath: options.supergraphPath ?? projectPath('schema/supergraph.graphql'),
       subgraphUrls: { feed: feed.url, likes: likes.url, comments: comments.url },

@@ -2,7 +2,8 @@ import { isUserId, requireViewer } from '../../../platform/auth.js';
 import { badInput, forbidden, notFound } from '../../../platform/errors.js';
 import { isEntityId } from '../../../platform/ids.js';
 import type { FeedContext } from '../context.js';
-import { checkCaption, checkMedia, type MediaInput } from '../post-input.js';
+import { checkCaption, checkMedia, requestedAssetIds, type MediaInput } from '../post-input.js';
+import type { AssetDoc } from '../store/assets.js';
 import type { PostDoc } from '../store/posts.js';
 import { loadUser } from './User.js';
 
@@ -38,7 +39,14 @@ export const Mutation = {
   ) {
     const viewerId = requireViewer(context);
     const caption = checkCaption(args.input.caption);
-    const media = checkMedia(args.input.media);
+    const assets = await context.loaders.assets.loadMany(requestedAssetIds(args.input.media));
+    const ownAssets = new Map<string, AssetDoc>();
+    for (const asset of assets) {
+      // A failed lookup is ours, not the client's: it must not read as "no such asset".
+      if (asset instanceof Error) throw asset;
+      if (asset?.ownerId === viewerId) ownAssets.set(asset._id, asset);
+    }
+    const media = checkMedia(args.input.media, ownAssets);
     await context.stores.users.ensure(viewerId);
     const post = await context.stores.posts.create(viewerId, caption, media);
     context.loaders.posts.prime(post._id, post);

@@ -5,9 +5,14 @@ import type { Page } from '../../../platform/connection.js';
 import { pagesByParent } from '../../../platform/grouped-pages.js';
 import { BACKGROUND_SCAN } from '../../../platform/mongo.js';
 
+/**
+ * With `assetId`, an upload: its URL is made from the asset id at read time (so a new CDN needs no
+ * rewrite) and its metadata read from the asset, where extraction records it once ready.
+ */
 export interface MediaDoc {
   kind: 'PHOTO' | 'VIDEO';
-  url: string;
+  assetId?: string;
+  url?: string;
   width?: number | null;
   height?: number | null;
   durationMs?: number | null;
