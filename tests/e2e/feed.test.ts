@@ -506,13 +506,10 @@ describe('feed pagination', () => {
     const seen = new Set(all);
     const missing = initial.filter((id) => !seen.has(id));
     assert.deepEqual(missing, [], `${missing.length} posts were skipped`);
-    // New posts may appear only in the first page, above every older post.
+    // New posts may appear only above every older post. (Not only in the first page: a post whose
+    // id was taken before that page was read may be stored, or fanned out, just after it, and then
+    // sorts below the page's end: the second page rightly starts with it.)
     const initialSet = new Set(initial);
-    for (const [index, page] of walked.entries()) {
-      if (index === 0) continue;
-      for (const id of page)
-        assert.ok(initialSet.has(id), `a new post ${id} appeared inside page ${index + 1}`);
-    }
     const firstOld = all.findIndex((id) => initialSet.has(id));
     assert.ok(
       all.slice(firstOld).every((id) => initialSet.has(id)),
