@@ -42,6 +42,12 @@ export function createMetrics(service: string) {
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
       registers,
     }),
+    mongoCommands: new Counter({
+      name: 'mongo_commands_total',
+      help: 'Commands this process sent to MongoDB, by command name',
+      labelNames: ['command'],
+      registers,
+    }),
     events: new Counter({
       name: 'events_total',
       help: 'Domain events by topic, direction (published, consumed) and outcome (ok, failed)',

@@ -181,7 +181,11 @@ export async function runSubgraphProcess(
 ): Promise<void> {
   const env = readServiceEnv(portVariable, defaultPort);
   const logger = createLogger(name, env.logLevel);
-  const mongo = await connectMongo(env.mongoUri, { appName: name });
+  const metrics = createMetrics(name);
+  const mongo = await connectMongo(env.mongoUri, {
+    appName: name,
+    onCommand: (event) => metrics.mongoCommands.inc({ command: event.commandName }),
+  });
   const events = await connectEvents({
     natsUrl: env.natsUrl,
     redisUrl: env.redisUrl,
@@ -189,7 +193,7 @@ export async function runSubgraphProcess(
     prefix: env.eventsPrefix,
     name,
     logger,
-    metrics: createMetrics(name),
+    metrics,
   });
   const service = await start({
     db: mongo.db(databaseName(env.dbPrefix, name)),
