@@ -29,3 +29,6 @@ const gateway = createGatewayRuntime({
   },
 });
 createServer(gateway).listen(Number(process.env.BENCH_PORT), '127.0.0.1');
+// The runtime keeps the process alive past SIGTERM (it disposes on signals, then waits); the bench
+// stops its peers with SIGTERM and has nothing to drain.
+process.once('SIGTERM', () => process.exit(0));

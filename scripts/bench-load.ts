@@ -4,7 +4,7 @@ import { COMMENT, FEED_QUERY, LIKE, POST_QUERY, UNLIKE } from './bench-queries.j
 
 /**
  * The load generator of `npm run bench`, a process of its own so that its CPU is not the
- * gateway's: reads a `LoadPlan` as JSON from its first argument, runs it against one gateway and
+ * gateway's: reads a `LoadPlan` as JSON on stdin, runs it against one gateway and
  * prints a `LoadResult` as JSON on stdout.
  *
  * - `mixed`: closed loop, `concurrency` virtual users on keep-alive connections, each request
@@ -194,6 +194,8 @@ async function runStorm(plan: LoadPlan): Promise<LoadResult> {
   };
 }
 
-const plan = JSON.parse(process.argv[2] ?? '{}') as LoadPlan;
+const input: Buffer[] = [];
+for await (const chunk of process.stdin) input.push(chunk as Buffer);
+const plan = JSON.parse(Buffer.concat(input).toString('utf8')) as LoadPlan;
 const result = plan.mode === 'storm' ? await runStorm(plan) : await runLoad(plan);
 process.stdout.write(JSON.stringify(result));
