@@ -36,7 +36,12 @@ const events = await connectEvents({
 });
 // Its own connection for the request path (rate limits, persisted queries): commands must not
 // queue behind pub/sub traffic, nor wait for a Redis that is away (both fall back to memory then).
-const redis = new Redis(service.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+// Commands of concurrent requests issued in the same tick go out in one write.
+const redis = new Redis(service.redisUrl, {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  enableAutoPipelining: true,
+});
 redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis (request path) error'));
 const gateway = await startGateway({
   supergraphPath: env.SUPERGRAPH_PATH,

@@ -64,7 +64,10 @@ function isUncodedRequestError(error: unknown): boolean {
  * INTERNAL_SERVER_ERROR, so driver errors and stack traces never reach a client (the cause is
  * logged by `logInternalErrors`, with the request id).
  */
-export function maskError(formatted: GraphQLFormattedError, error?: unknown): GraphQLFormattedError {
+export function maskError(
+  formatted: GraphQLFormattedError,
+  error?: unknown,
+): GraphQLFormattedError {
   if (isClientError(formatted.extensions?.code)) {
     const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
     return { ...formatted, extensions };

@@ -20,7 +20,8 @@ const gateway = new ApolloGateway({
     new RemoteGraphQLDataSource<Context>({
       url,
       willSendRequest({ request, context }) {
-        if (context.authorization) request.http?.headers.set('authorization', context.authorization);
+        if (context.authorization)
+          request.http?.headers.set('authorization', context.authorization);
       },
     }),
 });

@@ -44,12 +44,7 @@ interface Sent {
   detail: string;
 }
 
-function post(
-  agent: Agent,
-  url: URL,
-  token: string,
-  body: string,
-): Promise<Sent> {
+function post(agent: Agent, url: URL, token: string, body: string): Promise<Sent> {
   const started = performance.now();
   return new Promise((resolve) => {
     const req = request(
@@ -70,7 +65,11 @@ function post(
           const text = Buffer.concat(chunks).toString('utf8');
           // A GraphQL error anywhere in the body makes the request a failure, partial data or not.
           const ok = res.statusCode === 200 && !text.includes('"errors":');
-          resolve({ ok, ms: performance.now() - started, detail: ok ? '' : `${res.statusCode} ${text.slice(0, 300)}` });
+          resolve({
+            ok,
+            ms: performance.now() - started,
+            detail: ok ? '' : `${res.statusCode} ${text.slice(0, 300)}`,
+          });
         });
       },
     );

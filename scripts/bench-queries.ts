@@ -26,9 +26,9 @@ export const POST_QUERY = `query PostDetail($id: ID!) {
   }
 }`;
 
-export const LIKE = 'mutation Like($id: ID!) { likePost(postId: $id) { id likeCount viewerHasLiked } }';
+export const LIKE =
+  'mutation Like($id: ID!) { likePost(postId: $id) { id likeCount viewerHasLiked } }';
 export const UNLIKE =
   'mutation Unlike($id: ID!) { unlikePost(postId: $id) { id likeCount viewerHasLiked } }';
 export const COMMENT =
   'mutation Comment($id: ID!, $body: String!) { addComment(postId: $id, body: $body) { id post { id commentCount } } }';
-

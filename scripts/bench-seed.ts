@@ -87,7 +87,11 @@ export async function seedBench(
   for (const followerId of userIds) {
     const want = sizes.minFollows + pick(sizes.maxFollows - sizes.minFollows + 1);
     const chosen = new Set<string>();
-    for (let tries = 0; chosen.size < Math.min(want, userIds.length - 1) && tries < want * 20; tries++) {
+    for (
+      let tries = 0;
+      chosen.size < Math.min(want, userIds.length - 1) && tries < want * 20;
+      tries++
+    ) {
       const followeeId = userIds[byRank()] as string;
       if (followeeId !== followerId) chosen.add(followeeId);
     }
@@ -136,7 +140,12 @@ export async function seedBench(
       authorId,
       caption: `Post ${i} by ${authorId}`,
       media: [
-        { kind: 'PHOTO', url: `https://media.example.com/bench/${i}.jpg`, width: 1080, height: 1080 },
+        {
+          kind: 'PHOTO',
+          url: `https://media.example.com/bench/${i}.jpg`,
+          width: 1080,
+          height: 1080,
+        },
       ],
       createdAt: new Date(at),
       updatedAt: new Date(at),
@@ -153,11 +162,16 @@ export async function seedBench(
   const meanWeight = total / userIds.length;
   for (const post of posts) {
     const weight = 1 / ((rankOf.get(post.authorId) ?? 0) + 1) / meanWeight;
-    const expected = (mean: number) => Math.min(userIds.length, Math.round(mean * weight * 2 * next()));
+    const expected = (mean: number) =>
+      Math.min(userIds.length, Math.round(mean * weight * 2 * next()));
     const shard = shardOfId(post._id);
     const at = post.createdAt.getTime();
     const likers = new Set<string>();
-    for (let n = expected(sizes.likesPerPost), tries = 0; likers.size < n && tries < n * 20; tries++) {
+    for (
+      let n = expected(sizes.likesPerPost), tries = 0;
+      likers.size < n && tries < n * 20;
+      tries++
+    ) {
       likers.add(userIds[pick(userIds.length)] as string);
     }
     for (const userId of likers) {
@@ -193,8 +207,7 @@ export async function seedBench(
       });
     }
     if (likers.size > 0) likeCounts.push({ _id: post._id, shard, likeCount: likers.size });
-    if (commentTotal > 0)
-      commentCounts.push({ _id: post._id, shard, commentCount: commentTotal });
+    if (commentTotal > 0) commentCounts.push({ _id: post._id, shard, commentCount: commentTotal });
   }
 
   const db = (name: string) => mongo.db(databaseName(dbPrefix, name));

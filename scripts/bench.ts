@@ -215,7 +215,12 @@ try {
     const port = key === 'ours' ? ports.gateway : await freePort();
     const started = await kind.start(port);
     cleanups.push(() => started.stop());
-    gateways.push({ key, label: kind.label, url: `http://${host}:${port}/graphql`, process: started });
+    gateways.push({
+      key,
+      label: kind.label,
+      url: `http://${host}:${port}/graphql`,
+      process: started,
+    });
   }
   say(`gateways up: ${gateways.map((g) => g.label).join(', ')}`);
 
@@ -319,7 +324,9 @@ try {
     const requests = runs.reduce((sum, run) => sum + run.result.requests, 0);
     const elapsed = runs.reduce((sum, run) => sum + run.result.elapsed, 0);
     const cpu = runs.reduce((sum, run) => sum + run.cpuSeconds, 0);
-    const all = runs.flatMap((run) => Object.values(run.result.latencies).flat()).sort((a, b) => a - b);
+    const all = runs
+      .flatMap((run) => Object.values(run.result.latencies).flat())
+      .sort((a, b) => a - b);
     const feed = runs.flatMap((run) => run.result.latencies.feed ?? []).sort((a, b) => a - b);
     return {
       gateway,
@@ -377,7 +384,10 @@ try {
       .countDocuments({ shard: shardOfId(hotPost), postId: hotPost, active: true });
     await check.close();
     const feedP95 = (phase: Phase) =>
-      percentile([...(phase.result.latencies.feed ?? [])].sort((a, b) => a - b), 95);
+      percentile(
+        [...(phase.result.latencies.feed ?? [])].sort((a, b) => a - b),
+        95,
+      );
     const quietP95 = feedP95(quiet);
     const stormP95 = feedP95(stormy);
     const likeLatencies = [...(storm.latencies.like ?? [])].sort((a, b) => a - b);
@@ -401,7 +411,12 @@ try {
   }
 
   const fmt = (value: number, digits = 0) =>
-    Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a';
+    Number.isFinite(value)
+      ? value.toLocaleString('en-US', {
+          maximumFractionDigits: digits,
+          minimumFractionDigits: digits,
+        })
+      : 'n/a';
   const byKey = (key: string) => summaries.find((s) => s.gateway.key === key);
   const ratio = (value: (s: Summary) => number, to: string) => (s: Summary) => {
     const base = byKey(to);
@@ -431,7 +446,9 @@ try {
   const lines = [
     `## npm run bench (${new Date().toISOString()})`,
     '',
-    `${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end; ` +
+    `${cpus().length} cores, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} at the end; ` +
       'the load generator, the subgraphs, the Mongo-wire server and the gateway share these cores, ' +
       'so compare the gateways by their ratios in this run, not by absolute figures.',
     `Data: ${seeded.userIds.length} users, ${seeded.postIds.length} posts, ${seeded.follows} follows (${args['min-follows']}–${args['max-follows']} each, Zipf-skewed), ` +
