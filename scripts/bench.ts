@@ -357,13 +357,18 @@ try {
         headers: { 'content-type': 'application/json', authorization: `Bearer ${authorToken}` },
         body: JSON.stringify({ query, variables }),
       });
-      return (await response.json()) as { data?: Record<string, any>; errors?: unknown[] };
+      // Both operations below select one object with one scalar.
+      return (await response.json()) as {
+        data?: Record<string, Record<string, string | number> | null>;
+        errors?: unknown[];
+      };
     };
     // A new post by the most followed user: the newest post in most feeds, so the feed reads it.
     const created = await gql(
       'mutation { createPost(input: { caption: "Storm", media: [{ kind: PHOTO, url: "https://media.example.com/storm.jpg" }] }) { id } }',
     );
     const hotPost = created.data?.createPost?.id as string;
+    if (!hotPost) throw new Error(`createPost failed: ${JSON.stringify(created.errors)}`);
     say(`like storm on ${hotPost} by ${author}: ${STORM_RATE}/s for ${STORM_SECONDS} s`);
     const quiet = await measure(ours, plan('feed', ours.url, STORM_SECONDS));
     const [stormy, storm] = await Promise.all([
