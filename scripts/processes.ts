@@ -62,11 +62,13 @@ export async function startServiceProcess(options: {
   readyUrl: string;
   readyInit?: RequestInit;
   nodeArgs?: string[];
+  /** Send the process's log lines (its stdout) to our stderr, leaving our stdout to results. */
+  logsToStderr?: boolean;
 }): Promise<ServiceProcess> {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), projectPath(options.entry)], {
     cwd: projectRoot,
     env: options.env,
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', options.logsToStderr ? process.stderr : 'inherit', 'inherit'],
   });
   try {
     await waitReady(options.name, options.readyUrl, child, options.readyInit);
@@ -89,6 +91,8 @@ export async function startSupergraphProcesses(options: {
   env: NodeJS.ProcessEnv;
   onExit?: (name: string, code: number | string | null) => void;
   gateway?: boolean;
+  /** Send the services' log lines (their stdout) to our stderr, leaving our stdout to results. */
+  logsToStderr?: boolean;
 }): Promise<SupergraphProcesses> {
   const { host, ports } = options;
   const url = (port: number) => `http://${host}:${port}/graphql`;
@@ -110,7 +114,7 @@ export async function startSupergraphProcesses(options: {
     const child = spawn(process.execPath, [projectPath(entry)], {
       cwd: projectRoot,
       env,
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', options.logsToStderr ? process.stderr : 'inherit', 'inherit'],
     });
     child.on('exit', (code, signal) => {
       if (!stopping) options.onExit?.(name, signal ?? code);
