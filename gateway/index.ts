@@ -7,6 +7,7 @@ import { createMetrics } from '../platform/metrics.js';
 import { connectEvents } from '../platform/pubsub.js';
 import { readServiceEnv, stopOnSignals } from '../platform/service.js';
 import { startTracing } from '../platform/tracing.js';
+import { persistedQueryCache } from './persisted-queries.js';
 import { createRateLimiter } from './rate-limit.js';
 import { startGateway } from './server.js';
 
@@ -36,10 +37,15 @@ const events = await connectEvents({
   logger,
   metrics: createMetrics('gateway'),
 });
-// Its own connection: commands must not queue behind pub/sub traffic, nor wait for a Redis that
-// is away (the limiter falls back to memory then).
-const redis = new Redis(service.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis (rate limits) error'));
+// Its own connection for the request path (rate limits, persisted queries): commands must not
+// queue behind pub/sub traffic, nor wait for a Redis that is away (both fall back to memory then).
+// Commands of concurrent requests issued in the same tick go out in one write.
+const redis = new Redis(service.redisUrl, {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  enableAutoPipelining: true,
+});
+redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis (request path) error'));
 const gateway = await startGateway({
   supergraphPath: env.SUPERGRAPH_PATH,
   subgraphUrls: { feed: service.feedUrl, likes: service.likesUrl, comments: service.commentsUrl },
@@ -58,6 +64,13 @@ const gateway = await startGateway({
     mutationsPerUserPerMinute: env.RATE_LIMIT_MUTATIONS_PER_MINUTE,
   }),
   events,
+  persistedQueries: persistedQueryCache({
+    redis,
+    prefix: service.eventsPrefix,
+    ttlSeconds: 7 * 86_400,
+    localEntries: 2_000,
+    logger,
+  }),
   subscriptions: {
     pushesPerSecond: env.SUBSCRIPTION_PUSHES_PER_SECOND,
     maxPerConnection: env.SUBSCRIPTIONS_PER_CONNECTION,

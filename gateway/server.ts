@@ -13,6 +13,7 @@ import type { GatewayContext } from './context.js';
 import { errorBehavior, errorBehaviorGateway, relaxedSupergraph } from './error-behavior.js';
 import { mediaProxyRoutes } from './media-proxy.js';
 import { operationResolution } from './operation-resolution.js';
+import type { QueryCache } from './persisted-queries.js';
 import { queryLimits, type QueryLimits } from './query-limits.js';
 import { rateLimit, type RateLimiter } from './rate-limit.js';
 import { SubgraphSource } from './subgraph-source.js';
@@ -37,6 +38,8 @@ export interface GatewayDeps {
   /** Live events for subscriptions, and the process's metrics. */
   events: EventClients;
   subscriptions: { pushesPerSecond: number; maxPerConnection: number };
+  /** Where automatic persisted queries live: shared by every replica (`persistedQueryCache`). */
+  persistedQueries: QueryCache;
 }
 
 export interface RunningGateway extends RunningService {
@@ -70,6 +73,8 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     gateway: errorBehaviorGateway(gateway, gatewayOn(relaxedSupergraph)),
     logger,
     introspection: deps.introspection,
+    // The cache keeps its own expiry; Apollo's per-entry ttl would only repeat it.
+    persistedQueries: { cache: deps.persistedQueries, ttl: null },
     plugins: [
       logInternalErrors(logger),
       operationMetrics(deps.events.metrics),

@@ -4,19 +4,7 @@ import { REQUEST_ID_HEADER } from '../platform/http.js';
 import type { Metrics } from '../platform/metrics.js';
 import { injectTraceHeaders } from '../platform/tracing.js';
 import type { GatewayContext } from './context.js';
-
-/**
- * Node's own fetch (undici) keeps connections to each subgraph alive and pooled, where the
- * gateway's default fetcher would pay for its HTTP cache layer on every call. A subgraph that
- * does not answer within `timeoutMs` fails its part of the query, not the whole gateway.
- */
-function keepAliveFetch(timeoutMs: number): RemoteGraphQLDataSource['fetcher'] {
-  return ((url: string, init: RequestInit) =>
-    fetch(url, {
-      ...init,
-      signal: AbortSignal.timeout(timeoutMs),
-    })) as unknown as RemoteGraphQLDataSource['fetcher'];
-}
+import { subgraphFetcher } from './subgraph-http.js';
 
 /**
  * A fetch that got no GraphQL answer (refused, reset, timed out, or a 5xx) as an error a client
@@ -57,7 +45,10 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
     private readonly metrics: Metrics,
     timeoutMs: number,
   ) {
-    super({ url, fetcher: keepAliveFetch(timeoutMs) });
+    super({
+      url,
+      fetcher: subgraphFetcher(timeoutMs) as unknown as RemoteGraphQLDataSource['fetcher'],
+    });
   }
 
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {

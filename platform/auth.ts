@@ -12,6 +12,9 @@ import { invalidToken, unauthenticated } from './errors.js';
 export const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
 
 const USER_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+/** Verified tokens remembered per process (oldest dropped first), and for how long at most. */
+const VERIFIED_TOKENS = 10_000;
+const VERIFIED_TTL_MS = 60_000;
 
 export interface AuthConfig {
   mode: 'development' | 'production';
@@ -96,12 +99,34 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
     }
   }
 
+  /**
+   * Tokens verified lately, by their text: a client sends the same token with every request, and
+   * checking its signature (WebCrypto, asynchronous) is the largest fixed cost of a request. A hit
+   * is still held to the token's expiry, and to `VERIFIED_TTL_MS`, so that a key withdrawn from
+   * the JWKS stops being honoured within a minute. Only successes are kept.
+   */
+  const verified = new Map<string, { viewer: Viewer; until: number }>();
+  async function verifyCached(token: string): Promise<Viewer> {
+    const now = Date.now();
+    const hit = verified.get(token);
+    if (hit && now < hit.until) return hit.viewer;
+    if (hit) verified.delete(token);
+    const viewer = await verify(token);
+    const expiry =
+      viewer.expiresAt === undefined
+        ? Infinity
+        : (viewer.expiresAt + config.clockToleranceSeconds) * 1_000;
+    if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.keys().next().value as string);
+    verified.set(token, { viewer, until: Math.min(expiry, now + VERIFIED_TTL_MS) });
+    return viewer;
+  }
+
   return {
     async fromHeader(header) {
       if (header === undefined || header === null || header === '') return null;
       const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
       if (!match?.[1]) throw invalidToken('The Authorization header must be "Bearer <token>"');
-      return verify(match[1]);
+      return verifyCached(match[1]);
     },
   };
 }

@@ -54,14 +54,30 @@ function isClientError(code: unknown): boolean {
 }
 
 /**
+ * A few of Apollo Server's own refusals of a malformed request (an APQ hash that does not match
+ * its query) carry an HTTP 4xx status but no code: the client's fault, not ours.
+ */
+function isUncodedRequestError(error: unknown): boolean {
+  if (!(error instanceof GraphQLError) || error.extensions.code !== undefined) return false;
+  const status = (error.extensions.http as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
+/**
  * Apollo Server `formatError`: anything not raised on purpose becomes a masked
  * INTERNAL_SERVER_ERROR, so driver errors and stack traces never reach a client (the cause is
  * logged by `logInternalErrors`, with the request id).
  */
-export function maskError(formatted: GraphQLFormattedError): GraphQLFormattedError {
+export function maskError(
+  formatted: GraphQLFormattedError,
+  error?: unknown,
+): GraphQLFormattedError {
   if (isClientError(formatted.extensions?.code)) {
     const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
     return { ...formatted, extensions };
+  }
+  if (isUncodedRequestError(error)) {
+    return { message: formatted.message, extensions: { code: 'BAD_REQUEST' } };
   }
   return {
     message: 'Internal server error',
@@ -90,7 +106,7 @@ export function logInternalErrors(logger: Logger): ApolloServerPlugin<{ requestI
               );
               continue;
             }
-            if (isClientError(error.extensions?.code)) continue;
+            if (isClientError(error.extensions?.code) || isUncodedRequestError(error)) continue;
             logger.error(
               {
                 err: error.originalError ?? error,

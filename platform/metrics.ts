@@ -49,6 +49,12 @@ export function createMetrics(service: string) {
       labelNames: ['cache', 'outcome'],
       registers,
     }),
+    mongoCommands: new Counter({
+      name: 'mongo_commands_total',
+      help: 'Commands this process sent to MongoDB, by command name',
+      labelNames: ['command'],
+      registers,
+    }),
     events: new Counter({
       name: 'events_total',
       help: 'Domain events by topic, direction (published, consumed) and outcome (ok, failed)',

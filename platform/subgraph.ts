@@ -196,7 +196,11 @@ export async function runSubgraphProcess(
   const env = readServiceEnv(portVariable, defaultPort);
   const logger = createLogger(name, env.logLevel);
   const tracing = await startTracing(name, logger);
-  const mongo = await connectMongo(env.mongoUri, { appName: name });
+  const metrics = createMetrics(name);
+  const mongo = await connectMongo(env.mongoUri, {
+    appName: name,
+    onCommand: (event) => metrics.mongoCommands.inc({ command: event.commandName }),
+  });
   const events = await connectEvents({
     natsUrl: env.natsUrl,
     redisUrl: env.redisUrl,
@@ -204,7 +208,7 @@ export async function runSubgraphProcess(
     prefix: env.eventsPrefix,
     name,
     logger,
-    metrics: createMetrics(name),
+    metrics,
   });
   const cache = connectCache({
     url: env.redisUrl,
@@ -212,7 +216,7 @@ export async function runSubgraphProcess(
     timeoutMs: env.cacheTimeoutMs,
     ttlSeconds: env.cacheTtlSeconds,
     logger,
-    metrics: events.metrics,
+    metrics,
   });
   const service = await start({
     db: mongo.db(databaseName(env.dbPrefix, name)),

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -8,6 +7,7 @@ import { signDevToken } from '../platform/auth.js';
 import { createLogger } from '../platform/logger.js';
 import { createMetrics } from '../platform/metrics.js';
 import { connectEvents } from '../platform/pubsub.js';
+import { percentile, processStats } from './measure.js';
 import { startSupergraphProcesses } from './processes.js';
 import { ensureNats, ensureRedis, freePort, startMongo } from './services.js';
 
@@ -36,15 +36,6 @@ const RATE = Number(args.rate);
 const ENGINE = args.engine === 'redis' ? 'redis' : 'nats';
 const say = (line: string) => console.error(`[bench:live] ${line}`);
 
-async function processStats(pid: number): Promise<{ cpuSeconds: number; rssMb: number }> {
-  const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
-  // utime and stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks of 1/100 s on Linux.
-  const cpuSeconds = (Number(stat[11]) + Number(stat[12])) / 100;
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return { cpuSeconds, rssMb: rssKb / 1024 };
-}
-
 /**
  * The floor under any WebSocket fan-out here: CPU per small write to a loopback TCP socket (one
  * write per delivery is the least a push to a socket can cost), measured on 500 sockets.
@@ -69,12 +60,6 @@ async function rawWriteMicros(): Promise<number> {
   for (const socket of [...clients, ...accepted]) socket.destroy();
   server.close();
   return (used.user + used.system) / (40 * accepted.length);
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0
-    ? NaN
-    : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number);
 }
 
 interface Result {

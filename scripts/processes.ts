@@ -17,12 +17,17 @@ export interface SupergraphProcesses {
   stop(): Promise<void>;
 }
 
-async function waitReady(name: string, url: string, child: ChildProcess): Promise<void> {
+async function waitReady(
+  name: string,
+  url: string,
+  child: ChildProcess,
+  init?: RequestInit,
+): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null)
       throw new Error(`${name} exited with ${child.exitCode} during start-up`);
-    const ready = await fetch(url)
+    const ready = await fetch(url, init)
       .then((response) => response.ok)
       .catch(() => false);
     if (ready) return;
@@ -31,16 +36,63 @@ async function waitReady(name: string, url: string, child: ChildProcess): Promis
   throw new Error(`${name} did not become ready at ${url}`);
 }
 
+export interface ServiceProcess {
+  pid: number;
+  /** SIGTERM, waiting for the process to exit. */
+  stop(): Promise<void>;
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+/**
+ * One Node process running `entry` (a path under the project root), resolved once `readyUrl`
+ * answers 2xx to a request made with `readyInit` (a GET by default). `nodeArgs` go before the
+ * entry (for example `--cpu-prof`).
+ */
+export async function startServiceProcess(options: {
+  name: string;
+  entry: string;
+  env: NodeJS.ProcessEnv;
+  readyUrl: string;
+  readyInit?: RequestInit;
+  nodeArgs?: string[];
+  /** Send the process's log lines (its stdout) to our stderr, leaving our stdout to results. */
+  logsToStderr?: boolean;
+}): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), projectPath(options.entry)], {
+    cwd: projectRoot,
+    env: options.env,
+    stdio: ['ignore', options.logsToStderr ? process.stderr : 'inherit', 'inherit'],
+  });
+  try {
+    await waitReady(options.name, options.readyUrl, child, options.readyInit);
+  } catch (error) {
+    await stopChild(child);
+    throw error;
+  }
+  return { pid: child.pid ?? 0, stop: () => stopChild(child) };
+}
+
 /**
  * The three subgraphs and the gateway, each its own process as in production, started in
  * dependency order (likes and comments call feed; the gateway plans over all three).
- * `onExit` hears of a process that exits before `stop`.
+ * `onExit` hears of a process that exits before `stop`. With `gateway: false` only the subgraphs
+ * start (`pids.gateway` is then 0), for a caller that runs gateways of its own over them.
  */
 export async function startSupergraphProcesses(options: {
   host: string;
   ports: Ports;
   env: NodeJS.ProcessEnv;
   onExit?: (name: string, code: number | string | null) => void;
+  gateway?: boolean;
+  /** Send the services' log lines (their stdout) to our stderr, leaving our stdout to results. */
+  logsToStderr?: boolean;
 }): Promise<SupergraphProcesses> {
   const { host, ports } = options;
   const url = (port: number) => `http://${host}:${port}/graphql`;
@@ -62,7 +114,7 @@ export async function startSupergraphProcesses(options: {
     const child = spawn(process.execPath, [projectPath(entry)], {
       cwd: projectRoot,
       env,
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', options.logsToStderr ? process.stderr : 'inherit', 'inherit'],
     });
     child.on('exit', (code, signal) => {
       if (!stopping) options.onExit?.(name, signal ?? code);
@@ -73,16 +125,7 @@ export async function startSupergraphProcesses(options: {
 
   async function stop() {
     stopping = true;
-    await Promise.all(
-      [...children.values()].map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all([...children.values()].map(stopChild));
   }
 
   try {
@@ -91,7 +134,7 @@ export async function startSupergraphProcesses(options: {
       start('likes', 'dist/subgraphs/likes/index.js'),
       start('comments', 'dist/subgraphs/comments/index.js'),
     ]);
-    await start('gateway', 'dist/gateway/index.js');
+    if (options.gateway !== false) await start('gateway', 'dist/gateway/index.js');
   } catch (error) {
     await stop();
     throw error;

@@ -11,6 +11,7 @@ import { connectMongo, databaseName } from '../../platform/mongo.js';
 import { projectPath } from '../../platform/paths.js';
 import { connectEvents, type EventClients } from '../../platform/pubsub.js';
 import type { RunningService } from '../../platform/subgraph.js';
+import { persistedQueryCache } from '../../gateway/persisted-queries.js';
 import { createRateLimiter, type RateLimits } from '../../gateway/rate-limit.js';
 import { startGateway, type RunningGateway } from '../../gateway/server.js';
 import { startComments } from '../../subgraphs/comments/server.js';
@@ -229,6 +230,13 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       rateLimiter: createRateLimiter(redis, dbPrefix, rateLimits),
       events: await events(`gateway-${i}`),
       subscriptions: { pushesPerSecond: 4, maxPerConnection: 10 },
+      persistedQueries: persistedQueryCache({
+        redis,
+        prefix: dbPrefix,
+        ttlSeconds: 600,
+        localEntries: 100,
+        logger: loggerOf('gateway'),
+      }),
     });
     gateways.push(gateway);
     services.push(gateway);

@@ -1,0 +1,514 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { dirname } from 'node:path';
+import { isDeepStrictEqual, parseArgs } from 'node:util';
+import { setTimeout as delay } from 'node:timers/promises';
+import { signDevToken } from '../platform/auth.js';
+import { shardOfId } from '../platform/ids.js';
+import { connectMongo, databaseName } from '../platform/mongo.js';
+import { projectPath, projectRoot } from '../platform/paths.js';
+import type { LoadPlan, LoadResult } from './bench-load.js';
+import { FEED_QUERY } from './bench-queries.js';
+import { seedBench } from './bench-seed.js';
+import { percentile, processStats } from './measure.js';
+import { startServiceProcess, startSupergraphProcesses, type ServiceProcess } from './processes.js';
+import { ensureNats, ensureRedis, freePort, startMongo } from './services.js';
+import { SUPERGRAPH_FILE } from './supergraph.js';
+
+/**
+ * `npm run bench`: the read path at scale. Seeds a large graph into the embedded Mongo-wire
+ * server, starts the three subgraphs once (separate processes), then three gateways over them,
+ * each one process: (a) ours, (b) a plain `@apollo/gateway` + `@apollo/server` with default
+ * settings, (c) `@graphql-hive/gateway` with its router runtime. The same workload runs against
+ * each in alternation (a, b, c, a, b, c, ...), each for a fixed time at a fixed concurrency, from
+ * a load generator in its own process; gateway CPU comes from /proc, subgraph requests and
+ * database commands from the subgraphs' /metrics. Then a like storm on one post through our
+ * gateway while the feed is read, against the same feed load without it, and the post's final
+ * count checked against the likes acknowledged.
+ */
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '2' },
+    concurrency: { type: 'string', default: '32' },
+    users: { type: 'string', default: '1000' },
+    posts: { type: 'string', default: '20000' },
+    'min-follows': { type: 'string', default: '50' },
+    'max-follows': { type: 'string', default: '200' },
+    'likes-per-post': { type: 'string', default: '5' },
+    'comments-per-post': { type: 'string', default: '2' },
+    'storm-rate': { type: 'string', default: '5000' },
+    'storm-seconds': { type: 'string', default: '10' },
+    gateways: { type: 'string', default: 'ours,apollo,hive' },
+    out: { type: 'string', default: '.data/bench.md' },
+    profile: { type: 'boolean', default: false },
+  },
+});
+const SECONDS = Number(args.seconds);
+const ROUNDS = Number(args.rounds);
+const CONCURRENCY = Number(args.concurrency);
+const STORM_RATE = Number(args['storm-rate']);
+const STORM_SECONDS = Number(args['storm-seconds']);
+const say = (line: string) => console.error(`[bench] ${line}`);
+
+interface Gateway {
+  key: string;
+  label: string;
+  url: string;
+  process: ServiceProcess;
+}
+
+interface Phase {
+  result: LoadResult;
+  cpuSeconds: number;
+  subgraphRequests: number;
+  mongoCommands: number;
+}
+
+/** Sum of every sample of the named counters in a Prometheus text body. */
+function sumSamples(text: string, name: string, filter = ''): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name}{`) && line.includes(filter)) {
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return sum;
+}
+
+function runLoad(plan: LoadPlan): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [projectPath('dist/scripts/bench-load.js')], {
+      cwd: projectRoot,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    child.stdin.end(JSON.stringify(plan));
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`load generator exited with ${code}`));
+      resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as LoadResult);
+    });
+  });
+}
+
+const mongoServer = await startMongo({ backend: 'memory', port: 0 });
+const nats = await ensureNats(process.env.NATS_URL);
+const redis = await ensureRedis(process.env.REDIS_URL);
+const prefix = `bench${randomBytes(3).toString('hex')}`;
+const cleanups: (() => Promise<void>)[] = [];
+try {
+  say(`seeding ${args.users} users and ${args.posts} posts`);
+  const mongo = await connectMongo(mongoServer.uri, { appName: 'bench-seed' });
+  const seedStarted = performance.now();
+  const seeded = await seedBench(mongo, prefix, {
+    users: Number(args.users),
+    posts: Number(args.posts),
+    minFollows: Number(args['min-follows']),
+    maxFollows: Number(args['max-follows']),
+    likesPerPost: Number(args['likes-per-post']),
+    commentsPerPost: Number(args['comments-per-post']),
+  });
+  await mongo.close();
+  const seedSeconds = (performance.now() - seedStarted) / 1_000;
+  say(
+    `seeded in ${seedSeconds.toFixed(1)} s: ${seeded.follows} follows, ${seeded.likes} likes, ${seeded.comments} comments`,
+  );
+
+  const ports = {
+    gateway: await freePort(),
+    feed: await freePort(),
+    likes: await freePort(),
+    comments: await freePort(),
+  };
+  const host = '127.0.0.1';
+  const subgraphUrl = (port: number) => `http://${host}:${port}/graphql`;
+  const baseEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    MONGODB_URI: mongoServer.uri,
+    MONGODB_DB_PREFIX: prefix,
+    EVENTS_PREFIX: prefix,
+    NATS_URL: nats.url,
+    REDIS_URL: redis.url,
+    LOG_LEVEL: 'warn',
+  };
+  const subgraphs = await startSupergraphProcesses({
+    host,
+    ports,
+    env: baseEnv,
+    gateway: false,
+    logsToStderr: true,
+    onExit: (name, code) => say(`${name} exited with ${code}`),
+  });
+  cleanups.push(() => subgraphs.stop());
+
+  // Every gateway reads the same supergraph, with routing URLs pointed at this run's subgraphs.
+  const supergraphPath = projectPath('.data/bench/supergraph.graphql');
+  await mkdir(dirname(supergraphPath), { recursive: true });
+  const supergraph = (await readFile(projectPath(SUPERGRAPH_FILE), 'utf8'))
+    .replace('http://127.0.0.1:4001/graphql', subgraphUrl(ports.feed))
+    .replace('http://127.0.0.1:4002/graphql', subgraphUrl(ports.likes))
+    .replace('http://127.0.0.1:4003/graphql', subgraphUrl(ports.comments));
+  await writeFile(supergraphPath, supergraph);
+
+  const graphqlProbe: RequestInit = {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: '{ __typename }' }),
+  };
+  const kinds: Record<string, { label: string; start: (port: number) => Promise<ServiceProcess> }> =
+    {
+      ours: {
+        label: '(a) ours',
+        start: (port) =>
+          startServiceProcess({
+            logsToStderr: true,
+            name: 'gateway',
+            entry: 'dist/gateway/index.js',
+            env: {
+              ...baseEnv,
+              HOST: host,
+              GATEWAY_PORT: String(port),
+              SUPERGRAPH_PATH: supergraphPath,
+              FEED_URL: subgraphUrl(ports.feed),
+              LIKES_URL: subgraphUrl(ports.likes),
+              COMMENTS_URL: subgraphUrl(ports.comments),
+              // Production budgets would refuse a benchmark's thousands of requests a minute per
+              // user; the limiter still runs (one Redis round trip per request).
+              RATE_LIMIT_IP_PER_MINUTE: '10000000',
+              RATE_LIMIT_USER_PER_MINUTE: '10000000',
+              RATE_LIMIT_MUTATIONS_PER_MINUTE: '10000000',
+            },
+            readyUrl: `http://${host}:${port}/health/ready`,
+            nodeArgs: args.profile
+              ? ['--cpu-prof', `--cpu-prof-dir=${projectPath('.data/bench/profile')}`]
+              : [],
+          }),
+      },
+      apollo: {
+        label: '(b) @apollo/gateway',
+        start: (port) =>
+          startServiceProcess({
+            logsToStderr: true,
+            name: 'apollo-gateway',
+            entry: 'dist/scripts/bench-apollo-gateway.js',
+            env: { ...baseEnv, BENCH_PORT: String(port), SUPERGRAPH_PATH: supergraphPath },
+            readyUrl: `http://${host}:${port}/`,
+            readyInit: graphqlProbe,
+          }),
+      },
+      hive: {
+        label: '(c) @graphql-hive/gateway',
+        start: (port) =>
+          startServiceProcess({
+            logsToStderr: true,
+            name: 'hive-gateway',
+            entry: 'dist/scripts/bench-hive-gateway.js',
+            env: { ...baseEnv, BENCH_PORT: String(port), SUPERGRAPH_PATH: supergraphPath },
+            readyUrl: `http://${host}:${port}/graphql`,
+            readyInit: graphqlProbe,
+          }),
+      },
+    };
+  const gateways: Gateway[] = [];
+  for (const key of (args.gateways ?? '').split(',')) {
+    const kind = kinds[key];
+    if (!kind) throw new Error(`unknown gateway ${key}: ours, apollo or hive`);
+    const port = key === 'ours' ? ports.gateway : await freePort();
+    const started = await kind.start(port);
+    cleanups.push(() => started.stop());
+    gateways.push({
+      key,
+      label: kind.label,
+      url: `http://${host}:${port}/graphql`,
+      process: started,
+    });
+  }
+  say(`gateways up: ${gateways.map((g) => g.label).join(', ')}`);
+
+  // The same answer from every gateway, or the comparison means nothing.
+  const viewer = seeded.userIds[7] as string;
+  const viewerToken = await signDevToken(viewer);
+  const answers = await Promise.all(
+    gateways.map(async (gateway) => {
+      const response = await fetch(gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${viewerToken}` },
+        body: JSON.stringify({ query: FEED_QUERY }),
+      });
+      return response.text();
+    }),
+  );
+  const sameAnswers = answers.every((answer) =>
+    isDeepStrictEqual(JSON.parse(answer), JSON.parse(answers[0] as string)),
+  );
+  if (!sameAnswers) {
+    for (const [i, answer] of answers.entries()) {
+      const file = projectPath(`.data/bench/feed-${gateways[i]?.key}.json`);
+      await writeFile(file, answer);
+      say(`the feed answers differ: ${gateways[i]?.label} answered ${file}`);
+    }
+  }
+
+  const subgraphMetrics = async () => {
+    const texts = await Promise.all(
+      [ports.feed, ports.likes, ports.comments].map((port) =>
+        fetch(`http://${host}:${port}/metrics`).then((r) => r.text()),
+      ),
+    );
+    return {
+      requests: texts.reduce(
+        (sum, text) =>
+          sum + sumSamples(text, 'http_request_duration_seconds_count', 'route="/graphql"'),
+        0,
+      ),
+      commands: texts.reduce((sum, text) => sum + sumSamples(text, 'mongo_commands_total'), 0),
+    };
+  };
+
+  // Posts for the post-detail query and the writes: the newest 2,000, the part of the graph feeds show.
+  const plan = (mode: LoadPlan['mode'], url: string, seconds: number): LoadPlan => ({
+    mode,
+    url,
+    seconds,
+    concurrency: CONCURRENCY,
+    userIds: seeded.userIds,
+    postIds: seeded.postIds.slice(0, 2_000),
+    writeShare: 0.05,
+    postShare: 0.25,
+  });
+
+  async function measure(gateway: Gateway, load: LoadPlan): Promise<Phase> {
+    const before = await processStats(gateway.process.pid);
+    const metricsBefore = await subgraphMetrics();
+    const result = await runLoad(load);
+    const after = await processStats(gateway.process.pid);
+    const metricsAfter = await subgraphMetrics();
+    return {
+      result,
+      cpuSeconds: after.cpuSeconds - before.cpuSeconds,
+      subgraphRequests: metricsAfter.requests - metricsBefore.requests,
+      mongoCommands: metricsAfter.commands - metricsBefore.commands,
+    };
+  }
+
+  say(`warming up each gateway for 3 s`);
+  for (const gateway of gateways) await runLoad(plan('mixed', gateway.url, 3));
+  // What each gateway burns with no load at all (timers, connections, GC): at a few requests a
+  // second it is a visible share of the CPU measured under load.
+  const idleBefore = await Promise.all(gateways.map((g) => processStats(g.process.pid)));
+  await delay(5_000);
+  const idleAfter = await Promise.all(gateways.map((g) => processStats(g.process.pid)));
+  const idleCpuPerSecond = new Map(
+    gateways.map((g, i) => [
+      g.key,
+      ((idleAfter[i]?.cpuSeconds ?? 0) - (idleBefore[i]?.cpuSeconds ?? 0)) / 5,
+    ]),
+  );
+  const phases = new Map<string, Phase[]>(gateways.map((g) => [g.key, []]));
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const gateway of gateways) {
+      const phase = await measure(gateway, plan('mixed', gateway.url, SECONDS));
+      phases.get(gateway.key)?.push(phase);
+      say(
+        `round ${round} ${gateway.label}: ${(phase.result.requests / phase.result.elapsed).toFixed(0)} req/s, ` +
+          `${(phase.result.requests / phase.cpuSeconds).toFixed(0)} req per CPU-s, ${phase.result.errors} errors`,
+      );
+    }
+  }
+
+  interface Summary {
+    gateway: Gateway;
+    requests: number;
+    errors: number;
+    errorSamples: string[];
+    perSecond: number;
+    perCpuSecond: number;
+    perCpuSecondRounds: number[];
+    idleCpuPerSecond: number;
+    perBusyCpuSecond: number;
+    p50: number;
+    p95: number;
+    p99: number;
+    feedP95: number;
+    subgraphRequestsPerQuery: number;
+    commandsPerQuery: number;
+  }
+  const summaries: Summary[] = gateways.map((gateway) => {
+    const runs = phases.get(gateway.key) ?? [];
+    const requests = runs.reduce((sum, run) => sum + run.result.requests, 0);
+    const elapsed = runs.reduce((sum, run) => sum + run.result.elapsed, 0);
+    const cpu = runs.reduce((sum, run) => sum + run.cpuSeconds, 0);
+    const all = runs
+      .flatMap((run) => Object.values(run.result.latencies).flat())
+      .sort((a, b) => a - b);
+    const feed = runs.flatMap((run) => run.result.latencies.feed ?? []).sort((a, b) => a - b);
+    return {
+      gateway,
+      requests,
+      errors: runs.reduce((sum, run) => sum + run.result.errors, 0),
+      errorSamples: runs.flatMap((run) => run.result.errorSamples).slice(0, 3),
+      perSecond: requests / elapsed,
+      perCpuSecond: requests / cpu,
+      perCpuSecondRounds: runs.map((run) => run.result.requests / run.cpuSeconds),
+      idleCpuPerSecond: idleCpuPerSecond.get(gateway.key) ?? 0,
+      perBusyCpuSecond:
+        requests / Math.max(0.01, cpu - (idleCpuPerSecond.get(gateway.key) ?? 0) * elapsed),
+      p50: percentile(all, 50),
+      p95: percentile(all, 95),
+      p99: percentile(all, 99),
+      feedP95: percentile(feed, 95),
+      subgraphRequestsPerQuery: runs.reduce((sum, run) => sum + run.subgraphRequests, 0) / requests,
+      commandsPerQuery: runs.reduce((sum, run) => sum + run.mongoCommands, 0) / requests,
+    };
+  });
+
+  // The like storm, through our gateway: feed p95 without it, then with it, same feed load.
+  let stormLines: string[] = [];
+  const ours = gateways.find((g) => g.key === 'ours');
+  if (ours && STORM_SECONDS > 0) {
+    const author = seeded.celebrities[0] as string;
+    const authorToken = await signDevToken(author);
+    const gql = async (query: string, variables: Record<string, unknown> = {}) => {
+      const response = await fetch(ours.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${authorToken}` },
+        body: JSON.stringify({ query, variables }),
+      });
+      // Both operations below select one object with one scalar.
+      return (await response.json()) as {
+        data?: Record<string, Record<string, string | number> | null>;
+        errors?: unknown[];
+      };
+    };
+    // A new post by the most followed user: the newest post in most feeds, so the feed reads it.
+    const created = await gql(
+      'mutation { createPost(input: { caption: "Storm", media: [{ kind: PHOTO, url: "https://media.example.com/storm.jpg" }] }) { id } }',
+    );
+    const hotPost = created.data?.createPost?.id as string;
+    if (!hotPost) throw new Error(`createPost failed: ${JSON.stringify(created.errors)}`);
+    say(`like storm on ${hotPost} by ${author}: ${STORM_RATE}/s for ${STORM_SECONDS} s`);
+    const quiet = await measure(ours, plan('feed', ours.url, STORM_SECONDS));
+    const [stormy, storm] = await Promise.all([
+      measure(ours, plan('feed', ours.url, STORM_SECONDS)),
+      runLoad({
+        ...plan('storm', ours.url, STORM_SECONDS),
+        storm: { postId: hotPost, rate: STORM_RATE, userPrefix: 'storm-', maxInFlight: 256 },
+      }),
+    ]);
+    await delay(2_000);
+    const final = await gql('query($id: ID!) { post(id: $id) { likeCount } }', { id: hotPost });
+    const finalCount = final.data?.post?.likeCount as number;
+    // The truth is the like rows: a like whose answer timed out at the client may still be stored.
+    const check = await connectMongo(mongoServer.uri, { appName: 'bench-check' });
+    const likeRows = await check
+      .db(databaseName(prefix, 'likes'))
+      .collection('likes')
+      .countDocuments({ shard: shardOfId(hotPost), postId: hotPost, active: true });
+    await check.close();
+    const feedP95 = (phase: Phase) =>
+      percentile(
+        [...(phase.result.latencies.feed ?? [])].sort((a, b) => a - b),
+        95,
+      );
+    const quietP95 = feedP95(quiet);
+    const stormP95 = feedP95(stormy);
+    const likeLatencies = [...(storm.latencies.like ?? [])].sort((a, b) => a - b);
+    stormLines = [
+      '',
+      `### Like storm (our gateway, ${CONCURRENCY} feed readers, ${STORM_SECONDS} s each)`,
+      '',
+      '| | without storm | with storm |',
+      '| --- | --- | --- |',
+      `| feed requests/s | ${(quiet.result.requests / quiet.result.elapsed).toFixed(0)} | ${(stormy.result.requests / stormy.result.elapsed).toFixed(0)} |`,
+      `| feed p95 ms | ${quietP95.toFixed(1)} | ${stormP95.toFixed(1)} |`,
+      `| feed errors | ${quiet.result.errors} | ${stormy.result.errors} |`,
+      '',
+      `- likes asked: ${STORM_RATE}/s; sent and answered: ${storm.requests} (${(storm.requests / storm.elapsed).toFixed(0)}/s achieved), ` +
+        `${storm.likers ?? 0} acknowledged, ${storm.errors} errors${storm.errorSamples.length ? ` (${storm.errorSamples[0]})` : ''}`,
+      `- like latency p50 / p95 / p99 ms: ${percentile(likeLatencies, 50).toFixed(1)} / ${percentile(likeLatencies, 95).toFixed(1)} / ${percentile(likeLatencies, 99).toFixed(1)}`,
+      `- feed p95 during the storm: ${((stormP95 / quietP95 - 1) * 100).toFixed(0)}% over without (target: within 20%): ${stormP95 <= quietP95 * 1.2 ? 'met' : 'NOT met'}`,
+      `- final likeCount ${finalCount} after 2 s; distinct likers stored ${likeRows}: ${finalCount === likeRows ? 'exact' : 'NOT exact'}` +
+        ` (acknowledged to the client: ${storm.likers ?? 0})`,
+    ];
+  }
+
+  const fmt = (value: number, digits = 0) =>
+    Number.isFinite(value)
+      ? value.toLocaleString('en-US', {
+          maximumFractionDigits: digits,
+          minimumFractionDigits: digits,
+        })
+      : 'n/a';
+  const byKey = (key: string) => summaries.find((s) => s.gateway.key === key);
+  const ratio = (value: (s: Summary) => number, to: string) => (s: Summary) => {
+    const base = byKey(to);
+    return base ? `${(value(s) / value(base)).toFixed(2)}x` : 'n/a';
+  };
+  const rows: [string, (s: Summary) => string][] = [
+    ['requests', (s) => fmt(s.requests)],
+    ['errors', (s) => fmt(s.errors)],
+    ['requests/s', (s) => fmt(s.perSecond)],
+    ['requests per gateway CPU-second', (s) => fmt(s.perCpuSecond)],
+    [
+      'per CPU-second, spread over rounds',
+      (s) => `${fmt(Math.min(...s.perCpuSecondRounds))}–${fmt(Math.max(...s.perCpuSecondRounds))}`,
+    ],
+    ['idle CPU ms per second (no load)', (s) => fmt(s.idleCpuPerSecond * 1_000, 1)],
+    ['requests per CPU-second above idle', (s) => fmt(s.perBusyCpuSecond)],
+    ['latency p50 / p95 / p99 ms', (s) => `${fmt(s.p50, 1)} / ${fmt(s.p95, 1)} / ${fmt(s.p99, 1)}`],
+    ['feed p95 ms', (s) => fmt(s.feedP95, 1)],
+    ['subgraph requests per query', (s) => fmt(s.subgraphRequestsPerQuery, 2)],
+    ['database commands per query', (s) => fmt(s.commandsPerQuery, 2)],
+    ['per CPU-second vs (b)', ratio((s) => s.perCpuSecond, 'apollo')],
+    ['per CPU-second vs (c)', ratio((s) => s.perCpuSecond, 'hive')],
+    ['above idle vs (b)', ratio((s) => s.perBusyCpuSecond, 'apollo')],
+    ['above idle vs (c)', ratio((s) => s.perBusyCpuSecond, 'hive')],
+    ['requests/s vs (b)', ratio((s) => s.perSecond, 'apollo')],
+    ['requests/s vs (c)', ratio((s) => s.perSecond, 'hive')],
+  ];
+  const a = byKey('ours');
+  const b = byKey('apollo');
+  const c = byKey('hive');
+  const lines = [
+    `## npm run bench (${new Date().toISOString()})`,
+    '',
+    `${cpus().length} cores, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} at the end; ` +
+      'the load generator, the subgraphs, the Mongo-wire server and the gateway share these cores, ' +
+      'so compare the gateways by their ratios in this run, not by absolute figures.',
+    `Data: ${seeded.userIds.length} users, ${seeded.postIds.length} posts, ${seeded.follows} follows (${args['min-follows']}–${args['max-follows']} each, Zipf-skewed), ` +
+      `${seeded.likes} likes, ${seeded.comments} comments (seeded in ${seedSeconds.toFixed(1)} s).`,
+    `Workload: ${CONCURRENCY} connections, each request with the token of one of ${seeded.userIds.length} users; ` +
+      '70% the feed query (20 posts with author, likeCount, viewerHasLiked, commentCount, comments(first: 2)), ' +
+      '25% a post page, 5% writes (likePost, unlikePost, addComment). ' +
+      `${ROUNDS} rounds of ${SECONDS} s per gateway, in alternation, after 3 s of warm-up each.`,
+    '(b) is `@apollo/gateway` + `@apollo/server` standalone with default settings, plus a `willSendRequest` ' +
+      'that forwards Authorization; (c) is `@graphql-hive/gateway` with `@graphql-hive/router-runtime`, ' +
+      'forwarding Authorization (`propagateHeaders`). Ours runs its rate limiter (budgets raised).',
+    `Same feed answer from every gateway: ${sameAnswers ? 'yes' : 'NO (see stderr)'}.`,
+    '',
+    `| | ${summaries.map((s) => s.gateway.label).join(' | ')} |`,
+    `| --- | ${summaries.map(() => '---').join(' | ')} |`,
+    ...rows.map(([name, value]) => `| ${name} | ${summaries.map(value).join(' | ')} |`),
+    ...summaries
+      .filter((s) => s.errorSamples.length > 0)
+      .map((s) => `\nerrors of ${s.gateway.label}: ${s.errorSamples.join(' | ')}`),
+    '',
+    `Targets: (a) ≥ 2x (b) per gateway CPU-second: ${a && b ? (a.perCpuSecond >= 2 * b.perCpuSecond ? 'met' : 'NOT met') : 'n/a'}; ` +
+      `(a) ≥ (c): ${a && c ? (a.perCpuSecond >= c.perCpuSecond ? 'met' : 'NOT met') : 'n/a'}.`,
+    ...stormLines,
+  ];
+  const report = lines.join('\n');
+  console.log(report);
+  const out = projectPath(args.out ?? '.data/bench.md');
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, `${report}\n`);
+  say(`written to ${out}`);
+} finally {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  await Promise.allSettled([mongoServer.stop(), nats.stop(), redis.stop()]);
+}

@@ -1,0 +1,18 @@
+import { readFile } from 'node:fs/promises';
+
+/** CPU seconds used so far and resident memory of a process, from /proc (Linux). */
+export async function processStats(pid: number): Promise<{ cpuSeconds: number; rssMb: number }> {
+  const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+  // utime and stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks of 1/100 s on Linux.
+  const cpuSeconds = (Number(stat[11]) + Number(stat[12])) / 100;
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return { cpuSeconds, rssMb: rssKb / 1024 };
+}
+
+/** The p-th percentile of ascending `sorted` (NaN when empty). */
+export function percentile(sorted: number[], p: number): number {
+  return sorted.length === 0
+    ? NaN
+    : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number);
+}
