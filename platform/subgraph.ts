@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { ApolloServer } from '@apollo/server';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+} from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema, type GraphQLResolverMap } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import type { Db } from 'mongodb';
@@ -72,7 +76,14 @@ export async function startSubgraph<Ctx extends RequestBase>(
     // Our own shutdown drains connections first; Apollo's would stop mid-request.
     stopOnTerminationSignals: false,
     formatError: maskError,
-    plugins: [logInternalErrors(logger), operationMetrics(options.metrics)],
+    plugins: [
+      logInternalErrors(logger),
+      operationMetrics(options.metrics),
+      // Installed by default, each wraps every resolver of every request: federated traces (ftv1)
+      // feed Apollo's hosted usage reporting, cache hints HTTP caching; we use neither.
+      ApolloServerPluginInlineTraceDisabled(),
+      ApolloServerPluginCacheControlDisabled(),
+    ],
   });
   await apollo.start();
 

@@ -59,8 +59,14 @@ export function homeFeed(stores: FeedStores, options: HomeFeedOptions) {
   }
 
   return {
-    /** One page of the viewer's home feed: up to `page.limit + 1` posts, newest first. */
-    async page(viewerId: string, page: Page): Promise<PostDoc[]> {
+    /**
+     * One page of the viewer's home feed: up to `page.limit + 1` posts, newest first, and whom the
+     * viewer follows (read anyway, and what `viewerFollows` asks of every author on the page).
+     */
+    async page(
+      viewerId: string,
+      page: Page,
+    ): Promise<{ posts: PostDoc[]; following: Set<string> }> {
       const [timeline, followees] = await Promise.all([
         stores.timelines.get(viewerId),
         stores.follows.followeeIds(viewerId),
@@ -76,7 +82,7 @@ export function homeFeed(stores: FeedStores, options: HomeFeedOptions) {
       const wanted = page.limit + 1;
       // Past the end of a full timeline, older posts come from fan-out on read.
       if (entries.length >= stores.timelines.length && candidates.length < wanted) {
-        return stores.posts.byAuthors([...following], page);
+        return { posts: await stores.posts.byAuthors([...following], page), following };
       }
       const fetchedOnRead = followees.filter((id) => highFanOut.has(id));
       const [fannedOut, pulled] = await Promise.all([
@@ -84,7 +90,8 @@ export function homeFeed(stores: FeedStores, options: HomeFeedOptions) {
         fetchedOnRead.length > 0 ? stores.posts.byAuthors(fetchedOnRead, page) : [],
       ]);
       const merged = new Map([...fannedOut, ...pulled].map((post) => [post._id, post]));
-      return [...merged.values()].sort((a, b) => (a._id < b._id ? 1 : -1)).slice(0, wanted);
+      const posts = [...merged.values()].sort((a, b) => (a._id < b._id ? 1 : -1));
+      return { posts: posts.slice(0, wanted), following };
     },
 
     /**

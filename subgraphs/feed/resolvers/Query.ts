@@ -8,8 +8,12 @@ export const Query = {
   async feed(_root: unknown, args: PageArgs, context: FeedContext) {
     const viewerId = requireViewer(context);
     const page = readPage('feed', args);
-    const rows = await context.homeFeed.page(viewerId, page);
-    for (const post of rows) context.loaders.posts.prime(post._id, post);
+    const { posts: rows, following } = await context.homeFeed.page(viewerId, page);
+    for (const post of rows) {
+      context.loaders.posts.prime(post._id, post);
+      // `following` holds the viewer too, whom `viewerFollows` never asks about.
+      context.loaders.viewerFollows.prime(post.authorId, following.has(post.authorId));
+    }
     return toConnection('feed', rows, page.limit, (post) => post._id);
   },
   post(_root: unknown, args: { id: string }, context: FeedContext) {
