@@ -16,6 +16,8 @@ import { feedStores } from './stores.js';
 export interface TimelineOptions {
   /** Entries kept per timeline; older pages are read by fan-out on read. */
   length: number;
+  /** Days after its last rebuild that a timeline is dropped (and rebuilt if its reader returns). */
+  maxAgeDays: number;
   /** Authors with more followers are fanned out on read instead of on write. */
   maxFanOutFollowers: number;
   /** How often the list of such authors is re-read from the database. */
@@ -36,7 +38,11 @@ export interface FeedDeps {
 }
 
 export async function startFeed(deps: FeedDeps): Promise<RunningService> {
-  const stores = feedStores(deps.db, { timelineLength: deps.timelines.length, cache: deps.cache });
+  const stores = feedStores(deps.db, {
+    timelineLength: deps.timelines.length,
+    timelineMaxAgeDays: deps.timelines.maxAgeDays,
+    cache: deps.cache,
+  });
   const events = feedEvents(deps.events, stores.posts, deps.logger);
   const home = homeFeed(stores, { maxFanOutFollowers: deps.timelines.maxFanOutFollowers });
   await home.refresh();

@@ -7,12 +7,18 @@ import { postsStore } from './store/posts.js';
 import { timelinesStore } from './store/timelines.js';
 import { usersStore } from './store/users.js';
 
-export function feedStores(db: Db, options: { timelineLength: number; cache: Cache }) {
+export function feedStores(
+  db: Db,
+  options: { timelineLength: number; timelineMaxAgeDays: number; cache: Cache },
+) {
   const users = usersStore(db, options.cache);
   const posts = postsStore(db, options.cache);
   const followers = followersStore(db);
   const follows = followsStore(db, { followers, users });
-  const timelines = timelinesStore(db, { length: options.timelineLength });
+  const timelines = timelinesStore(db, {
+    length: options.timelineLength,
+    maxAgeDays: options.timelineMaxAgeDays,
+  });
   const assets = assetsStore(db);
   return {
     users,

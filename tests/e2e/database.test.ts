@@ -127,6 +127,7 @@ describe('database discipline', () => {
     // Written straight through the stores: the reads under test go through the gateway.
     const stores = feedStores(stack.mongo.db(`${stack.dbPrefix}_feed`), {
       timelineLength: 800,
+      timelineMaxAgeDays: 7,
       cache: stack.cache,
     });
     await stores.users.ensure(many);

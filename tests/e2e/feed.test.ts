@@ -256,6 +256,9 @@ describe('timelines (hybrid fan-out)', () => {
     ok(await stack.gql(FOLLOW, { u: friend }, { as: viewer }));
     const before = await feedPage(viewer);
     assert.equal(before.ids.length, 2);
+    // As the TTL index on `builtAt` drops a timeline a week after its last rebuild.
+    const ttl = (await timelines().indexes()).find((index) => index.key.builtAt === 1);
+    assert.equal(ttl?.expireAfterSeconds, 7 * 86_400);
     await timelines().deleteOne(timelineKey(viewer));
     assert.deepEqual(await feedPage(viewer), before);
     assert.deepEqual(await storedTimeline(viewer), before.ids);

@@ -126,9 +126,11 @@ test('a follow whose mirror and counts were never written is finished by the rep
   const query = 'query($id: ID!) { user(id: $id) { followerCount } }';
   assert.equal(ok(await stack.gql(query, { id: author })).user.followerCount, 0);
   assert.equal(
-    await feedStores(db('feed'), { timelineLength: 800, cache: stack.cache }).follows.repair(
-      60_000,
-    ),
+    await feedStores(db('feed'), {
+      timelineLength: 800,
+      timelineMaxAgeDays: 7,
+      cache: stack.cache,
+    }).follows.repair(60_000),
     1,
   );
   assert.equal(ok(await stack.gql(query, { id: author })).user.followerCount, 1);

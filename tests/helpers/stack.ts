@@ -171,6 +171,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       ...(await withCache('feed')),
       timelines: {
         length: 800,
+        maxAgeDays: 7,
         maxFanOutFollowers: 10_000,
         refreshMs: 60_000,
         ...options.timelines,

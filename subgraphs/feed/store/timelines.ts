@@ -26,9 +26,14 @@ export interface TimelineDoc {
    * meanwhile are kept, and a reader who finds it false rebuilds again.
    */
   complete: boolean;
+  /**
+   * When the last rebuild began. A TTL index drops a timeline `maxAgeDays` later, so a reader who
+   * stopped reading stops costing fan-out writes; one who still reads gets a rebuild then.
+   */
+  builtAt: Date;
 }
 
-export function timelinesStore(db: Db, options: { length: number }) {
+export function timelinesStore(db: Db, options: { length: number; maxAgeDays: number }) {
   const timelines = db.collection<TimelineDoc>('timelines');
   const keyOf = (ownerId: string) => ({ shard: shardOfUser(ownerId), _id: ownerId });
   const merge = (entries: TimelineEntry[]) => ({
@@ -40,6 +45,10 @@ export function timelinesStore(db: Db, options: { length: number }) {
 
     async ensureIndexes() {
       await timelines.createIndex({ shard: 1, _id: 1 });
+      await timelines.createIndex(
+        { builtAt: 1 },
+        { expireAfterSeconds: options.maxAgeDays * 86_400 },
+      );
     },
 
     get(ownerId: string): Promise<TimelineDoc | null> {
@@ -62,7 +71,7 @@ export function timelinesStore(db: Db, options: { length: number }) {
     async beginRebuild(ownerId: string): Promise<void> {
       await timelines.updateOne(
         keyOf(ownerId),
-        { $set: { complete: false }, $setOnInsert: { entries: [] } },
+        { $set: { complete: false, builtAt: new Date() }, $setOnInsert: { entries: [] } },
         { upsert: true },
       );
     },
