@@ -43,6 +43,14 @@ export interface CachedCollection<T> {
   get(ids: readonly string[]): Promise<Map<string, T>>;
   /** Stores each document unless a newer version of it is cached already. */
   put(docs: { id: string; doc: T }[]): Promise<void>;
+  /**
+   * Read-through: the cached documents among `ids`, and those `fetch` finds for the rest, which
+   * are put for the next reader. An id `fetch` does not return stays absent.
+   */
+  through(
+    ids: readonly string[],
+    fetch: (missing: string[]) => Promise<{ id: string; doc: T }[]>,
+  ): Promise<Map<string, T>>;
 }
 
 /** Sets KEYS[1] to ARGV[2] (prefixed with its version ARGV[1]) unless a newer version is there. */
@@ -95,7 +103,7 @@ export function connectCache(options: CacheOptions): Cache {
   return {
     of<T>(name: string, codec: CacheCodec<T>): CachedCollection<T> {
       const keyOf = (id: string) => `${options.prefix}:${name}:${id}`;
-      return {
+      const collection: CachedCollection<T> = {
         async get(ids) {
           const found = new Map<string, T>();
           if (ids.length === 0) return found;
@@ -147,7 +155,18 @@ export function connectCache(options: CacheOptions): Cache {
             forget();
           }
         },
+
+        async through(ids, fetch) {
+          const found = await collection.get(ids);
+          const missing = ids.filter((id) => !found.has(id));
+          if (missing.length === 0) return found;
+          const fetched = await fetch(missing);
+          for (const { id, doc } of fetched) found.set(id, doc);
+          await collection.put(fetched);
+          return found;
+        },
       };
+      return collection;
     },
     connected: () => redis.status === 'ready',
     async close() {

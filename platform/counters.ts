@@ -145,9 +145,7 @@ export function postCounterStore(
     },
 
     async byPostIds(postIds: readonly string[]): Promise<Map<string, number>> {
-      const found = await cached.get(postIds);
-      const missing = postIds.filter((id) => !found.has(id));
-      if (missing.length > 0) {
+      const found = await cached.through(postIds, async (missing) => {
         const docs = await counts
           .find(
             { shard: { $in: [...new Set(missing.map(shardOfId))] }, _id: { $in: missing } },
@@ -155,18 +153,20 @@ export function postCounterStore(
           )
           .toArray();
         const byId = new Map(docs.map((doc) => [doc._id, doc]));
-        const fetched = missing.map((id) => {
+        // A post nobody counted yet is cached too, as 0 at ticket 0.
+        return missing.map((id) => {
           const doc = byId.get(id);
-          const count = {
-            value: typeof doc?.[field] === 'number' ? doc[field] : 0,
-            seq:
-              typeof doc?.[`${field}Applied`] === 'number' ? (doc[`${field}Applied`] as number) : 0,
+          const applied = doc?.[`${field}Applied`];
+          const value = doc?.[field];
+          return {
+            id,
+            doc: {
+              value: typeof value === 'number' ? value : 0,
+              seq: typeof applied === 'number' ? applied : 0,
+            },
           };
-          found.set(id, count);
-          return { id, doc: count };
         });
-        await cached.put(fetched);
-      }
+      });
       return new Map(postIds.map((id) => [id, found.get(id)?.value ?? 0]));
     },
 

@@ -26,17 +26,19 @@ const FAN_OUT_BATCH = 1_000;
 export function homeFeed(stores: FeedStores, options: HomeFeedOptions) {
   let highFanOut = new Set<string>();
 
-  const entryOf = (post: PostDoc): TimelineEntry => ({ postId: post._id, authorId: post.authorId });
+  /** The newest posts of `authors`, as many as a timeline holds, as timeline entries. */
+  const history = async (authors: string[]): Promise<TimelineEntry[]> => {
+    const posts = await stores.posts.byAuthors(authors, {
+      limit: stores.timelines.length - 1,
+      after: undefined,
+    });
+    return posts.map((post) => ({ postId: post._id, authorId: post.authorId }));
+  };
 
   /** The timeline from history: the newest posts of everyone followed who is fanned out to. */
   async function rebuild(viewerId: string, followees: string[]): Promise<TimelineEntry[]> {
     await stores.timelines.beginRebuild(viewerId);
-    const authors = [viewerId, ...followees.filter((id) => !highFanOut.has(id))];
-    const history = await stores.posts.byAuthors(authors, {
-      limit: stores.timelines.length - 1,
-      after: undefined,
-    });
-    const entries = history.map(entryOf);
+    const entries = await history([viewerId, ...followees.filter((id) => !highFanOut.has(id))]);
     await stores.timelines.finishRebuild(viewerId, entries);
     return entries;
   }
@@ -112,11 +114,7 @@ export function homeFeed(stores: FeedStores, options: HomeFeedOptions) {
     /** Someone just followed: their recent posts join the timeline now, not at the next rebuild. */
     async followed(viewerId: string, followeeId: string): Promise<void> {
       if (highFanOut.has(followeeId)) return;
-      const recent = await stores.posts.byAuthors([followeeId], {
-        limit: stores.timelines.length - 1,
-        after: undefined,
-      });
-      await stores.timelines.merge(viewerId, recent.map(entryOf));
+      await stores.timelines.merge(viewerId, await history([followeeId]));
     },
 
     /** Re-reads the high-fan-out authors; runs at start-up and on a timer. */

@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { shardOfUser } from '../../platform/ids.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
+import { until } from '../helpers/ws.js';
 import { assertError, assertOrdered, createPost, inBatches, sleep, uid } from './support.js';
 
 let stack: TestStack;
@@ -26,19 +27,6 @@ const timelineKey = (owner: string) => ({ shard: shardOfUser(owner), _id: owner 
 async function storedTimeline(owner: string): Promise<string[] | null> {
   const doc = await timelines().findOne(timelineKey(owner));
   return doc ? (doc.entries as { postId: string }[]).map((entry) => entry.postId) : null;
-}
-
-/** Polls `check` until it passes: fan-out on write reaches followers a moment after the post. */
-async function eventually(check: () => Promise<void>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(50);
-    }
-  }
 }
 
 after(async () => {
@@ -189,7 +177,11 @@ describe('timelines (hybrid fan-out)', () => {
     ok(await stack.gql(FOLLOW, { u: friend }, { as: viewer }));
     assert.equal((await feedPage(viewer)).ids.length, 1); // builds the timeline
     const fresh = await createPost(stack, friend, { caption: 'fresh' });
-    await eventually(async () => assert.ok((await storedTimeline(viewer))?.includes(fresh.id)));
+    // Fan-out on write reaches followers a moment after the post.
+    await until(
+      'the fan-out',
+      async () => (await storedTimeline(viewer))?.includes(fresh.id) === true,
+    );
     assert.equal((await feedPage(viewer)).ids[0], fresh.id);
   });
 
@@ -217,9 +209,9 @@ describe('timelines (hybrid fan-out)', () => {
       expected.unshift((await createPost(stack, friend, { caption: `friend ${i}` })).id);
     }
     const friendPosts = expected.filter((_, i) => i % 2 === 0);
-    await eventually(async () => {
+    await until('the fan-out', async () => {
       const stored = (await storedTimeline(fan as string)) ?? [];
-      assert.ok(friendPosts.every((id) => stored.includes(id)));
+      return friendPosts.every((id) => stored.includes(id));
     });
     // The star's posts were never written to any follower's timeline, only to the star's own.
     const stored = (await storedTimeline(fan as string)) ?? [];
@@ -241,7 +233,7 @@ describe('timelines (hybrid fan-out)', () => {
       1,
       async (i) => (await createPost(stack, i % 4 === 0 ? viewer : friend)).id,
     );
-    await eventually(async () => assert.equal((await storedTimeline(viewer))?.[0], created.at(-1)));
+    await until('the fan-out', async () => (await storedTimeline(viewer))?.[0] === created.at(-1));
     assert.equal((await storedTimeline(viewer))?.length, TIMELINE_LENGTH);
     const ids = (await wholeFeed(viewer, 7)).flatMap((page) => page.ids);
     assert.equal(ids.length, TIMELINE_LENGTH + 11);

@@ -59,13 +59,13 @@ export function wsClient(httpUrl: string, token: string): WsClient {
  */
 export async function until(
   what: string,
-  check: () => boolean,
+  check: () => boolean | Promise<boolean>,
   timeoutMs = 10_000,
   nudge?: () => Promise<void>,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let nextNudge = 0;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     if (nudge && Date.now() >= nextNudge) {
       nextNudge = Date.now() + 200;

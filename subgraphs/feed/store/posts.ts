@@ -100,23 +100,21 @@ export function postsStore(db: Db, cache: Cache) {
     },
 
     async byIds(ids: readonly string[]): Promise<PostDoc[]> {
-      const found = await cached.get(ids);
-      const missing = ids.filter((id) => !found.has(id));
-      const fetched =
-        missing.length === 0
-          ? []
-          : await posts
-              .find(
-                {
-                  shard: { $in: [...new Set(missing.map(shardOfId))] },
-                  _id: { $in: missing },
-                  ...live,
-                },
-                { batchSize: missing.length + 1 },
-              )
-              .toArray();
-      await cached.put(fetched.map((post) => ({ id: post._id, doc: post })));
-      return [...[...found.values()].filter((post) => !post.deleted), ...fetched];
+      const found = await cached.through(ids, async (missing) => {
+        const fetched = await posts
+          .find(
+            {
+              shard: { $in: [...new Set(missing.map(shardOfId))] },
+              _id: { $in: missing },
+              ...live,
+            },
+            { batchSize: missing.length + 1 },
+          )
+          .toArray();
+        return fetched.map((post) => ({ id: post._id, doc: post }));
+      });
+      // A deleted post is cached as a tombstone.
+      return [...found.values()].filter((post) => !post.deleted);
     },
 
     /** The newest posts of any of `authorIds`: the home feed, fanned out on read. */

@@ -38,8 +38,7 @@ export function usersStore(db: Db, cache: Cache) {
         { batchSize: ids.length + 1 },
       )
       .toArray();
-    await cached.put(found.map((user) => ({ id: user._id, doc: user })));
-    return found;
+    return found.map((user) => ({ id: user._id, doc: user }));
   };
   // A celebrity gaining followers by the thousand is the same storm as a viral post's likes.
   const coalesceFollowers = coalescing<Recounted>();
@@ -63,14 +62,12 @@ export function usersStore(db: Db, cache: Cache) {
     },
 
     async byIds(ids: readonly string[]): Promise<UserDoc[]> {
-      const found = await cached.get(ids);
-      const missing = ids.filter((id) => !found.has(id));
-      return [...found.values(), ...(missing.length > 0 ? await fromDatabase(missing) : [])];
+      return [...(await cached.through(ids, fromDatabase)).values()];
     },
 
     /** After their counts changed: the cache gets the users as they now are. */
     async refresh(ids: readonly string[]): Promise<void> {
-      await fromDatabase(ids);
+      await cached.put(await fromDatabase(ids));
     },
 
     async exists(id: string): Promise<boolean> {
