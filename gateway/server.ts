@@ -1,4 +1,4 @@
-import { ApolloGateway } from '@apollo/gateway';
+import { ApolloGateway, type ServiceEndpointDefinition } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
 import type { Redis } from 'ioredis';
@@ -10,6 +10,7 @@ import { operationMetrics } from '../platform/metrics.js';
 import type { EventClients } from '../platform/pubsub.js';
 import type { RunningService } from '../platform/subgraph.js';
 import type { GatewayContext } from './context.js';
+import { deferredDelivery } from './defer/deferred-delivery.js';
 import { errorBehavior, errorBehaviorGateway, relaxedSupergraph } from './error-behavior.js';
 import { mediaProxyRoutes } from './media-proxy.js';
 import { operationResolution } from './operation-resolution.js';
@@ -52,25 +53,27 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   // @apollo/gateway otherwise reports usage to Apollo's servers and probes cloud metadata
   // endpoints at start-up; its constructor reads this switch, which no option replaces.
   process.env.APOLLO_TELEMETRY_DISABLED = 'true';
+  const buildService = ({ name, url }: ServiceEndpointDefinition) =>
+    new SubgraphSource(
+      name,
+      deps.subgraphUrls[name] ?? url ?? '',
+      deps.events.metrics,
+      deps.subgraphTimeoutMs,
+    );
   const gatewayOn = (transform?: (sdl: string) => string) =>
     new ApolloGateway({
       supergraphSdl: supergraphFromFile(deps.supergraphPath, logger, transform),
-      buildService: ({ name, url }) =>
-        new SubgraphSource(
-          name,
-          deps.subgraphUrls[name] ?? url ?? '',
-          deps.events.metrics,
-          deps.subgraphTimeoutMs,
-        ),
+      buildService,
       logger,
     });
+  const deferred = deferredDelivery({ buildService, formatError: maskError, logger });
   const gateway = gatewayOn();
   let apiSchema: GraphQLSchema | undefined;
   gateway.onSchemaLoadOrUpdate((loaded) => {
     apiSchema = loaded.apiSchema;
   });
   const apollo = new ApolloServer<GatewayContext>({
-    gateway: errorBehaviorGateway(gateway, gatewayOn(relaxedSupergraph)),
+    gateway: deferred.gateway(errorBehaviorGateway(gateway, gatewayOn(relaxedSupergraph))),
     logger,
     introspection: deps.introspection,
     // The cache keeps its own expiry; Apollo's per-entry ttl would only repeat it.
@@ -91,7 +94,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   await apollo.start();
 
   const http = createGraphQLHttpService<GatewayContext>({
-    apollo,
+    apollo: deferred.http(apollo),
     logger,
     routes: mediaProxyRoutes({
       feedOrigin: new URL(deps.subgraphUrls.feed ?? 'http://127.0.0.1:4001').origin,

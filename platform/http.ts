@@ -23,7 +23,8 @@ export type Route = (
 ) => Promise<void> | void;
 
 export interface GraphQLHttpOptions<Ctx extends BaseContext> {
-  apollo: ApolloServer<Ctx>;
+  /** Apollo Server, or a wrapper of its HTTP entry. */
+  apollo: Pick<ApolloServer<Ctx>, 'executeHTTPGraphQLRequest'>;
   context: (req: IncomingMessage, requestId: string) => Promise<Ctx>;
   /** True when every dependency needed to serve requests answers. */
   ready: () => Promise<boolean>;
