@@ -261,12 +261,20 @@ test('limits and authentication hold for deferred operations, before anything is
 
 /** Proxies in front of a subgraph, holding or failing its requests: a slow or a broken subgraph. */
 const proxies: Server[] = [];
-async function proxyTo(target: string, hold: () => Promise<'pass' | 'fail'>): Promise<string> {
+type Verdict = 'pass' | 'fail' | 'leak';
+async function proxyTo(target: string, hold: () => Promise<Verdict>): Promise<string> {
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    if ((await hold()) === 'fail') {
+    const verdict = await hold();
+    if (verdict === 'fail') {
       res.writeHead(503).end('down');
+      return;
+    }
+    if (verdict === 'leak') {
+      // A subgraph error that is no client's business: masked like any other.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ data: null, errors: [{ message: 'MongoServerError: secret' }] }));
       return;
     }
     const upstream = await fetch(target, {
@@ -286,8 +294,8 @@ async function proxyTo(target: string, hold: () => Promise<'pass' | 'fail'>): Pr
 }
 
 test('the first part leaves while the deferred fetches are held; a failing block reports in its own part', async () => {
-  let open!: (verdict: 'pass' | 'fail') => void;
-  let gate = new Promise<'pass' | 'fail'>((resolve) => (open = resolve));
+  let open!: (verdict: Verdict) => void;
+  let gate = new Promise<Verdict>((resolve) => (open = resolve));
   let held = 0;
   const hold = () => {
     held += 1;
@@ -327,6 +335,37 @@ test('the first part leaves while the deferred fetches are held; a failing block
   assert.ok(errors.length > 0);
   assert.ok(errors.every((error) => error.extensions?.code === 'SUBGRAPH_UNAVAILABLE'));
   assert.ok(errors.every((error) => !/ECONNREFUSED|503|stack/i.test(JSON.stringify(error))));
+
+  gate = Promise.resolve('leak');
+  const leaking = await readParts(
+    await post(DEFERRED_FEED, { accept: MULTIPART, url: gateway.url }),
+  );
+  const masked = leaking.parts.flatMap((part) =>
+    (part.incremental ?? []).flatMap((item) => item.errors ?? []),
+  );
+  assert.ok(masked.length > 0);
+  for (const error of masked) {
+    assert.equal(error.message, 'Internal server error');
+    assert.equal(error.extensions?.code, 'INTERNAL_SERVER_ERROR');
+  }
+  assert.ok(!JSON.stringify(leaking.parts).includes('secret'));
+});
+
+test('a deferred operation spends the rate-limit budget like any other', async () => {
+  const gateway = await stack.spawnGateway({ RATE_LIMIT_USER_PER_MINUTE: '2' });
+  const token = await stack.token(uid('limited'));
+  const answers: Response[] = [];
+  for (let i = 0; i < 3; i++)
+    answers.push(await post(DEFERRED_FEED, { accept: MULTIPART, url: gateway.url, token }));
+  for (const answer of answers.slice(0, 2)) {
+    assert.match(answer.headers.get('content-type') ?? '', /^multipart\/mixed/);
+    const { parts } = await readParts(answer);
+    assert.equal(parts.at(-1)?.hasNext, false);
+  }
+  const limited = answers[2] as Response;
+  assert.equal(limited.status, 429);
+  const body = (await limited.json()) as Part;
+  assert.equal(body.errors?.[0]?.extensions?.code, 'RATE_LIMITED');
 });
 
 test('Apollo Client renders the posts first, then the deferred counts and comments', async () => {
