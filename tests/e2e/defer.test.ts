@@ -228,6 +228,14 @@ test('nested defers and labels arrive in order; @defer(if: false) answers at onc
     },
   ]);
 
+  // A selection that is all deferred leaves an empty object in the first part.
+  const allDeferred = `query { post(id: "${id}") { ... @defer { commentCount } } }`;
+  const { parts: allParts } = await readParts(await post(allDeferred, { accept: MULTIPART }));
+  assert.deepEqual(allParts, [
+    { data: { post: {} }, hasNext: true },
+    { incremental: [{ data: { commentCount: 2 }, path: ['post'] }], hasNext: false },
+  ]);
+
   const off = `query { post(id: "${id}") { id ... @defer(if: false) { commentCount } } }`;
   const response = await post(off, { accept: MULTIPART });
   assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
