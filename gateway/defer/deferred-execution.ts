@@ -17,6 +17,7 @@ import {
   parse,
   type GraphQLSchema,
   type OperationDefinitionNode,
+  type SelectionNode,
   type SelectionSetNode,
 } from 'graphql';
 import { isDefer, type DeferredSupergraph } from './deferred-plans.js';
@@ -125,16 +126,49 @@ function typenameOnly(operation: OperationDefinitionNode): OperationDefinitionNo
   };
 }
 
-/** Parsed subselections, per plan node: plans are cached, so each is parsed once. */
+/**
+ * The path from a block to each block nested in it, as selections with nothing in them: the
+ * planner prints a block's subselection without its empty branches, and a branch that holds only
+ * deferred fields is one. Delivered as empty objects, they give the nested blocks a place to land.
+ */
+function branchesTo(base: readonly string[], nested: readonly DeferredNode[]): SelectionNode[] {
+  const branch = (path: readonly string[]): SelectionNode[] => {
+    const [head, ...rest] = path;
+    if (head === undefined) return [];
+    const selectionSet: SelectionSetNode = { kind: Kind.SELECTION_SET, selections: branch(rest) };
+    return head.startsWith('... on ')
+      ? [
+          {
+            kind: Kind.INLINE_FRAGMENT,
+            typeCondition: {
+              kind: Kind.NAMED_TYPE,
+              name: { kind: Kind.NAME, value: head.slice('... on '.length) },
+            },
+            selectionSet,
+          },
+        ]
+      : [{ kind: Kind.FIELD, name: { kind: Kind.NAME, value: head }, selectionSet }];
+  };
+  return nested.flatMap((block) => branch(block.queryPath.slice(base.length)));
+}
+
+/** What a block delivers, per plan node: plans are cached, so each is built once. */
 const selections = new WeakMap<object, SelectionSetNode>();
-function selectionOf(owner: object, subselection: string | undefined): SelectionSetNode {
+function selectionOf(
+  owner: object,
+  subselection: string | undefined,
+  base: readonly string[],
+  nested: readonly DeferredNode[],
+): SelectionSetNode {
   let set = selections.get(owner);
   if (!set) {
-    const definition = parse(subselection ?? '{ __typename }').definitions[0];
-    set =
-      definition?.kind === Kind.OPERATION_DEFINITION
-        ? definition.selectionSet
-        : { kind: Kind.SELECTION_SET, selections: [] };
+    const definition = subselection ? parse(subselection).definitions[0] : undefined;
+    const own =
+      definition?.kind === Kind.OPERATION_DEFINITION ? definition.selectionSet : undefined;
+    set = {
+      kind: Kind.SELECTION_SET,
+      selections: [...(own?.selections ?? []), ...branchesTo(base, nested)],
+    };
     selections.set(owner, set);
   }
   return set;
@@ -246,8 +280,8 @@ export async function executeIncrementally(
     try {
       const result = await run(inner ? inner.primary.node : block.node, blockContext);
       const selectionSet = inner
-        ? selectionOf(inner.primary, inner.primary.subselection)
-        : selectionOf(block, block.subselection);
+        ? selectionOf(inner.primary, inner.primary.subselection, block.queryPath, inner.deferred)
+        : selectionOf(block, block.subselection, block.queryPath, []);
       items = deliver(block, selectionSet, result.errors ?? []);
     } catch (error) {
       const failure =

@@ -236,6 +236,19 @@ test('nested defers and labels arrive in order; @defer(if: false) answers at onc
     { incremental: [{ data: { commentCount: 2 }, path: ['post'] }], hasNext: false },
   ]);
 
+  // Deferred at the root, and through a named fragment.
+  const atRoot = `query { viewer { id } ... @defer { post(id: "${id}") { ...Counts @defer(label: "counts") } } }
+    fragment Counts on Post { commentCount }`;
+  const { parts: rootParts } = await readParts(await post(atRoot, { accept: MULTIPART }));
+  assert.deepEqual(rootParts, [
+    { data: { viewer: { id: viewer } }, hasNext: true },
+    { incremental: [{ data: { post: {} }, path: [] }], hasNext: true },
+    {
+      incremental: [{ data: { commentCount: 2 }, path: ['post'], label: 'counts' }],
+      hasNext: false,
+    },
+  ]);
+
   const off = `query { post(id: "${id}") { id ... @defer(if: false) { commentCount } } }`;
   const response = await post(off, { accept: MULTIPART });
   assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
