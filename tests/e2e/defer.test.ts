@@ -207,6 +207,18 @@ test('a client that does not accept multipart gets the whole result at once, as 
     assert.equal(body.errors, undefined);
     assert.deepEqual(body.data, whole);
   }
+  // `onError` other than PROPAGATE shapes the whole result: it comes at once too.
+  const response = await fetch(stack.gatewayUrl, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: MULTIPART,
+      authorization: `Bearer ${await stack.token(viewer)}`,
+    },
+    body: JSON.stringify({ query: DEFERRED_FEED, onError: 'NULL' }),
+  });
+  assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
+  assert.deepEqual(await response.json(), { data: whole });
 });
 
 test('nested defers and labels arrive in order; @defer(if: false) answers at once', async () => {
