@@ -172,7 +172,9 @@ export function deferredDelivery(options: DeferredDeliveryOptions) {
           });
           const { parts } = slot;
           if (!parts) return response;
-          if (response.body.kind !== 'complete') {
+          // Refused after execution (an `accept` without JSON, which Apollo Server answers 406):
+          // the refusal stands, and the later parts are dropped.
+          if (response.body.kind !== 'complete' || (response.status ?? 200) !== 200) {
             void parts.return?.();
             return response;
           }

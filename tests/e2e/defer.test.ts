@@ -207,6 +207,12 @@ test('a client that does not accept multipart gets the whole result at once, as 
     assert.equal(body.errors, undefined);
     assert.deepEqual(body.data, whole);
   }
+  // Multipart alone: Apollo Server refuses to send the first part as JSON, and that stands.
+  const multipartOnly = await post(DEFERRED_FEED, { accept: 'multipart/mixed;deferSpec=20220824' });
+  assert.equal(multipartOnly.status, 406);
+  assert.match(multipartOnly.headers.get('content-type') ?? '', /^application\/json/);
+  assert.ok(((await multipartOnly.json()) as Part).errors?.length);
+
   // `onError` other than PROPAGATE shapes the whole result: it comes at once too.
   const response = await fetch(stack.gatewayUrl, {
     method: 'POST',
