@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
@@ -225,6 +226,30 @@ test('a client that does not accept multipart gets the whole result at once, as 
   });
   assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
   assert.deepEqual(await response.json(), { data: whole });
+});
+
+test('a persisted deferred query, sent by its hash alone, is answered in parts too', async () => {
+  const sha256Hash = createHash('sha256').update(DEFERRED_FEED).digest('hex');
+  const send = async (withQuery: boolean) =>
+    fetch(stack.gatewayUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: MULTIPART,
+        authorization: `Bearer ${await stack.token(viewer)}`,
+      },
+      body: JSON.stringify({
+        ...(withQuery ? { query: DEFERRED_FEED } : {}),
+        extensions: { persistedQuery: { version: 1, sha256Hash } },
+      }),
+    });
+  const unknown = (await (await send(false)).json()) as Part;
+  assert.equal(unknown.errors?.[0]?.extensions?.code, 'PERSISTED_QUERY_NOT_FOUND');
+  for (const withQuery of [true, false]) {
+    const { parts } = await readParts(await send(withQuery));
+    assert.equal(parts[0]?.hasNext, true);
+    assert.deepEqual(assemble(parts), ok(await stack.gql(FEED, {}, { as: viewer })));
+  }
 });
 
 test('nested defers and labels arrive in order; @defer(if: false) answers at once', async () => {
