@@ -136,7 +136,15 @@ export function deferredDelivery(options: DeferredDeliveryOptions) {
                 context.request.variables ?? {},
               );
               if (errors) return { errors };
-              const { supergraph, root } = planner.plan(context);
+              let planned: ReturnType<DeferredPlanner['plan']>;
+              try {
+                planned = planner.plan(context);
+              } catch (error) {
+                // A document the deferring planner cannot take still has an answer: all at once.
+                options.logger.warn({ err: error }, 'deferred planning failed; answering at once');
+                return executor(context);
+              }
+              const { supergraph, root } = planned;
               // `@defer(if: false)`, or nothing left to defer: one result.
               if (!isDefer(root)) return executor(context);
               const { initial, subsequent } = await executeIncrementally(
