@@ -22,15 +22,16 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
 /**
  * The manifest GraphQL Code Generator writes (`persistedDocuments` of the client preset): a JSON
- * object from hash to document. Each hash is checked against its text, so a hand-edited manifest
- * cannot make the gateway trust something other than what it names.
+ * object from `sha256:<hex>` (or bare hex) to document. Each hash is checked against its text, so
+ * a hand-edited manifest cannot make the gateway trust something other than what it names.
  */
 export async function loadTrustedDocuments(path: string, only: boolean): Promise<TrustedDocuments> {
   const manifest = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
   const documents = new Map<string, string>();
-  for (const [hash, text] of Object.entries(manifest)) {
+  for (const [key, text] of Object.entries(manifest)) {
+    const hash = key.replace(/^sha256:/, '');
     if (typeof text !== 'string' || sha256(text) !== hash)
-      throw new Error(`${path}: the entry ${hash} is not the SHA-256 of its document`);
+      throw new Error(`${path}: the entry ${key} is not the SHA-256 of its document`);
     documents.set(hash, text);
   }
   return { documents, only };

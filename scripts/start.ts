@@ -11,6 +11,7 @@ import { startSupergraphProcesses } from './processes.js';
 import { seedDemoData } from './seed.js';
 import { ensureNats, ensureRedis, startMongo } from './services.js';
 import { composeFromConfig, SUPERGRAPH_FILE } from './supergraph.js';
+import { buildWebApp, serveWebApp } from './web-app.js';
 
 /**
  * `npm start`: the whole system on one machine. The embedded Mongo-wire server keeps its data in
@@ -30,6 +31,8 @@ const env = readEnv({
   FEED_PORT: int(4001, 1, 65_535),
   LIKES_PORT: int(4002, 1, 65_535),
   COMMENTS_PORT: int(4003, 1, 65_535),
+  // The web app's own origin; the gateway's CORS_ORIGINS default names this port.
+  WEB_PORT: int(5173, 1, 65_535),
 });
 
 const say = (line: string) => console.error(`[start] ${line}`);
@@ -117,11 +120,20 @@ try {
     await mongo.close();
   }
 
+  if (await buildWebApp()) say('built the web app (web/dist)');
+  const web = await serveWebApp({
+    host: env.HOST,
+    port: env.WEB_PORT,
+    gatewayUrl: new URL(services.gatewayUrl).origin,
+  });
+  cleanups.push(() => web.stop());
+
   const token = await signDevToken('alice');
   const query =
     '{ feed(first: 3) { edges { node { id caption author { id username } likeCount viewerHasLiked commentCount comments(first: 2) { edges { node { body author { id } } } } } } } }';
   const url = services.gatewayUrl;
   console.error(`
+  Web app: ${web.url}   (sign in as a demo user)
   Gateway: ${url}   (subscriptions: ${url.replace('http', 'ws')}, protocol graphql-transport-ws)
   A dev token for alice (7 days; any user: npm run token -- <userId>):
     ${token}

@@ -1,0 +1,58 @@
+import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from '@apollo/client';
+import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
+import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
+import { relayStylePagination } from '@apollo/client/utilities';
+import type { DocumentNode } from 'graphql';
+import { OperationTypeNode } from 'graphql';
+import { createClient } from 'graphql-ws';
+import { setLinkState } from './connection';
+import type { Session } from './session';
+
+/**
+ * Codegen embeds each operation's SHA-256 (`persistedDocuments`), the key of the gateway's trusted
+ * documents: the app sends the hash, never needs to hash anything, and the gateway runs its own
+ * copy of the document.
+ */
+function documentHash(document: DocumentNode): string {
+  const hash = (document as { __meta__?: { hash?: string } }).__meta__?.hash;
+  if (!hash) throw new Error('an operation without a codegen hash: run npm run web:codegen');
+  return hash.replace(/^sha256:/, '');
+}
+
+export function createApolloClient(gatewayUrl: string, session: Session): ApolloClient {
+  const authorization = `Bearer ${session.token}`;
+  const sockets = createClient({
+    url: `${gatewayUrl.replace(/^http/, 'ws')}/graphql`,
+    connectionParams: { authorization },
+    // A phone that walks out of coverage comes back: keep trying, with graphql-ws's backoff.
+    retryAttempts: Number.POSITIVE_INFINITY,
+    shouldRetry: () => true,
+    on: {
+      connecting: (isRetry) => setLinkState(isRetry ? 'reconnecting' : 'connecting'),
+      connected: () => setLinkState('online'),
+      closed: () => setLinkState('reconnecting'),
+    },
+  });
+  const http = new HttpLink({
+    uri: `${gatewayUrl}/graphql`,
+    // CSRF prevention: the gateway runs a GET only with this header (hashed queries are GETs).
+    headers: { authorization, 'apollo-require-preflight': 'true' },
+  });
+  const transport = ApolloLink.split(
+    ({ operationType }) => operationType === OperationTypeNode.SUBSCRIPTION,
+    new GraphQLWsLink(sockets),
+    http,
+  );
+  const link = new PersistedQueryLink({
+    generateHash: documentHash,
+    useGETForHashedQueries: true,
+  }).concat(transport);
+  const cache = new InMemoryCache({
+    typePolicies: {
+      Query: { fields: { feed: relayStylePagination() } },
+      // PostCounts has no id: one entry per post, keyed as the API contract says.
+      PostCounts: { keyFields: ['postId'] },
+    },
+  });
+  return new ApolloClient({ link, cache });
+}
