@@ -24,9 +24,14 @@ export function createApolloClient(gatewayUrl: string, session: Session): Apollo
   const sockets = createClient({
     url: `${gatewayUrl.replace(/^http/, 'ws')}/graphql`,
     connectionParams: { authorization },
-    // A phone that walks out of coverage comes back: keep trying, with graphql-ws's backoff.
+    // A phone that walks out of coverage comes back: keep trying, backing off up to 8 s (and a
+    // random part, so that a restarted gateway is not met by every client at once).
     retryAttempts: Number.POSITIVE_INFINITY,
     shouldRetry: () => true,
+    retryWait: (retries) =>
+      new Promise((resolve) =>
+        setTimeout(resolve, Math.min(500 * 2 ** retries, 8_000) + Math.random() * 1_000),
+      ),
     on: {
       connecting: (isRetry) => setLinkState(isRetry ? 'reconnecting' : 'connecting'),
       connected: () => setLinkState('online'),
