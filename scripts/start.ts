@@ -10,7 +10,7 @@ import { projectPath } from '../platform/paths.js';
 import { startSupergraphProcesses } from './processes.js';
 import { seedDemoData } from './seed.js';
 import { ensureNats, ensureRedis, startMongo } from './services.js';
-import { composeFromConfig, SUPERGRAPH_FILE } from './supergraph.js';
+import { API_SCHEMA_FILE, composeFromConfig, SUPERGRAPH_FILE } from './supergraph.js';
 import { buildWebApp, serveWebApp } from './web-app.js';
 
 /**
@@ -52,12 +52,19 @@ process.on('SIGTERM', () => void stopAll(0));
 
 async function composeIfChanged() {
   const result = await composeFromConfig();
-  if (!result.supergraphSdl) throw new Error(`composition failed:\n${result.errors.join('\n')}`);
-  const file = projectPath(SUPERGRAPH_FILE);
-  const current = await readFile(file, 'utf8').catch(() => '');
-  if (current !== `${result.supergraphSdl}\n`) {
-    await writeFile(file, `${result.supergraphSdl}\n`);
-    say(`composed ${SUPERGRAPH_FILE}`);
+  if (!result.supergraphSdl || !result.apiSdl)
+    throw new Error(`composition failed:\n${result.errors.join('\n')}`);
+  const files: [string, string][] = [
+    [SUPERGRAPH_FILE, result.supergraphSdl],
+    [API_SCHEMA_FILE, result.apiSdl],
+  ];
+  for (const [name, sdl] of files) {
+    const file = projectPath(name);
+    const current = await readFile(file, 'utf8').catch(() => '');
+    if (current !== `${sdl}\n`) {
+      await writeFile(file, `${sdl}\n`);
+      say(`composed ${name}`);
+    }
   }
 }
 
@@ -88,6 +95,8 @@ try {
       LOG_LEVEL: 'warn',
       // Media URLs point at this gateway, whatever port it was given.
       MEDIA_BASE_URL: `http://127.0.0.1:${env.GATEWAY_PORT}`,
+      // The web app served below, whatever port it was given.
+      CORS_ORIGINS: `http://127.0.0.1:${env.WEB_PORT},http://localhost:${env.WEB_PORT}`,
       ...process.env,
       MONGODB_URI: mongoUri,
       REDIS_URL: redis.url,
