@@ -188,6 +188,13 @@ test('cutting alice’s WebSocket shows reconnecting; after the reconnect her co
     .waitFor({ timeout: 2_000 });
 });
 
+test('going offline says so, and coming back clears it', async () => {
+  await bob.context.setOffline(true);
+  await bob.page.getByText('You are offline').waitFor({ timeout: 5_000 });
+  await bob.context.setOffline(false);
+  await bob.page.getByText('You are offline').waitFor({ state: 'detached', timeout: 5_000 });
+});
+
 test('uploading a PNG makes a post that shows its image', async () => {
   const page = alice.page;
   await page.evaluate('window.scrollTo(0, 0)');
