@@ -1,3 +1,4 @@
+import type { ApolloCache } from '@apollo/client';
 import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import { useState, type FormEvent } from 'react';
 import type { CommentFieldsFragment } from './gql/graphql';
@@ -65,7 +66,7 @@ export function Comments({ postId }: { postId: string }) {
 
 /** Adds a comment at the end of the cached thread, once: the author's own arrives twice. */
 function append(
-  cache: { updateQuery: typeof import('@apollo/client').ApolloCache.prototype.updateQuery },
+  cache: ApolloCache,
   variables: { postId: string; first: number },
   comment: CommentFieldsFragment,
 ) {
