@@ -63,20 +63,29 @@ export async function serveWebApp(options: {
   host: string;
   port: number;
   gatewayUrl: string;
+  /** The built app; `web/dist` by default. */
+  root?: string;
 }): Promise<WebAppServer> {
+  const root = options.root ?? WEB_DIST;
   const config = JSON.stringify({ gatewayUrl: options.gatewayUrl });
   const server = createServer((req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+    } catch {
+      res.writeHead(400).end('malformed path');
+      return;
+    }
     if (path === '/config.json') {
       res.writeHead(200, { 'content-type': TYPES['.json'], 'cache-control': 'no-store' });
       res.end(config);
       return;
     }
-    const file = normalize(join(WEB_DIST, path));
+    const file = normalize(join(root, path));
     const send = (target: string, immutable: boolean) =>
       stat(target).then((info) => {
         if (!info.isFile()) throw new Error('not a file');
@@ -88,9 +97,9 @@ export async function serveWebApp(options: {
         if (req.method === 'HEAD') res.end();
         else createReadStream(target).pipe(res);
       });
-    const index = () => send(join(WEB_DIST, 'index.html'), false);
+    const index = () => send(join(root, 'index.html'), false);
     // A path that climbs out of the build directory gets the app, never another file.
-    const inside = file.startsWith(WEB_DIST + sep);
+    const inside = file.startsWith(root + sep);
     (inside ? send(file, path.startsWith('/assets/')) : index()).catch(index).catch(() => {
       if (!res.headersSent) res.writeHead(404).end('web app not built');
     });
