@@ -188,6 +188,22 @@ test('cutting alice’s WebSocket shows reconnecting; after the reconnect her co
     .waitFor({ timeout: 2_000 });
 });
 
+test('a token the gateway refuses sends the app back to sign-in', async () => {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(web.url);
+    await page.evaluate(
+      `sessionStorage.setItem('session', JSON.stringify({ userId: 'alice', token: 'forged' }))`,
+    );
+    await page.reload();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: 5_000 });
+    assert.equal(await page.evaluate(`sessionStorage.getItem('session')`), null);
+  } finally {
+    await context.close();
+  }
+});
+
 test('going offline says so, and coming back clears it', async () => {
   await bob.context.setOffline(true);
   await bob.page.getByText('You are offline').waitFor({ timeout: 5_000 });

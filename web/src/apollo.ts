@@ -1,4 +1,12 @@
-import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from '@apollo/client';
+import {
+  ApolloClient,
+  ApolloLink,
+  CombinedGraphQLErrors,
+  HttpLink,
+  InMemoryCache,
+  ServerError,
+} from '@apollo/client';
+import { ErrorLink } from '@apollo/client/link/error';
 import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { relayStylePagination } from '@apollo/client/utilities';
@@ -19,7 +27,18 @@ function documentHash(document: DocumentNode): string {
   return hash.replace(/^sha256:/, '');
 }
 
-export function createApolloClient(gatewayUrl: string, session: Session): ApolloClient {
+/** graphql-ws's close code for a missing, bad or expired token. */
+const CLOSE_UNAUTHORIZED = 4401;
+
+/**
+ * `onSignedOut` runs when the gateway no longer takes the token (expired, or signed with another
+ * secret): over HTTP a 401 or `UNAUTHENTICATED`, over the WebSocket a 4401 close.
+ */
+export function createApolloClient(
+  gatewayUrl: string,
+  session: Session,
+  onSignedOut: () => void,
+): ApolloClient {
   const authorization = `Bearer ${session.token}`;
   const sockets = createClient({
     url: `${gatewayUrl.replace(/^http/, 'ws')}/graphql`,
@@ -27,7 +46,11 @@ export function createApolloClient(gatewayUrl: string, session: Session): Apollo
     // A phone that walks out of coverage comes back: keep trying, backing off up to 8 s (and a
     // random part, so that a restarted gateway is not met by every client at once).
     retryAttempts: Number.POSITIVE_INFINITY,
-    shouldRetry: () => true,
+    shouldRetry: (event) => {
+      if ((event as { code?: number }).code !== CLOSE_UNAUTHORIZED) return true;
+      onSignedOut();
+      return false;
+    },
     retryWait: (retries) =>
       new Promise((resolve) =>
         setTimeout(resolve, Math.min(500 * 2 ** retries, 8_000) + Math.random() * 1_000),
@@ -48,10 +71,21 @@ export function createApolloClient(gatewayUrl: string, session: Session): Apollo
     new GraphQLWsLink(sockets),
     http,
   );
-  const link = new PersistedQueryLink({
-    generateHash: documentHash,
-    useGETForHashedQueries: true,
-  }).concat(transport);
+  const signedOut = new ErrorLink(({ error }) => {
+    const refused =
+      (ServerError.is(error) && error.statusCode === 401) ||
+      (CombinedGraphQLErrors.is(error) &&
+        error.errors.some((e) => e.extensions?.code === 'UNAUTHENTICATED'));
+    if (refused) onSignedOut();
+  });
+  const link = ApolloLink.from([
+    signedOut,
+    new PersistedQueryLink({
+      generateHash: documentHash,
+      useGETForHashedQueries: true,
+    }),
+    transport,
+  ]);
   const cache = new InMemoryCache({
     typePolicies: {
       Query: { fields: { feed: relayStylePagination() } },

@@ -10,10 +10,13 @@ import { StatusBar } from './status-bar';
 
 export function App({ config }: { config: AppConfig }) {
   const [session, setSession] = useState<Session | null>(storedSession);
-  const client = useMemo(
-    () => (session ? createApolloClient(config.gatewayUrl, session) : null),
-    [config.gatewayUrl, session],
-  );
+  const client = useMemo(() => {
+    if (!session) return null;
+    return createApolloClient(config.gatewayUrl, session, () => {
+      forgetSession();
+      setSession(null);
+    });
+  }, [config.gatewayUrl, session]);
   if (!session || !client) return <SignIn gatewayUrl={config.gatewayUrl} onSignedIn={setSession} />;
   return (
     <ApolloProvider client={client}>
