@@ -2,7 +2,16 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.data/', 'scripts/mongo-server/'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      '.data/',
+      'scripts/mongo-server/',
+      'web/dist/',
+      'web/src/gql/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -19,7 +28,7 @@ export default tseslint.config(
   },
   {
     // ESLint's own config format wants a default export.
-    files: ['eslint.config.js'],
+    files: ['eslint.config.js', 'web/vite.config.ts', 'web/codegen.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {

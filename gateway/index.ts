@@ -1,15 +1,17 @@
 import { Redis } from 'ioredis';
 import { createTokenVerifier, readAuthConfig } from '../platform/auth.js';
-import { int, oneOf, readEnv, str } from '../platform/env.js';
+import { int, oneOf, optionalStr, readEnv, str } from '../platform/env.js';
 import { createLogger } from '../platform/logger.js';
 import { projectPath } from '../platform/paths.js';
 import { createMetrics } from '../platform/metrics.js';
 import { connectEvents } from '../platform/pubsub.js';
 import { readServiceEnv, stopOnSignals } from '../platform/service.js';
 import { startTracing } from '../platform/tracing.js';
+import { DEV_WEB_ORIGINS } from './cors.js';
 import { persistedQueryCache } from './persisted-queries.js';
 import { createRateLimiter } from './rate-limit.js';
 import { startGateway } from './server.js';
+import { loadTrustedDocuments } from './trusted-documents.js';
 
 const service = readServiceEnv('GATEWAY_PORT', 4000);
 const env = readEnv({
@@ -24,7 +26,12 @@ const env = readEnv({
   RATE_LIMIT_MUTATIONS_PER_MINUTE: int(60, 1, 10_000_000),
   SUBSCRIPTION_PUSHES_PER_SECOND: int(4, 1, 100),
   SUBSCRIPTIONS_PER_CONNECTION: int(50, 1, 10_000),
+  CORS_ORIGINS: optionalStr(),
+  CORS_MAX_AGE_SECONDS: int(600, 0, 86_400),
+  PERSISTED_DOCUMENTS_PATH: str(projectPath('web/src/gql/persisted-documents.json')),
+  PERSISTED_DOCUMENTS_ONLY: oneOf(['true', 'false'], 'false'),
 });
+const authConfig = readAuthConfig();
 const logger = createLogger('gateway', service.logLevel);
 // Before anything creates spans: the gateway's own spans need the provider registered.
 const tracing = await startTracing('gateway', logger);
@@ -49,7 +56,22 @@ redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis (request 
 const gateway = await startGateway({
   supergraphPath: env.SUPERGRAPH_PATH,
   subgraphUrls: { feed: service.feedUrl, likes: service.likesUrl, comments: service.commentsUrl },
-  auth: createTokenVerifier(readAuthConfig()),
+  auth: createTokenVerifier(authConfig),
+  cors: {
+    // Comma-separated; production grants no origin unless told which.
+    origins:
+      env.CORS_ORIGINS?.split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean) ?? (authConfig.mode === 'production' ? [] : DEV_WEB_ORIGINS),
+    maxAgeSeconds: env.CORS_MAX_AGE_SECONDS,
+  },
+  // Anyone could sign in as anyone through it: development mode only.
+  ...(authConfig.mode === 'development' &&
+    authConfig.secret !== undefined && { devTokenSecret: authConfig.secret }),
+  trustedDocuments: await loadTrustedDocuments(
+    env.PERSISTED_DOCUMENTS_PATH,
+    env.PERSISTED_DOCUMENTS_ONLY === 'true',
+  ),
   logger,
   host: service.host,
   port: service.port,

@@ -11,6 +11,8 @@ import type { EventClients } from '../platform/pubsub.js';
 import type { RunningService } from '../platform/subgraph.js';
 import type { GatewayContext } from './context.js';
 import { deferredDelivery } from './defer/deferred-delivery.js';
+import { allowCrossOrigin, DEV_WEB_ORIGINS, type CorsOptions } from './cors.js';
+import { devTokenRoutes } from './dev-tokens.js';
 import { errorBehavior, errorBehaviorGateway, relaxedSupergraph } from './error-behavior.js';
 import { mediaProxyRoutes } from './media-proxy.js';
 import { operationResolution } from './operation-resolution.js';
@@ -20,6 +22,12 @@ import { rateLimit, type RateLimiter } from './rate-limit.js';
 import { SubgraphSource } from './subgraph-source.js';
 import { startSubscriptionServer } from './subscriptions/server.js';
 import { supergraphFromFile } from './supergraph-file.js';
+import {
+  admit,
+  trustedDocumentsPlugin,
+  withTrustedDocuments,
+  type TrustedDocuments,
+} from './trusted-documents.js';
 
 export interface GatewayDeps {
   supergraphPath: string;
@@ -41,6 +49,12 @@ export interface GatewayDeps {
   subscriptions: { pushesPerSecond: number; maxPerConnection: number };
   /** Where automatic persisted queries live: shared by every replica (`persistedQueryCache`). */
   persistedQueries: QueryCache;
+  /** Browser apps' origins; by default the web app's development origins (`DEV_WEB_ORIGINS`). */
+  cors?: CorsOptions;
+  /** Signs demo sign-in tokens at `POST /dev/token`; the route exists only when this is given. */
+  devTokenSecret?: string;
+  /** The apps' operations by hash; with `only`, nothing else runs (HTTP and WebSocket alike). */
+  trustedDocuments?: TrustedDocuments;
 }
 
 export interface RunningGateway extends RunningService {
@@ -72,12 +86,16 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   gateway.onSchemaLoadOrUpdate((loaded) => {
     apiSchema = loaded.apiSchema;
   });
+  const trusted = deps.trustedDocuments;
+  const queryCache = trusted
+    ? withTrustedDocuments(deps.persistedQueries, trusted)
+    : deps.persistedQueries;
   const apollo = new ApolloServer<GatewayContext>({
     gateway: deferred.gateway(errorBehaviorGateway(gateway, gatewayOn(relaxedSupergraph))),
     logger,
     introspection: deps.introspection,
     // The cache keeps its own expiry; Apollo's per-entry ttl would only repeat it.
-    persistedQueries: { cache: deps.persistedQueries, ttl: null },
+    persistedQueries: { cache: queryCache, ttl: null },
     plugins: [
       logInternalErrors(logger),
       operationMetrics(deps.events.metrics),
@@ -85,6 +103,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       errorBehavior,
       queryLimits(deps.limits),
       rateLimit(deps.rateLimiter),
+      ...(trusted ? [trustedDocumentsPlugin(trusted)] : []),
     ],
     includeStacktraceInErrorResponses: false,
     formatError: maskError,
@@ -96,12 +115,15 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   const http = createGraphQLHttpService<GatewayContext>({
     apollo: deferred.http(apollo),
     logger,
-    routes: mediaProxyRoutes({
-      feedOrigin: new URL(deps.subgraphUrls.feed ?? 'http://127.0.0.1:4001').origin,
-      auth: deps.auth,
-      rateLimiter: deps.rateLimiter,
-      logger,
-    }),
+    routes: {
+      ...mediaProxyRoutes({
+        feedOrigin: new URL(deps.subgraphUrls.feed ?? 'http://127.0.0.1:4001').origin,
+        auth: deps.auth,
+        rateLimiter: deps.rateLimiter,
+        logger,
+      }),
+      ...(deps.devTokenSecret ? devTokenRoutes(deps.devTokenSecret) : {}),
+    },
     metrics: deps.events.metrics,
     maxBodyBytes: deps.maxBodyBytes,
     // Ready once its schema is loaded (start-up waits for that), live events can flow and rate
@@ -119,6 +141,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       };
     },
   });
+  allowCrossOrigin(http.server, deps.cors ?? { origins: DEV_WEB_ORIGINS, maxAgeSeconds: 600 });
   const subscriptions = startSubscriptionServer({
     httpServer: http.server,
     path: '/graphql',
@@ -131,6 +154,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     limits: deps.limits,
     pushesPerSecond: deps.subscriptions.pushesPerSecond,
     maxSubscriptionsPerConnection: deps.subscriptions.maxPerConnection,
+    ...(trusted && { admit: (payload) => admit(trusted, queryCache, payload) }),
   });
   const port = await listen(http.server, deps.port, deps.host);
   logger.info({ port }, 'gateway listening');

@@ -45,6 +45,8 @@ const CLIENT_CODES = new Set([
   'GRAPHQL_VALIDATION_FAILED',
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
+  // Trusted documents only (PERSISTED_DOCUMENTS_ONLY): the operation is not in the app's manifest.
+  'PERSISTED_QUERY_NOT_IN_LIST',
   'OPERATION_RESOLUTION_FAILURE',
   'BAD_REQUEST',
 ]);

@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb';
+import sharp from 'sharp';
 import type { Cache } from '../platform/cache.js';
 import { signDevToken } from '../platform/auth.js';
 import { usersStore } from '../subgraphs/feed/store/users.js';
@@ -60,40 +61,29 @@ export async function seedDemoData(gatewayUrl: string, feedDb: Db, cache: Cache)
     }
   }
 
+  /** A photo of its own for each demo post (a gradient), uploaded as the app would. */
+  async function uploadPhoto(as: string, n: number): Promise<string> {
+    const hue = (n * 47) % 360;
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="1080" height="1080"><defs><linearGradient id="g" x2="1" y2="1"><stop offset="0" stop-color="hsl(${hue},70%,60%)"/><stop offset="1" stop-color="hsl(${(hue + 80) % 360},70%,35%)"/></linearGradient></defs><rect width="1080" height="1080" fill="url(#g)"/></svg>`;
+    const jpeg = await sharp(Buffer.from(svg)).jpeg({ quality: 80 }).toBuffer();
+    const form = new FormData();
+    form.append('file', new Blob([jpeg], { type: 'image/jpeg' }), `demo-${n}.jpg`);
+    const response = await fetch(new URL('/assets', gatewayUrl), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.get(as)}` },
+      body: form,
+    });
+    if (response.status !== 201) throw new Error(`seed: upload answered ${response.status}`);
+    return ((await response.json()) as { id: string }).id;
+  }
+
   const posts: string[] = [];
   let n = 0;
   for (const author of USERS) {
     for (let i = 0; i < 3; i++, n++) {
-      const video = n % 4 === 3;
-      const media = video
-        ? [
-            {
-              kind: 'VIDEO',
-              url: `https://media.example.com/demo/clip-${n}.mp4`,
-              width: 1080,
-              height: 1920,
-              durationMs: 8_000 + n * 500,
-              thumbnailUrl: `https://media.example.com/demo/clip-${n}.jpg`,
-            },
-          ]
-        : [
-            {
-              kind: 'PHOTO',
-              url: `https://media.example.com/demo/photo-${n}.jpg`,
-              width: 1080,
-              height: 1080,
-            },
-            ...(n % 3 === 0
-              ? [
-                  {
-                    kind: 'PHOTO',
-                    url: `https://media.example.com/demo/photo-${n}b.jpg`,
-                    width: 1080,
-                    height: 1350,
-                  },
-                ]
-              : []),
-          ];
+      // Every third post has two photos.
+      const media = [{ assetId: await uploadPhoto(author, n) }];
+      if (n % 3 === 0) media.push({ assetId: await uploadPhoto(author, n + 100) });
       const data = await call(
         author,
         'mutation($input: CreatePostInput!) { createPost(input: $input) { id } }',

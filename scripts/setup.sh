@@ -1,6 +1,6 @@
 #!/bin/sh
 # Idempotent bootstrap for a fresh clone, run before `npm start` and `npm test`:
-#   npm dependencies, Redis/NATS/ffmpeg binaries (Debian packages), the Java MongoDB-wire server jar,
+#   npm dependencies, Redis/NATS/ffmpeg/Chromium binaries (Debian packages), the Java MongoDB-wire server jar,
 #   and the TypeScript build. Each step is skipped when its result is already up to date.
 # Progress goes to stderr so callers' stdout stays clean.
 set -eu
@@ -64,6 +64,10 @@ fi
 # Video metadata and thumbnails (the feed degrades to no metadata without them).
 if ! have_binary ffprobe || ! have_binary ffmpeg; then
   packages="$packages ffmpeg"
+fi
+# The browser tests drive Debian's Chromium (playwright-core downloads no browser).
+if ! have_binary chromium; then
+  packages="$packages chromium"
 fi
 if [ "$build_jar" = yes ]; then
   have_binary mvn || packages="$packages maven"

@@ -10,7 +10,8 @@ import { projectPath } from '../platform/paths.js';
 import { startSupergraphProcesses } from './processes.js';
 import { seedDemoData } from './seed.js';
 import { ensureNats, ensureRedis, startMongo } from './services.js';
-import { composeFromConfig, SUPERGRAPH_FILE } from './supergraph.js';
+import { API_SCHEMA_FILE, composeFromConfig, SUPERGRAPH_FILE } from './supergraph.js';
+import { buildWebApp, serveWebApp } from './web-app.js';
 
 /**
  * `npm start`: the whole system on one machine. The embedded Mongo-wire server keeps its data in
@@ -30,6 +31,8 @@ const env = readEnv({
   FEED_PORT: int(4001, 1, 65_535),
   LIKES_PORT: int(4002, 1, 65_535),
   COMMENTS_PORT: int(4003, 1, 65_535),
+  // The web app's own origin; the gateway's CORS_ORIGINS default names this port.
+  WEB_PORT: int(5173, 1, 65_535),
 });
 
 const say = (line: string) => console.error(`[start] ${line}`);
@@ -49,12 +52,19 @@ process.on('SIGTERM', () => void stopAll(0));
 
 async function composeIfChanged() {
   const result = await composeFromConfig();
-  if (!result.supergraphSdl) throw new Error(`composition failed:\n${result.errors.join('\n')}`);
-  const file = projectPath(SUPERGRAPH_FILE);
-  const current = await readFile(file, 'utf8').catch(() => '');
-  if (current !== `${result.supergraphSdl}\n`) {
-    await writeFile(file, `${result.supergraphSdl}\n`);
-    say(`composed ${SUPERGRAPH_FILE}`);
+  if (!result.supergraphSdl || !result.apiSdl)
+    throw new Error(`composition failed:\n${result.errors.join('\n')}`);
+  const files: [string, string][] = [
+    [SUPERGRAPH_FILE, result.supergraphSdl],
+    [API_SCHEMA_FILE, result.apiSdl],
+  ];
+  for (const [name, sdl] of files) {
+    const file = projectPath(name);
+    const current = await readFile(file, 'utf8').catch(() => '');
+    if (current !== `${sdl}\n`) {
+      await writeFile(file, `${sdl}\n`);
+      say(`composed ${name}`);
+    }
   }
 }
 
@@ -85,6 +95,8 @@ try {
       LOG_LEVEL: 'warn',
       // Media URLs point at this gateway, whatever port it was given.
       MEDIA_BASE_URL: `http://127.0.0.1:${env.GATEWAY_PORT}`,
+      // The web app served below, whatever port it was given.
+      CORS_ORIGINS: `http://127.0.0.1:${env.WEB_PORT},http://localhost:${env.WEB_PORT}`,
       ...process.env,
       MONGODB_URI: mongoUri,
       REDIS_URL: redis.url,
@@ -117,11 +129,20 @@ try {
     await mongo.close();
   }
 
+  if (await buildWebApp()) say('built the web app (web/dist)');
+  const web = await serveWebApp({
+    host: env.HOST,
+    port: env.WEB_PORT,
+    gatewayUrl: new URL(services.gatewayUrl).origin,
+  });
+  cleanups.push(() => web.stop());
+
   const token = await signDevToken('alice');
   const query =
     '{ feed(first: 3) { edges { node { id caption author { id username } likeCount viewerHasLiked commentCount comments(first: 2) { edges { node { body author { id } } } } } } } }';
   const url = services.gatewayUrl;
   console.error(`
+  Web app: ${web.url}   (sign in as a demo user)
   Gateway: ${url}   (subscriptions: ${url.replace('http', 'ws')}, protocol graphql-transport-ws)
   A dev token for alice (7 days; any user: npm run token -- <userId>):
     ${token}

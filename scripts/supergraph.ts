@@ -1,10 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { composeServices } from '@apollo/composition';
-import { parse } from 'graphql';
+import { lexicographicSortSchema, parse, printSchema } from 'graphql';
 import { parse as parseYaml } from 'yaml';
 import { projectPath } from '../platform/paths.js';
 
 export const SUPERGRAPH_FILE = 'schema/supergraph.graphql';
+/** The schema clients see, for codegen and mobile toolchains: no federation definitions. */
+export const API_SCHEMA_FILE = 'schema/api.graphql';
 
 interface RoverConfig {
   federation_version?: string;
@@ -13,6 +15,8 @@ interface RoverConfig {
 
 export interface CompositionResult {
   supergraphSdl: string | undefined;
+  /** The API schema as SDL, types in alphabetical order so that the file diffs well. */
+  apiSdl: string | undefined;
   errors: string[];
   hints: string[];
 }
@@ -32,6 +36,9 @@ export async function composeFromConfig(
   const result = composeServices(services);
   return {
     supergraphSdl: result.errors ? undefined : result.supergraphSdl,
+    apiSdl: result.errors
+      ? undefined
+      : printSchema(lexicographicSortSchema(result.schema.toAPISchema().toGraphQLJSSchema())),
     errors: (result.errors ?? []).map((error) => error.message),
     hints: (result.hints ?? []).map((hint) => hint.toString()),
   };

@@ -57,6 +57,11 @@ export interface SubscriptionServerOptions {
   /** The most pushes of one post's counts per second. */
   pushesPerSecond: number;
   maxSubscriptionsPerConnection: number;
+  /** Checks (and may resolve) a message's document before anything else: trusted documents. */
+  admit?: (payload: {
+    query: string;
+    extensions?: Record<string, unknown> | null;
+  }) => Promise<GraphQLError | undefined>;
 }
 
 interface Connection {
@@ -396,7 +401,9 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         clearTimeout(connection.expiry);
         metrics.websockets.dec();
       },
-      onSubscribe(ctx, id, payload) {
+      async onSubscribe(ctx, id, payload) {
+        const refused = await options.admit?.(payload);
+        if (refused) return [refused];
         const schema = options.schema();
         const connection = connections.get(ctx.extra.socket);
         if (!schema || !connection)

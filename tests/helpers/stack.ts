@@ -13,7 +13,7 @@ import { connectEvents, type EventClients } from '../../platform/pubsub.js';
 import type { RunningService } from '../../platform/subgraph.js';
 import { persistedQueryCache } from '../../gateway/persisted-queries.js';
 import { createRateLimiter, type RateLimits } from '../../gateway/rate-limit.js';
-import { startGateway, type RunningGateway } from '../../gateway/server.js';
+import { startGateway, type GatewayDeps, type RunningGateway } from '../../gateway/server.js';
 import { startComments } from '../../subgraphs/comments/server.js';
 import { gridfsBlobStore } from '../../subgraphs/feed/media/gridfs-store.js';
 import type { MediaOptions } from '../../subgraphs/feed/media/config.js';
@@ -95,6 +95,8 @@ export interface StackOptions {
   timelines?: Partial<TimelineOptions>;
   /** Upload limits, media tools and blob store (GridFS in the feed's database by default). */
   media?: Partial<Pick<MediaOptions, 'maxBytes' | 'tools' | 'blobs'>>;
+  /** The gateways' browser-facing options: CORS, the dev token route, trusted documents. */
+  web?: Pick<GatewayDeps, 'cors' | 'devTokenSecret' | 'trustedDocuments'>;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<TestStack> {
@@ -238,6 +240,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
         localEntries: 100,
         logger: loggerOf('gateway'),
       }),
+      ...options.web,
     });
     gateways.push(gateway);
     services.push(gateway);

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { buildSchema, type GraphQLObjectType } from 'graphql';
 import { projectPath } from '../../platform/paths.js';
-import { composeFromConfig, SUPERGRAPH_FILE } from '../../scripts/supergraph.js';
+import { API_SCHEMA_FILE, composeFromConfig, SUPERGRAPH_FILE } from '../../scripts/supergraph.js';
 
 test('supergraph.yaml composes without errors', async () => {
   const result = await composeFromConfig();
@@ -15,6 +15,19 @@ test('the committed supergraph is exactly a fresh composition (run `npm run comp
   const fresh = await composeFromConfig();
   const committed = await readFile(projectPath(SUPERGRAPH_FILE), 'utf8');
   assert.equal(committed, `${fresh.supergraphSdl}\n`);
+});
+
+test("the committed API schema is exactly the fresh composition's, with no federation definitions", async () => {
+  const fresh = await composeFromConfig();
+  const committed = await readFile(projectPath(API_SCHEMA_FILE), 'utf8');
+  assert.equal(committed, `${fresh.apiSdl}\n`);
+  assert.doesNotMatch(
+    committed,
+    /join__|link__|@link|_Entity|_Service|_entities|@key|inaccessible/,
+  );
+  const schema = buildSchema(committed);
+  assert.ok(schema.getType('PostCounts'));
+  assert.ok(schema.getSubscriptionType()?.getFields().postCountsChanged);
 });
 
 test('the supergraph serves every root field of the API contract', async () => {
