@@ -5,6 +5,7 @@ import { createLogger } from '../platform/logger.js';
 import { projectPath } from '../platform/paths.js';
 import { createMetrics } from '../platform/metrics.js';
 import { connectEvents } from '../platform/pubsub.js';
+import { readRequestLimits } from '../platform/request-limits.js';
 import { readServiceEnv, stopOnSignals } from '../platform/service.js';
 import { startTracing } from '../platform/tracing.js';
 import { persistedQueryCache } from './persisted-queries.js';
@@ -17,8 +18,6 @@ const env = readEnv({
   MAX_BODY_BYTES: int(1_000_000, 1_000, 100_000_000),
   INTROSPECTION: oneOf(['on', 'off'], process.env.NODE_ENV === 'production' ? 'off' : 'on'),
   SUBGRAPH_TIMEOUT_MS: int(10_000, 100, 600_000),
-  MAX_QUERY_DEPTH: int(12, 2, 100),
-  MAX_QUERY_FIELDS: int(1_000, 10, 100_000),
   RATE_LIMIT_IP_PER_MINUTE: int(1_200, 1, 10_000_000),
   RATE_LIMIT_USER_PER_MINUTE: int(600, 1, 10_000_000),
   RATE_LIMIT_MUTATIONS_PER_MINUTE: int(60, 1, 10_000_000),
@@ -55,7 +54,7 @@ const gateway = await startGateway({
   port: service.port,
   maxBodyBytes: env.MAX_BODY_BYTES,
   introspection: env.INTROSPECTION === 'on',
-  limits: { maxDepth: env.MAX_QUERY_DEPTH, maxFields: env.MAX_QUERY_FIELDS },
+  limits: readRequestLimits(),
   subgraphTimeoutMs: env.SUBGRAPH_TIMEOUT_MS,
   rateLimitRedis: redis,
   rateLimiter: createRateLimiter(redis, service.eventsPrefix, {

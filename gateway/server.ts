@@ -11,6 +11,7 @@ import type { EventClients } from '../platform/pubsub.js';
 import type { RunningService } from '../platform/subgraph.js';
 import type { GatewayContext } from './context.js';
 import { errorBehavior, errorBehaviorGateway, relaxedSupergraph } from './error-behavior.js';
+import { introspection } from './introspection.js';
 import { mediaProxyRoutes } from './media-proxy.js';
 import { operationResolution } from './operation-resolution.js';
 import type { QueryCache } from './persisted-queries.js';
@@ -81,6 +82,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       operationResolution,
       errorBehavior,
       queryLimits(deps.limits),
+      introspection,
       rateLimit(deps.rateLimiter),
     ],
     includeStacktraceInErrorResponses: false,
@@ -101,6 +103,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     }),
     metrics: deps.events.metrics,
     maxBodyBytes: deps.maxBodyBytes,
+    limits: deps.limits,
     // Ready once its schema is loaded (start-up waits for that), live events can flow and rate
     // limits are shared: without Redis each replica would grant the whole budget on its own.
     ready: async () => deps.events.pubsub.connected() && deps.rateLimitRedis.status === 'ready',
