@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { getIntrospectionQuery } from 'graphql';
 import { STANDARD_INTROSPECTION } from '../helpers/introspection.js';
@@ -118,4 +120,74 @@ test('subscriptions are held to the same limits', async () => {
   await until('the refusal', () => received.errors !== undefined);
   assert.equal(received.errors?.[0]?.extensions?.code, 'QUERY_TOO_COMPLEX');
   await client.close();
+});
+
+/** The resident memory of a process, from /proc (Linux), in bytes. */
+async function rssOf(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1_024;
+}
+
+test('hostile requests of every shape raise a gateway process’s RSS by less than 100 MB, and never get a 500', async (t) => {
+  const gateway = await stack.spawnGateway();
+  const pid = gateway.process.pid as number;
+  const post = async (body: unknown) => {
+    const response = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    await response.arrayBuffer();
+    return response.status;
+  };
+  // Warm: the first introspection and query load code and fill caches that stay.
+  for (let i = 0; i < 3; i++) {
+    await post({ query: STANDARD_INTROSPECTION });
+    await post({ query: deepQuery(2) });
+  }
+  const baseline = await rssOf(pid);
+  let peak = baseline;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      peak = Math.max(peak, await rssOf(pid));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  })();
+  const padding = `# ${'x'.repeat(900_000)}\n`;
+  const shapes: Record<string, unknown> = {
+    'aliases of __schema (20,000)': { query: aliasedSchemas(20_000) },
+    'aliases of __schema (300)': { query: aliasedSchemas(300) },
+    'aliases of __schema (10)': { query: aliasedSchemas(10) },
+    'introspection (allowed)': { query: STANDARD_INTROSPECTION },
+    'nested 2,000 deep': { query: `{ ${'viewer { '.repeat(2_000)}id${' }'.repeat(2_000)} }` },
+    'padded with comments': { query: `${padding}{ __typename }` },
+    'padded persisted query': {
+      query: `${padding}{ __typename }`,
+      extensions: {
+        persistedQuery: {
+          version: 1,
+          sha256Hash: createHash('sha256').update(`${padding}{ __typename }`).digest('hex'),
+        },
+      },
+    },
+    'a page of a page of pages': {
+      query: `{ feed(first: 100) { edges { node { comments(first: 100) { edges { node { author { posts(first: 100) { edges { node { id } } } } } } } } } } }`,
+    },
+  };
+  const statuses: Record<string, number[]> = {};
+  for (const [name, body] of Object.entries(shapes)) {
+    statuses[name] = await Promise.all(Array.from({ length: 4 }, () => post(body)));
+  }
+  sampling = false;
+  await sampler;
+  const grown = peak - baseline;
+  t.diagnostic(
+    `RSS baseline ${Math.round(baseline / 1_048_576)} MB, peak ${Math.round(peak / 1_048_576)} MB`,
+  );
+  assert.ok(grown < 100 * 1_024 * 1_024, `RSS grew by ${Math.round(grown / 1_048_576)} MB`);
+  for (const [name, got] of Object.entries(statuses)) {
+    for (const status of got) assert.ok(status < 500, `${name}: HTTP ${status}`);
+  }
+  assert.equal(gateway.process.exitCode, null, 'the gateway is still running');
 });
