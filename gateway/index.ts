@@ -23,7 +23,10 @@ const env = readEnv({
   RATE_LIMIT_MUTATIONS_PER_MINUTE: int(60, 1, 10_000_000),
   SUBSCRIPTION_PUSHES_PER_SECOND: int(4, 1, 100),
   SUBSCRIPTIONS_PER_CONNECTION: int(50, 1, 10_000),
+  PERSISTED_QUERIES_LOCAL_BYTES: int(10_000_000, 0, 10_000_000_000),
+  PERSISTED_QUERIES_REDIS_BYTES: int(50_000_000, 0, 100_000_000_000),
 });
+const limits = readRequestLimits();
 const logger = createLogger('gateway', service.logLevel);
 // Before anything creates spans: the gateway's own spans need the provider registered.
 const tracing = await startTracing('gateway', logger);
@@ -54,7 +57,7 @@ const gateway = await startGateway({
   port: service.port,
   maxBodyBytes: env.MAX_BODY_BYTES,
   introspection: env.INTROSPECTION === 'on',
-  limits: readRequestLimits(),
+  limits,
   subgraphTimeoutMs: env.SUBGRAPH_TIMEOUT_MS,
   rateLimitRedis: redis,
   rateLimiter: createRateLimiter(redis, service.eventsPrefix, {
@@ -67,7 +70,9 @@ const gateway = await startGateway({
     redis,
     prefix: service.eventsPrefix,
     ttlSeconds: 7 * 86_400,
-    localEntries: 2_000,
+    localBytes: env.PERSISTED_QUERIES_LOCAL_BYTES,
+    redisBytes: env.PERSISTED_QUERIES_REDIS_BYTES,
+    maxQueryBytes: limits.maxQueryBytes,
     logger,
   }),
   subscriptions: {

@@ -236,7 +236,9 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
         redis,
         prefix: dbPrefix,
         ttlSeconds: 600,
-        localEntries: 100,
+        localBytes: 1_000_000,
+        redisBytes: 10_000_000,
+        maxQueryBytes: 50_000,
         logger: loggerOf('gateway'),
       }),
     });
