@@ -46,10 +46,21 @@ test('with Redis away, persisted queries miss instead of failing, and the local 
   }
 });
 
-test('Redis and the local copy hold at most their byte budgets, oldest registrations dropped first', async () => {
+/** Runs `work` with a Redis connection and a fresh prefix, whose keys are deleted afterwards. */
+async function withRedis(work: (redis: Redis, prefix: string) => Promise<void>) {
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   const prefix = `t${randomBytes(4).toString('hex')}`;
   try {
+    await work(redis, prefix);
+  } finally {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  }
+}
+
+test('Redis and the local copy hold at most their byte budgets, oldest registrations dropped first', () =>
+  withRedis(async (redis, prefix) => {
     const cache = cacheOn(redis, { prefix, redisBytes: 10_000, localBytes: 3_000 });
     const text = (i: number) => `{ q${String(i).padStart(3, '0')} } # ${'x'.repeat(985)}`;
     for (let i = 0; i < 50; i++) await cache.set(`apq:${i}`, text(i));
@@ -65,17 +76,10 @@ test('Redis and the local copy hold at most their byte budgets, oldest registrat
     await redis.del(...keys);
     assert.equal(await cache.get('apq:49'), text(49));
     assert.equal(await cache.get('apq:45'), undefined);
-  } finally {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
-  }
-});
+  }));
 
-test('queries past maxQueryBytes are not kept; expired ones leave the byte count', async () => {
-  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  const prefix = `t${randomBytes(4).toString('hex')}`;
-  try {
+test('queries past maxQueryBytes are not kept; expired ones leave the byte count', () =>
+  withRedis(async (redis, prefix) => {
     const cache = cacheOn(redis, { prefix, ttlSeconds: 1, maxQueryBytes: 100 });
     await cache.set('apq:big', `{ a } # ${'x'.repeat(100)}`);
     assert.equal(await redis.get(`${prefix}:apq:big`), null);
@@ -86,9 +90,4 @@ test('queries past maxQueryBytes are not kept; expired ones leave the byte count
     await cache.set('apq:b', '{ bb }');
     assert.equal(Number(await redis.get(`${prefix}:apq-bytes`)), 6);
     assert.equal(await redis.zcard(`${prefix}:apq-index`), 1);
-  } finally {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
-  }
-});
+  }));
