@@ -59,6 +59,9 @@ export interface OperationCost {
  */
 export const DEFAULT_LIST_SIZE = 10;
 
+/** GraphQL's Int is 32-bit signed. */
+const MAX_INT = 2 ** 31 - 1;
+
 /** Arguments that bound the size of the list a field returns, or of its connection's edges. */
 const SIZE_ARGUMENTS = ['first', 'last', 'limit'];
 
@@ -191,7 +194,9 @@ function sizeArgument(
   for (const name of SIZE_ARGUMENTS) {
     const given = argumentValue(node, name, variables);
     const value = given ?? definition?.args.find((arg) => arg.name === name)?.defaultValue;
-    if (typeof value === 'number' && Number.isFinite(value)) return Math.max(0, value);
+    // A value no Int can hold fails coercion later, as BAD_USER_INPUT: that is the error to give.
+    if (Number.isSafeInteger(value) && Math.abs(value as number) <= MAX_INT)
+      return Math.max(0, value as number);
   }
   return undefined;
 }
