@@ -39,11 +39,7 @@ const ENCODED_SEPARATOR = /%2f|%5c|\\/i;
  * becomes a proxy to anywhere else. Undefined when the normalised path leaves `prefix` or holds
  * an encoded separator.
  */
-function feedTarget(
-  requestTarget: string,
-  feedOrigin: string,
-  prefix: string,
-): URL | undefined {
+function feedTarget(requestTarget: string, feedOrigin: string, prefix: string): URL | undefined {
   let parsed: URL;
   try {
     parsed = new URL(requestTarget, 'http://gateway.invalid');
