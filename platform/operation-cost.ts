@@ -59,8 +59,11 @@ export interface OperationCost {
  */
 export const DEFAULT_LIST_SIZE = 10;
 
-/** GraphQL's Int is 32-bit signed. */
-const MAX_INT = 2 ** 31 - 1;
+/**
+ * The largest page a list serves (the contract's `first` is 1 to 100). A larger size argument is
+ * counted as this: its resolver refuses it with BAD_USER_INPUT, the error the client should get.
+ */
+export const MAX_LIST_SIZE = 100;
 
 /** Arguments that bound the size of the list a field returns, or of its connection's edges. */
 const SIZE_ARGUMENTS = ['first', 'last', 'limit'];
@@ -194,9 +197,7 @@ function sizeArgument(
   for (const name of SIZE_ARGUMENTS) {
     const given = argumentValue(node, name, variables);
     const value = given ?? definition?.args.find((arg) => arg.name === name)?.defaultValue;
-    // A value no Int can hold fails coercion later, as BAD_USER_INPUT: that is the error to give.
-    if (Number.isSafeInteger(value) && Math.abs(value as number) <= MAX_INT)
-      return Math.max(0, value as number);
+    if (typeof value === 'number') return Math.min(Math.max(0, value), MAX_LIST_SIZE);
   }
   return undefined;
 }

@@ -93,6 +93,14 @@ test('subgraphs reached directly, without a token, apply the limits too', async 
   const page = await stack.gql(entities, { r: representations(100) }, { url: stack.urls.feed });
   assert.equal(page.errors, undefined);
   ok(await stack.gql(STANDARD_INTROSPECTION, {}, { url: stack.urls.feed }));
+  // What `rover subgraph introspect` sends.
+  ok(
+    await stack.gql(
+      'query SubgraphIntrospectQuery { _service { sdl } }',
+      {},
+      { url: stack.urls.feed },
+    ),
+  );
 });
 
 test('an answer past MAX_RESPONSE_BYTES is replaced by QUERY_TOO_COMPLEX, at the gateway and in a subgraph', async () => {

@@ -13,6 +13,7 @@ import {
 import {
   checkOperationCost,
   DEFAULT_LIST_SIZE,
+  MAX_LIST_SIZE,
   operationCost,
 } from '../../platform/operation-cost.js';
 import { STANDARD_INTROSPECTION } from '../helpers/introspection.js';
@@ -120,6 +121,8 @@ test('lists are weighted by their size argument, its default, or the documented 
   // Each of the n edges costs itself, its node and the id: 3 values.
   assert.equal(page('5') - page('1'), 4 * 3);
   assert.equal(page('$n'), page('50'));
+  // Past the largest page, the resolver's BAD_USER_INPUT is the answer, not a cost refusal.
+  assert.equal(page('1000000'), page(String(MAX_LIST_SIZE)));
   const withDefault = costOf(`{ user(id: "u") { posts { edges { node { id } } } } }`).cost;
   assert.equal(withDefault, page('20'));
   // A list with no size argument: the post's media.
