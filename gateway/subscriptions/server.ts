@@ -348,7 +348,8 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
     return args;
   }
 
-  const wss = new WebSocketServer({ noServer: true });
+  // ws buffers up to 100 MiB of one message by default; a message is a query and its variables.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 2 * options.limits.maxQueryBytes });
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (new URL(request.url ?? '/', 'http://localhost').pathname !== options.path) {
       socket.destroy();

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import { getIntrospectionQuery } from 'graphql';
 import { STANDARD_INTROSPECTION } from '../helpers/introspection.js';
 import { codes, ok, startStack, type TestStack } from '../helpers/stack.js';
-import { until, wsClient } from '../helpers/ws.js';
+import { closeCodeFor, until, wsClient } from '../helpers/ws.js';
 
 /** `count` aliases of the standard introspection's whole `__schema` selection, as one fragment. */
 function aliasedSchemas(count: number): string {
@@ -116,6 +116,15 @@ test('an answer past MAX_RESPONSE_BYTES is replaced by QUERY_TOO_COMPLEX, at the
     assert.equal(result.data, null);
     ok(await stack.gql('{ __typename }', {}, { url }));
   }
+});
+
+test('a WebSocket message larger than twice MAX_QUERY_BYTES closes the socket (1009), unread', async () => {
+  const { code, acked } = await closeCodeFor(stack.gatewayUrl, {
+    authorization: `Bearer ${await stack.token('big-sender')}`,
+    padding: 'x'.repeat(5_000_000),
+  });
+  assert.equal(code, 1009);
+  assert.equal(acked, false);
 });
 
 test('subscriptions are held to the same limits', async () => {
