@@ -1,12 +1,13 @@
 import {
   GraphQLError,
+  GraphQLInterfaceType,
   GraphQLList,
+  GraphQLNonNull,
+  GraphQLObjectType,
   Kind,
   SchemaMetaFieldDef,
   TypeMetaFieldDef,
   TypeNameMetaFieldDef,
-  getNamedType,
-  getNullableType,
   isAbstractType,
   isEnumType,
   isInputObjectType,
@@ -18,6 +19,7 @@ import {
   type FragmentDefinitionNode,
   type GraphQLField,
   type GraphQLNamedType,
+  type GraphQLOutputType,
   type GraphQLSchema,
   type GraphQLType,
   type OperationDefinitionNode,
@@ -178,9 +180,19 @@ function fieldDefinition(
     if (name === '__schema') return SchemaMetaFieldDef;
     if (name === '__type') return TypeMetaFieldDef;
   }
-  return parent && (isObjectType(parent) || isInterfaceType(parent))
+  // Plain `instanceof`: graphql's `isObjectType` checks class names too outside production, a
+  // cost paid per field of every request.
+  return parent instanceof GraphQLObjectType || parent instanceof GraphQLInterfaceType
     ? parent.getFields()[name]
     : undefined;
+}
+
+/** The type inside the wrappers, and whether the outermost nullable one is a list. */
+function unwrap(type: GraphQLOutputType): { named: GraphQLNamedType; isList: boolean } {
+  const nullable = type instanceof GraphQLNonNull ? type.ofType : type;
+  let named: GraphQLType = nullable;
+  while (named instanceof GraphQLList || named instanceof GraphQLNonNull) named = named.ofType;
+  return { named: named as GraphQLNamedType, isList: nullable instanceof GraphQLList };
 }
 
 function argumentValue(node: FieldNode, name: string, variables: Record<string, unknown>): unknown {
@@ -194,6 +206,7 @@ function sizeArgument(
   definition: GraphQLField<unknown, unknown> | undefined,
   variables: Record<string, unknown>,
 ): number | undefined {
+  if (!node.arguments?.length && !definition?.args.length) return undefined;
   for (const name of SIZE_ARGUMENTS) {
     const given = argumentValue(node, name, variables);
     const value = given ?? definition?.args.find((arg) => arg.name === name)?.defaultValue;
@@ -224,8 +237,8 @@ export function operationCost(
   const ofField = (node: FieldNode, parent: GraphQLNamedType | undefined, around: Around): Size => {
     const name = node.name.value;
     const definition = fieldDefinition(schema, parent, name);
-    const nullable = definition && getNullableType(definition.type);
-    const isList = nullable instanceof GraphQLList;
+    const unwrapped = definition && unwrap(definition.type);
+    const isList = unwrapped?.isList ?? false;
     const size = sizeArgument(node, definition, variables);
     let multiplier = 1;
     let entities = 0;
@@ -240,7 +253,7 @@ export function operationCost(
         (parent ? weights.lists.get(`${parent.name}.${name}`) : undefined) ??
         DEFAULT_LIST_SIZE;
     }
-    const type = definition ? getNamedType(definition.type) : undefined;
+    const type = unwrapped?.named;
     const wrappers = name === OF_TYPE ? around.wrappers + 1 : 0;
     const inner = node.selectionSet
       ? ofSet(node.selectionSet, type, { size: isList ? undefined : size, wrappers })

@@ -76,6 +76,8 @@ export function checkSource(
   const bytes = Buffer.byteLength(source);
   if (bytes > limits.maxQueryBytes)
     return tooComplex(`The query is ${bytes} bytes long, more than ${limits.maxQueryBytes}`);
+  // Every token takes at least one character: a text this short cannot have too many.
+  if (source.length <= limits.maxTokens) return undefined;
   const lexer = new Lexer(new Source(source));
   try {
     for (let tokens = 0; lexer.advance().kind !== TokenKind.EOF; tokens++) {
