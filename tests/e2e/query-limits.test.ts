@@ -6,6 +6,7 @@ import { getIntrospectionQuery } from 'graphql';
 import { STANDARD_INTROSPECTION } from '../helpers/introspection.js';
 import { codes, ok, startStack, type TestStack } from '../helpers/stack.js';
 import { closeCodeFor, until, wsClient } from '../helpers/ws.js';
+import { createPost } from './support.js';
 
 /** `count` aliases of the standard introspection's whole `__schema` selection, as one fragment. */
 function aliasedSchemas(count: number): string {
@@ -104,11 +105,10 @@ test('subgraphs reached directly, without a token, apply the limits too', async 
 });
 
 test('an answer past MAX_RESPONSE_BYTES is replaced by QUERY_TOO_COMPLEX, at the gateway and in a subgraph', async () => {
-  const small = { MAX_RESPONSE_BYTES: '10000' };
-  const [gateway, likes] = await Promise.all([
-    stack.spawnGateway(small),
-    stack.spawnSubgraph('likes', small),
-  ]);
+  // Aliases allowed, so that one post's likes make a large answer from the likes subgraph.
+  const small = { MAX_RESPONSE_BYTES: '10000', MAX_QUERY_ALIASES: '1000' };
+  const likes = await stack.spawnSubgraph('likes', small);
+  const gateway = await stack.spawnGateway({ ...small, LIKES_URL: likes.url });
   for (const url of [gateway.url, likes.url]) {
     const result = await stack.gql(STANDARD_INTROSPECTION, {}, { url });
     assert.deepEqual(codes(result), ['QUERY_TOO_COMPLEX'], url);
@@ -116,6 +116,15 @@ test('an answer past MAX_RESPONSE_BYTES is replaced by QUERY_TOO_COMPLEX, at the
     assert.equal(result.data, null);
     ok(await stack.gql('{ __typename }', {}, { url }));
   }
+  // The subgraph's refusal reaches the client through the gateway, code and all.
+  const { id } = await createPost(stack, 'big-answer');
+  const pages = Array.from(
+    { length: 300 },
+    (_, i) => `a${i}: likes(first: 100) { pageInfo { hasNextPage endCursor } }`,
+  ).join(' ');
+  const result = await stack.gql(`{ post(id: "${id}") { id ${pages} } }`, {}, { url: gateway.url });
+  assert.ok(codes(result).includes('QUERY_TOO_COMPLEX'), JSON.stringify(result.errors));
+  assert.notEqual(result.status, 500);
 });
 
 test('a WebSocket message larger than twice MAX_QUERY_BYTES closes the socket (1009), unread', async () => {
