@@ -1,10 +1,13 @@
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
-import { execute, Kind, type OperationDefinitionNode } from 'graphql';
+import { execute, Kind, OperationTypeNode, type OperationDefinitionNode } from 'graphql';
 
-/** True when every root selection is an introspection field (`__schema`, `__type`, `__typename`). */
+/** A query whose every root selection is an introspection field (`__schema`, `__type`, `__typename`). */
 function introspectsOnly(operation: OperationDefinitionNode): boolean {
-  return operation.selectionSet.selections.every(
-    (selection) => selection.kind === Kind.FIELD && selection.name.value.startsWith('__'),
+  return (
+    operation.operation === OperationTypeNode.QUERY &&
+    operation.selectionSet.selections.every(
+      (selection) => selection.kind === Kind.FIELD && selection.name.value.startsWith('__'),
+    )
   );
 }
 
