@@ -5,6 +5,7 @@ import { createLogger } from '../platform/logger.js';
 import { projectPath } from '../platform/paths.js';
 import { createMetrics } from '../platform/metrics.js';
 import { connectEvents } from '../platform/pubsub.js';
+import { readRequestLimits } from '../platform/request-limits.js';
 import { readServiceEnv, stopOnSignals } from '../platform/service.js';
 import { startTracing } from '../platform/tracing.js';
 import { DEV_WEB_ORIGINS } from './cors.js';
@@ -19,8 +20,6 @@ const env = readEnv({
   MAX_BODY_BYTES: int(1_000_000, 1_000, 100_000_000),
   INTROSPECTION: oneOf(['on', 'off'], process.env.NODE_ENV === 'production' ? 'off' : 'on'),
   SUBGRAPH_TIMEOUT_MS: int(10_000, 100, 600_000),
-  MAX_QUERY_DEPTH: int(12, 2, 100),
-  MAX_QUERY_FIELDS: int(1_000, 10, 100_000),
   RATE_LIMIT_IP_PER_MINUTE: int(1_200, 1, 10_000_000),
   RATE_LIMIT_USER_PER_MINUTE: int(600, 1, 10_000_000),
   RATE_LIMIT_MUTATIONS_PER_MINUTE: int(60, 1, 10_000_000),
@@ -30,8 +29,11 @@ const env = readEnv({
   CORS_MAX_AGE_SECONDS: int(600, 0, 86_400),
   PERSISTED_DOCUMENTS_PATH: str(projectPath('web/src/gql/persisted-documents.json')),
   PERSISTED_DOCUMENTS_ONLY: oneOf(['true', 'false'], 'false'),
+  PERSISTED_QUERIES_LOCAL_BYTES: int(10_000_000, 0, 10_000_000_000),
+  PERSISTED_QUERIES_REDIS_BYTES: int(50_000_000, 0, 100_000_000_000),
 });
 const authConfig = readAuthConfig();
+const limits = readRequestLimits();
 const logger = createLogger('gateway', service.logLevel);
 // Before anything creates spans: the gateway's own spans need the provider registered.
 const tracing = await startTracing('gateway', logger);
@@ -77,7 +79,7 @@ const gateway = await startGateway({
   port: service.port,
   maxBodyBytes: env.MAX_BODY_BYTES,
   introspection: env.INTROSPECTION === 'on',
-  limits: { maxDepth: env.MAX_QUERY_DEPTH, maxFields: env.MAX_QUERY_FIELDS },
+  limits,
   subgraphTimeoutMs: env.SUBGRAPH_TIMEOUT_MS,
   rateLimitRedis: redis,
   rateLimiter: createRateLimiter(redis, service.eventsPrefix, {
@@ -90,7 +92,9 @@ const gateway = await startGateway({
     redis,
     prefix: service.eventsPrefix,
     ttlSeconds: 7 * 86_400,
-    localEntries: 2_000,
+    localBytes: env.PERSISTED_QUERIES_LOCAL_BYTES,
+    redisBytes: env.PERSISTED_QUERIES_REDIS_BYTES,
+    maxQueryBytes: limits.maxQueryBytes,
     logger,
   }),
   subscriptions: {

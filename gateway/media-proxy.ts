@@ -29,6 +29,32 @@ function forwardable(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   return out;
 }
 
+/** Encoded `/` and `\`: a path segment that one hop reads as a separator and another does not. */
+const ENCODED_SEPARATOR = /%2f|%5c|\\/i;
+
+/**
+ * The feed URL for a request: the feed's origin from configuration, and only the path and query
+ * of the request target, normalised (`..` and `%2e%2e` resolved). Whatever host the target names
+ * (absolute form `http://host:port/...`, or `//host/...`) is ignored, so that the gateway never
+ * becomes a proxy to anywhere else. Undefined when the normalised path leaves `prefix` or holds
+ * an encoded separator.
+ */
+function feedTarget(requestTarget: string, feedOrigin: string, prefix: string): URL | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(requestTarget, 'http://gateway.invalid');
+  } catch {
+    return undefined;
+  }
+  const { pathname, search } = parsed;
+  if (ENCODED_SEPARATOR.test(pathname)) return undefined;
+  if (pathname !== prefix && !pathname.startsWith(`${prefix}/`)) return undefined;
+  const target = new URL(feedOrigin);
+  target.pathname = pathname;
+  target.search = search;
+  return target;
+}
+
 export interface MediaProxyOptions {
   /** The feed subgraph's origin, which stores and serves media. */
   feedOrigin: string;
@@ -51,13 +77,19 @@ const IDLE_TIMEOUT_MS = 30_000;
 export function mediaProxyRoutes(options: MediaProxyOptions): Record<string, Route> {
   const agent = new Agent({ keepAlive: true });
 
-  function forward(req: IncomingMessage, res: ServerResponse, requestId: string) {
-    const upstream = request(new URL(req.url ?? '/', options.feedOrigin), {
+  function forward(req: IncomingMessage, res: ServerResponse, requestId: string, prefix: string) {
+    const target = feedTarget(req.url ?? '/', options.feedOrigin, prefix);
+    if (!target) {
+      sendError(res, 400, 'BAD_REQUEST', `Not a ${prefix} path`);
+      return;
+    }
+    const { host: _host, ...headers } = forwardable(req.headers);
+    const upstream = request(target, {
       method: req.method,
       agent,
       timeout: IDLE_TIMEOUT_MS,
       headers: {
-        ...forwardable(req.headers),
+        ...headers,
         [REQUEST_ID_HEADER]: requestId,
         'x-forwarded-for': req.socket.remoteAddress ?? '',
         'x-forwarded-host': req.headers.host ?? '',
@@ -120,8 +152,14 @@ export function mediaProxyRoutes(options: MediaProxyOptions): Record<string, Rou
         });
         return;
       }
-      forward(req, res, requestId);
+      forward(req, res, requestId, '/assets');
     },
-    '/media/*': (req, res, requestId) => forward(req, res, requestId),
+    '/media/*': (req, res, requestId) => {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        sendError(res, 405, 'METHOD_NOT_ALLOWED', 'Media is read with GET', { allow: 'GET, HEAD' });
+        return;
+      }
+      forward(req, res, requestId, '/media');
+    },
   };
 }

@@ -14,6 +14,7 @@ import { deferredDelivery } from './defer/deferred-delivery.js';
 import { allowCrossOrigin, DEV_WEB_ORIGINS, type CorsOptions } from './cors.js';
 import { devTokenRoutes } from './dev-tokens.js';
 import { errorBehavior, errorBehaviorGateway, relaxedSupergraph } from './error-behavior.js';
+import { introspection } from './introspection.js';
 import { mediaProxyRoutes } from './media-proxy.js';
 import { operationResolution } from './operation-resolution.js';
 import type { QueryCache } from './persisted-queries.js';
@@ -102,6 +103,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       operationResolution,
       errorBehavior,
       queryLimits(deps.limits),
+      introspection,
       rateLimit(deps.rateLimiter),
       ...(trusted ? [trustedDocumentsPlugin(trusted)] : []),
     ],
@@ -126,6 +128,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     },
     metrics: deps.events.metrics,
     maxBodyBytes: deps.maxBodyBytes,
+    limits: deps.limits,
     // Ready once its schema is loaded (start-up waits for that), live events can flow and rate
     // limits are shared: without Redis each replica would grant the whole budget on its own.
     ready: async () => deps.events.pubsub.connected() && deps.rateLimitRedis.status === 'ready',

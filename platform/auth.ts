@@ -23,6 +23,11 @@ export interface AuthConfig {
   issuer: string | undefined;
   audience: string | undefined;
   clockToleranceSeconds: number;
+  /**
+   * Longest life a token may claim: `exp - iat`, or `exp - now` without `iat`. A token must
+   * carry `exp` in every mode; one that never expires, or that outlives this, is refused.
+   */
+  maxLifetimeSeconds: number;
 }
 
 export function readAuthConfig(
@@ -36,6 +41,7 @@ export function readAuthConfig(
       JWT_ISSUER: optionalStr(),
       JWT_AUDIENCE: optionalStr(),
       JWT_CLOCK_TOLERANCE_S: int(5, 0, 300),
+      JWT_MAX_LIFETIME_S: int(7 * 86_400, 60, 365 * 86_400),
     },
     source,
   );
@@ -54,13 +60,14 @@ export function readAuthConfig(
     issuer: env.JWT_ISSUER,
     audience: env.JWT_AUDIENCE,
     clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_S,
+    maxLifetimeSeconds: env.JWT_MAX_LIFETIME_S,
   };
 }
 
 export interface Viewer {
   id: string;
   /** Seconds since the epoch when the token stops being valid. */
-  expiresAt: number | undefined;
+  expiresAt: number;
 }
 
 export interface TokenVerifier {
@@ -91,7 +98,16 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
       if (typeof sub !== 'string' || !USER_ID.test(sub)) {
         throw invalidToken('The token does not name a valid user');
       }
-      return { id: sub, expiresAt: payload.exp };
+      // A token that never expires cannot be withdrawn: a leaked one would be valid for good.
+      const { exp, iat } = payload;
+      if (typeof exp !== 'number') throw invalidToken('The token must carry an expiry (exp)');
+      const lifetime = exp - (typeof iat === 'number' ? iat : Date.now() / 1_000);
+      if (lifetime > config.maxLifetimeSeconds + config.clockToleranceSeconds) {
+        throw invalidToken(
+          `The token lives longer than the ${config.maxLifetimeSeconds} s a token may`,
+        );
+      }
+      return { id: sub, expiresAt: exp };
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw invalidToken('The token has expired');
       if (error instanceof joseErrors.JOSEError) throw invalidToken('The token is not valid');
@@ -112,10 +128,7 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
     if (hit && now < hit.until) return hit.viewer;
     if (hit) verified.delete(token);
     const viewer = await verify(token);
-    const expiry =
-      viewer.expiresAt === undefined
-        ? Infinity
-        : (viewer.expiresAt + config.clockToleranceSeconds) * 1_000;
+    const expiry = (viewer.expiresAt + config.clockToleranceSeconds) * 1_000;
     if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.keys().next().value as string);
     verified.set(token, { viewer, until: Math.min(expiry, now + VERIFIED_TTL_MS) });
     return viewer;

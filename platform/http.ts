@@ -5,6 +5,7 @@ import { context } from '@opentelemetry/api';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { checkSource, type RequestLimits } from './request-limits.js';
 import { startServerSpan, traceFields } from './tracing.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -31,6 +32,11 @@ export interface GraphQLHttpOptions<Ctx extends BaseContext> {
   logger: Logger;
   metrics: Metrics;
   maxBodyBytes: number;
+  /**
+   * The query text's size (checked before Apollo Server parses it) and the answer's: a larger
+   * answer is replaced by a QUERY_TOO_COMPLEX error.
+   */
+  limits: Pick<RequestLimits, 'maxQueryBytes' | 'maxTokens' | 'maxResponseBytes'>;
   /** More routes by exact path, for example `/metrics`, or by first segment: `/media/*`. */
   routes?: Record<string, Route>;
 }
@@ -78,6 +84,12 @@ function routeKeyOf(path: string, routes: Record<string, Route>): string | undef
 
 function graphqlErrorBody(message: string, code: string) {
   return { errors: [{ message, extensions: { code } }] };
+}
+
+/** The query text of a JSON body, if it has one. */
+function queryOf(body: unknown): string | undefined {
+  const query = (body as { query?: unknown } | undefined)?.query;
+  return typeof query === 'string' ? query : undefined;
 }
 
 async function readBody(req: IncomingMessage, limit: number): Promise<string> {
@@ -138,6 +150,12 @@ export function createGraphQLHttpService<Ctx extends BaseContext>(
         body = text;
       }
     }
+    const query = queryOf(body) ?? url.searchParams.get('query');
+    const tooLarge = query === null ? undefined : checkSource(query, options.limits);
+    if (tooLarge) {
+      sendJson(res, 400, graphqlErrorBody(tooLarge.message, 'QUERY_TOO_COMPLEX'));
+      return;
+    }
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
@@ -149,7 +167,24 @@ export function createGraphQLHttpService<Ctx extends BaseContext>(
     for (const [name, value] of response.headers) res.setHeader(name, value);
     res.statusCode = response.status ?? 200;
     if (response.body.kind === 'complete') {
-      res.end(response.body.string);
+      const bytes = Buffer.byteLength(response.body.string);
+      if (bytes <= options.limits.maxResponseBytes) {
+        res.end(response.body.string);
+        return;
+      }
+      // The status stays (the operation was valid and ran); its answer goes, so that neither this
+      // process's socket buffers nor a gateway reading a subgraph hold it. A gateway shows the
+      // error, with its code, in the fields that subgraph was asked for.
+      logger.warn({ requestId, bytes }, 'response over the size limit');
+      res.end(
+        JSON.stringify({
+          data: null,
+          ...graphqlErrorBody(
+            `The response would be ${bytes} bytes, more than ${options.limits.maxResponseBytes}: ask for fewer or smaller pages`,
+            'QUERY_TOO_COMPLEX',
+          ),
+        }),
+      );
       return;
     }
     for await (const chunk of response.body.asyncIterator) res.write(chunk);

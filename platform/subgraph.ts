@@ -19,6 +19,12 @@ import { createLogger, type Logger } from './logger.js';
 import { createMetrics, operationMetrics, type Metrics } from './metrics.js';
 import { connectMongo, databaseName, pingMongo } from './mongo.js';
 import { projectPath } from './paths.js';
+import {
+  operationLimits,
+  readRequestLimits,
+  subgraphLimits,
+  type RequestLimits,
+} from './request-limits.js';
 import { connectEvents, type EventClients } from './pubsub.js';
 import { every, readServiceEnv, stopOnSignals, type ServiceEnv } from './service.js';
 import { startTracing } from './tracing.js';
@@ -45,6 +51,8 @@ export interface SubgraphOptions<Ctx extends RequestBase> {
   ready: () => Promise<boolean>;
   metrics: Metrics;
   maxBodyBytes?: number;
+  /** The environment's limits with headroom (`subgraphLimits`); their defaults when absent. */
+  limits?: RequestLimits;
   routes?: Record<string, Route>;
 }
 
@@ -64,6 +72,7 @@ export async function startSubgraph<Ctx extends RequestBase>(
   options: SubgraphOptions<Ctx>,
 ): Promise<RunningService> {
   const { logger } = options;
+  const limits = options.limits ?? subgraphLimits(readRequestLimits({}));
   const apollo = new ApolloServer<Ctx>({
     schema: buildSubgraphSchema([
       {
@@ -79,6 +88,9 @@ export async function startSubgraph<Ctx extends RequestBase>(
     plugins: [
       logInternalErrors(logger),
       operationMetrics(options.metrics),
+      // Defence in depth: a subgraph reached directly, without the gateway, is held to the same
+      // cost model, and to a cap on `_entities` batches.
+      operationLimits(limits),
       // Installed by default, each wraps every resolver of every request: federated traces (ftv1)
       // feed Apollo's hosted usage reporting, cache hints HTTP caching; we use neither.
       ApolloServerPluginInlineTraceDisabled(),
@@ -92,6 +104,7 @@ export async function startSubgraph<Ctx extends RequestBase>(
     logger,
     metrics: options.metrics,
     maxBodyBytes: options.maxBodyBytes ?? 1_000_000,
+    limits,
     ready: options.ready,
     routes: options.routes,
     async context(req, requestId) {
@@ -195,6 +208,8 @@ export interface SubgraphProcessDeps {
   port: number;
   repairIntervalMs: number;
   env: ServiceEnv;
+  /** Reaches `startSubgraph` through the subgraph's deps, which each server spreads into its options. */
+  limits: RequestLimits;
 }
 
 /** A subgraph's entrypoint: configuration from the environment, connect, start, stop on signals. */
@@ -205,6 +220,7 @@ export async function runSubgraphProcess(
   start: (deps: SubgraphProcessDeps) => Promise<RunningService>,
 ): Promise<void> {
   const env = readServiceEnv(portVariable, defaultPort);
+  const limits = subgraphLimits(readRequestLimits());
   const logger = createLogger(name, env.logLevel);
   const tracing = await startTracing(name, logger);
   const metrics = createMetrics(name);
@@ -239,6 +255,7 @@ export async function runSubgraphProcess(
     port: env.port,
     repairIntervalMs: env.repairIntervalMs,
     env,
+    limits,
   });
   stopOnSignals(logger, async () => {
     await service.stop();

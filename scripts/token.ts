@@ -4,7 +4,9 @@ import { optionalStr, readEnv, str } from '../platform/env.js';
 /** `npm run token -- <userId> [expiresIn]`: a development token, alone on stdout. */
 const [userId, expiresIn = '7d'] = process.argv.slice(2);
 if (!userId) {
-  console.error('usage: npm run token -- <userId> [expiresIn, e.g. 7d or 1h]');
+  console.error(
+    'usage: npm run token -- <userId> [expiresIn, e.g. 7d or 1h; at most JWT_MAX_LIFETIME_S, 7 days by default]',
+  );
   process.exit(2);
 }
 const env = readEnv({ JWT_SECRET: optionalStr(), NODE_ENV: str('development') });

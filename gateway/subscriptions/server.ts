@@ -26,6 +26,7 @@ import type { Metrics } from '../../platform/metrics.js';
 import type { PubSub } from '../../platform/pubsub.js';
 import type { GatewayContext } from '../context.js';
 import { checkQueryLimits, type QueryLimits } from '../query-limits.js';
+import { checkSource } from '../../platform/request-limits.js';
 import { AsyncQueue } from './async-queue.js';
 import { PostCountsHub, type Counts, type CountsPush } from './post-counts.js';
 import {
@@ -352,7 +353,8 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
     return args;
   }
 
-  const wss = new WebSocketServer({ noServer: true });
+  // ws buffers up to 100 MiB of one message by default; a message is a query and its variables.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 2 * options.limits.maxQueryBytes });
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (new URL(request.url ?? '/', 'http://localhost').pathname !== options.path) {
       socket.destroy();
@@ -408,6 +410,8 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         const connection = connections.get(ctx.extra.socket);
         if (!schema || !connection)
           return [new GraphQLError('Not ready', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })];
+        const tooLarge = checkSource(payload.query, options.limits);
+        if (tooLarge) return [tooLarge];
         let document: DocumentNode;
         try {
           document = parse(payload.query);
@@ -429,7 +433,9 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           );
         }
         const operation = getOperationAST(document, payload.operationName);
-        const tooComplex = operation && checkQueryLimits(document, operation, options.limits);
+        const tooComplex =
+          operation &&
+          checkQueryLimits(schema, document, operation, options.limits, payload.variables ?? {});
         if (tooComplex) return [tooComplex];
         if (!operation)
           return [

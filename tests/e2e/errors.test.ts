@@ -5,7 +5,15 @@ import { SignJWT } from 'jose';
 import { DEV_JWT_SECRET, signDevToken } from '../../platform/auth.js';
 import { shardOfUser, newId } from '../../platform/ids.js';
 import { ok, startStack, type GraphQLResult, type TestStack } from '../helpers/stack.js';
-import { assertClean, assertError, createPost, PHOTO, uid, unknownPostId } from './support.js';
+import {
+  assertClean,
+  assertError,
+  createPost,
+  PHOTO,
+  uid,
+  unboundedTokens,
+  unknownPostId,
+} from './support.js';
 
 let stack: TestStack;
 
@@ -119,6 +127,10 @@ async function badAuthorizations(): Promise<[string, string][]> {
       `Bearer ${await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('s'.repeat(65)).setExpirationTime('1h').sign(secret)}`,
     ],
     ['a tampered payload', await tampered(user)],
+    ...(await unboundedTokens(user)).map((token, i): [string, string] => [
+      ['a token without exp', 'a token that lives 30 days'][i] as string,
+      `Bearer ${token}`,
+    ]),
     ['garbage', 'Bearer garbage'],
     ['three dots of nothing', 'Bearer ..'],
     ['Basic credentials', `Basic ${Buffer.from('alice:secret').toString('base64')}`],

@@ -20,7 +20,7 @@ import {
   uploadTo,
   type UploadOptions,
 } from '../helpers/media.js';
-import { assertError, createPost, inBatches, sleep, uid } from './support.js';
+import { assertError, createPost, inBatches, sleep, uid, unboundedTokens } from './support.js';
 
 const PHOTO_LIMIT = 2_000_000;
 
@@ -211,12 +211,17 @@ describe('refusals leave nothing stored', () => {
     assert.deepEqual(await storedBy(user), { assets: 0, files: 0, chunks: 0 });
   });
 
-  test('an upload without a token, or with a bad one, is 401', async () => {
+  test('an upload without a token, or with a bad or unbounded one, is 401', async () => {
     const anonymous = await upload(jpeg);
     assert.equal(anonymous.status, 401);
     assert.equal(anonymous.body.error?.code, 'UNAUTHENTICATED');
     const forged = await upload(jpeg, { token: 'not-a-token' });
     assert.equal(forged.status, 401);
+    for (const token of await unboundedTokens(uid())) {
+      const unbounded = await upload(jpeg, { token });
+      assert.equal(unbounded.status, 401);
+      assert.equal(unbounded.body.error?.code, 'UNAUTHENTICATED');
+    }
   });
 
   test('a form without a file field is 400', async () => {

@@ -73,3 +73,18 @@ test('an unknown hash is PERSISTED_QUERY_NOT_FOUND, and a hash that does not mat
   });
   assert.equal(mismatch.errors?.[0]?.extensions?.code, 'BAD_REQUEST');
 });
+
+test('a query past MAX_QUERY_BYTES (padded with comments) is QUERY_TOO_COMPLEX and never registered', async () => {
+  const query = `# ${'x'.repeat(900_000)}\n{ __typename }`;
+  const hash = sha256(query);
+  const refused = await send(stack.gatewayUrl, { query, ...byHash(hash) });
+  assert.equal(refused.errors?.[0]?.extensions?.code, 'QUERY_TOO_COMPLEX');
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  try {
+    assert.equal(await redis.exists(`${stack.dbPrefix}:apq:${hash}`), 0);
+  } finally {
+    redis.disconnect();
+  }
+  const lookup = await send(stack.gatewayUrl, byHash(hash));
+  assert.equal(lookup.errors?.[0]?.extensions?.code, 'PERSISTED_QUERY_NOT_FOUND');
+});

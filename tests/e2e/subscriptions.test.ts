@@ -6,6 +6,7 @@ import { signDevToken } from '../../platform/auth.js';
 import { sample } from '../helpers/metrics.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
 import { closeCodeFor, until, wsClient, type Received } from '../helpers/ws.js';
+import { unboundedTokens } from './support.js';
 
 const COUNTS = `subscription Counts($ids: [ID!]!) {
   postCountsChanged(postIds: $ids) { postId likeCount commentCount post { caption author { id } } }
@@ -245,7 +246,7 @@ describe('subscription authentication', () => {
   });
   after(() => stack.stop());
 
-  test('a missing, malformed or forged token closes the socket with 4401', async () => {
+  test('a missing, malformed, forged or unbounded token closes the socket with 4401', async () => {
     const forged = await signDevToken('mallory', 'not-the-secret-0123456789abcdef0123456789');
     for (const payload of [
       undefined,
@@ -253,6 +254,7 @@ describe('subscription authentication', () => {
       { authorization: 'Bearer nope' },
       { authorization: `Bearer ${forged}` },
       { authorization: forged },
+      ...(await unboundedTokens('mallory')).map((token) => ({ authorization: `Bearer ${token}` })),
     ]) {
       const { code, acked } = await closeCodeFor(stack.gatewayUrl, payload);
       assert.equal(code, 4401, JSON.stringify(payload));

@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { DEV_JWT_SECRET } from '../../platform/auth.js';
 import { codes, ok, type GraphQLResult, type TestStack } from '../helpers/stack.js';
 
 /** A user id no other test uses. */
@@ -143,4 +145,12 @@ export async function readiness(graphqlUrl: string, expected: number): Promise<n
     status = (await fetch(url)).status;
   }
   return status;
+}
+
+/** Well-signed tokens every transport must refuse: one without `exp`, one that lives 30 days. */
+export async function unboundedTokens(user: string): Promise<string[]> {
+  const secret = new TextEncoder().encode(DEV_JWT_SECRET);
+  const jwt = () =>
+    new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setIssuedAt();
+  return [await jwt().sign(secret), await jwt().setExpirationTime('30d').sign(secret)];
 }

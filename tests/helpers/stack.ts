@@ -9,6 +9,7 @@ import { connectCache, type Cache } from '../../platform/cache.js';
 import { createMetrics, type Metrics } from '../../platform/metrics.js';
 import { connectMongo, databaseName } from '../../platform/mongo.js';
 import { projectPath } from '../../platform/paths.js';
+import { readRequestLimits } from '../../platform/request-limits.js';
 import { connectEvents, type EventClients } from '../../platform/pubsub.js';
 import type { RunningService } from '../../platform/subgraph.js';
 import { persistedQueryCache } from '../../gateway/persisted-queries.js';
@@ -227,7 +228,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       subgraphUrls: { feed: feed.url, likes: likes.url, comments: comments.url },
       maxBodyBytes: 1_000_000,
       introspection: true,
-      limits: { maxDepth: 12, maxFields: 1_000 },
+      limits: readRequestLimits({}),
       subgraphTimeoutMs: 10_000,
       rateLimitRedis: redis,
       rateLimiter: createRateLimiter(redis, dbPrefix, rateLimits),
@@ -237,7 +238,9 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
         redis,
         prefix: dbPrefix,
         ttlSeconds: 600,
-        localEntries: 100,
+        localBytes: 1_000_000,
+        redisBytes: 10_000_000,
+        maxQueryBytes: 50_000,
         logger: loggerOf('gateway'),
       }),
       ...options.web,
