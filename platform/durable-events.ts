@@ -1,10 +1,14 @@
-import { AckPolicy, DeliverPolicy, JSONCodec, nanos, type NatsConnection } from 'nats';
+import { AckPolicy, DeliverPolicy, JSONCodec, nanos, type JsMsg, type NatsConnection } from 'nats';
+import { shardOfUser } from './ids.js';
 import {
   streamName,
   subject,
   topicWildcard,
   type AssetEvent,
+  type CommentActivity,
   type DurableTopic,
+  type FollowEvent,
+  type LikeActivity,
   type PostEvent,
   type Topics,
 } from './events.js';
@@ -64,6 +68,46 @@ export function publishAssetEvent(events: EventClients, event: AssetEvent): Prom
   return publishDurable(events, 'assets', event.assetId, event);
 }
 
+export function publishLikeActivity(events: EventClients, event: LikeActivity): Promise<void> {
+  return publishDurable(events, 'post-likes', event.postId, event);
+}
+
+export function publishCommentActivity(
+  events: EventClients,
+  event: CommentActivity,
+): Promise<void> {
+  return publishDurable(events, 'post-comments', event.postId, event);
+}
+
+/** Keyed by the followee's logical shard: user ids may hold dots, which split NATS subjects. */
+export function publishFollowEvent(events: EventClients, event: FollowEvent): Promise<void> {
+  return publishDurable(events, 'follows', String(shardOfUser(event.followeeId)), event);
+}
+
+/** The durable consumer `durable` of a topic's stream, both created when missing. */
+async function durableMessages<T extends DurableTopic>(
+  events: EventClients,
+  topic: T,
+  durable: string,
+  ackWaitMs: number,
+  inFlight: number,
+) {
+  const { nc } = events.nats;
+  await ensureStream(nc, events.prefix, topic);
+  const stream = streamName(events.prefix, topic);
+  const jsm = await nc.jetstreamManager();
+  await jsm.consumers.add(stream, {
+    durable_name: durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(ackWaitMs),
+    max_deliver: -1,
+    max_ack_pending: inFlight * 2,
+  });
+  const consumer = await nc.jetstream().consumers.get(stream, durable);
+  return consumer.consume({ max_messages: inFlight });
+}
+
 /**
  * Runs `handle` for every event of a durable topic, as the durable consumer `durable`: an event is
  * acknowledged only after `handle` resolves, so one that fails or dies with the process comes
@@ -76,19 +120,7 @@ async function consumeDurable<T extends DurableTopic>(
   handle: (event: Topics[T]) => Promise<void>,
   ackWaitMs: number,
 ): Promise<() => Promise<void>> {
-  const { nc } = events.nats;
-  await ensureStream(nc, events.prefix, topic);
-  const stream = streamName(events.prefix, topic);
-  const jsm = await nc.jetstreamManager();
-  await jsm.consumers.add(stream, {
-    durable_name: durable,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(ackWaitMs),
-    max_deliver: -1,
-  });
-  const consumer = await nc.jetstream().consumers.get(stream, durable);
-  const messages = await consumer.consume({ max_messages: 100 });
+  const messages = await durableMessages(events, topic, durable, ackWaitMs, 100);
   const counted = { topic, direction: 'consumed' };
   const done = (async () => {
     for await (const message of messages) {
@@ -127,4 +159,88 @@ export function consumeAssetEvents(
   handle: (event: AssetEvent) => Promise<void>,
 ): Promise<() => Promise<void>> {
   return consumeDurable(events, 'assets', durable, handle, 120_000);
+}
+
+/**
+ * Group commit for a durable consumer: events that arrive while `handle` runs wait and go to the
+ * next call together, so a storm of thousands of events a second costs one call per call's
+ * duration, not one per event, and a quiet topic still gets each event at once. A batch is
+ * acknowledged once `handle` resolves and redelivered whole if it fails: `handle` must be
+ * idempotent. Returns a stop function.
+ */
+export async function consumeDurableBatches<T extends DurableTopic>(
+  events: EventClients,
+  topic: T,
+  durable: string,
+  handle: (batch: Topics[T][]) => Promise<void>,
+  options: { ackWaitMs?: number; maxBatch?: number } = {},
+): Promise<() => Promise<void>> {
+  const maxBatch = options.maxBatch ?? 5_000;
+  const messages = await durableMessages(
+    events,
+    topic,
+    durable,
+    options.ackWaitMs ?? 30_000,
+    maxBatch,
+  );
+  const counted = { topic, direction: 'consumed' };
+  const waiting: JsMsg[] = [];
+  let flushing: Promise<void> | undefined;
+  async function flush() {
+    while (waiting.length > 0) {
+      const batch = waiting.splice(0, maxBatch);
+      try {
+        await handle(batch.map((message) => codec.decode(message.data) as Topics[T]));
+        for (const message of batch) message.ack();
+        events.metrics.events.inc({ ...counted, outcome: 'ok' }, batch.length);
+      } catch (error) {
+        events.metrics.events.inc({ ...counted, outcome: 'failed' }, batch.length);
+        events.logger.error(
+          { err: error, topic, events: batch.length },
+          'batch failed; redelivering',
+        );
+        for (const message of batch) message.nak(1_000);
+      }
+    }
+    flushing = undefined;
+  }
+  const done = (async () => {
+    for await (const message of messages) {
+      waiting.push(message);
+      flushing ??= flush();
+    }
+  })();
+  return async () => {
+    await messages.close();
+    await done;
+    await flushing;
+  };
+}
+
+/**
+ * Every event of one key of a durable topic from now on, in order and once each, across
+ * reconnections: an ordered consumer remembers the last stream sequence it delivered and, when the
+ * server or the connection comes back, resumes from the next one, so events stored meanwhile are
+ * replayed rather than lost. For readers that hold no state of their own (live subscriptions).
+ */
+export async function followDurable<T extends DurableTopic>(
+  events: EventClients,
+  topic: T,
+  key: string,
+  handle: (event: Topics[T]) => void,
+): Promise<() => Promise<void>> {
+  const { nc } = events.nats;
+  await ensureStream(nc, events.prefix, topic);
+  const consumer = await nc.jetstream().consumers.get(streamName(events.prefix, topic), {
+    filterSubjects: subject(events.prefix, topic, key),
+    deliver_policy: DeliverPolicy.New,
+  });
+  const messages = await consumer.consume();
+  const done = (async () => {
+    for await (const message of messages) handle(codec.decode(message.data) as Topics[T]);
+  })();
+  return async () => {
+    await messages.close();
+    await done;
+  };
 }

@@ -1,7 +1,39 @@
-import { publishPostEvent } from '../../platform/durable-events.js';
+import type { Recounted } from '../../platform/counters.js';
+import { publishFollowEvent, publishPostEvent } from '../../platform/durable-events.js';
 import type { Logger } from '../../platform/logger.js';
+import { mentionedUsernames } from '../../platform/mentions.js';
 import type { EventClients } from '../../platform/pubsub.js';
+import type { FollowDoc } from './store/follows.js';
 import type { PostDoc, PostsStore } from './store/posts.js';
+
+/**
+ * A follow or unfollow goes on the durable topic for the followee's notifications once synced;
+ * the edge stays unsynced until then, and the repair pass announces it again (the event id names
+ * the edge's version, so JetStream drops a repeat). Without NATS it fails at once.
+ */
+export function followAnnouncer(events: EventClients) {
+  return async (edge: FollowDoc, followerCount: Recounted): Promise<boolean> => {
+    if (!events.nats.connected()) return false;
+    try {
+      await publishFollowEvent(events, {
+        eventId: `follow:${edge.followerId}:${edge.followeeId}:${edge.version}`,
+        type: edge.active ? 'user.followed' : 'user.unfollowed',
+        followeeId: edge.followeeId,
+        actorId: edge.followerId,
+        followerCount: followerCount.value,
+        followerSeq: followerCount.seq,
+        occurredAt: edge.updatedAt.toISOString(),
+      });
+      return true;
+    } catch (error) {
+      events.logger.warn(
+        { err: error, followeeId: edge.followeeId },
+        'follow not announced yet; the repair pass will',
+      );
+      return false;
+    }
+  };
+}
 
 /**
  * A new post is announced on the durable topic, where the timelines' fan-out consumes it; the post
@@ -29,6 +61,7 @@ export function feedEvents(events: EventClients, posts: PostsStore, logger: Logg
       type: 'post.created',
       postId: post._id,
       actorId: post.authorId,
+      mentions: mentionedUsernames(post.caption),
       occurredAt: post.createdAt.toISOString(),
     });
     await posts.announced(post._id);
