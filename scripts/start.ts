@@ -30,6 +30,7 @@ const env = readEnv({
   FEED_PORT: int(4001, 1, 65_535),
   LIKES_PORT: int(4002, 1, 65_535),
   COMMENTS_PORT: int(4003, 1, 65_535),
+  NOTIFICATIONS_PORT: int(4004, 1, 65_535),
 });
 
 const say = (line: string) => console.error(`[start] ${line}`);
@@ -79,6 +80,7 @@ try {
       feed: env.FEED_PORT,
       likes: env.LIKES_PORT,
       comments: env.COMMENTS_PORT,
+      notifications: env.NOTIFICATIONS_PORT,
     },
     env: {
       // One log line per request is for operators; a demo's terminal shows warnings and up.
