@@ -89,6 +89,9 @@ export interface NotificationsEvent {
   eventId: string;
   type: 'notifications.changed';
   recipientId: string;
+  unreadCount: number;
+  /** The newest notification, if any. */
+  latestId: string | null;
   occurredAt: string;
 }
 

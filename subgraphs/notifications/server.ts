@@ -30,7 +30,7 @@ export interface NotificationsDeps {
  */
 export async function startNotifications(deps: NotificationsDeps): Promise<RunningService> {
   const stores = notificationsStores(deps.db, deps.config);
-  const events = notificationsEvents(deps.events.pubsub);
+  const events = notificationsEvents(deps.events.pubsub, stores.notifications);
   const activity = notificationActivity({
     notifications: stores.notifications,
     events,

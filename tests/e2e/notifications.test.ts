@@ -6,7 +6,7 @@ import { createLogger } from '../../platform/logger.js';
 import { createMetrics } from '../../platform/metrics.js';
 import { usersStore } from '../../subgraphs/feed/store/users.js';
 import { codes, ok, startStack, type TestStack } from '../helpers/stack.js';
-import { until } from '../helpers/ws.js';
+import { until, wsClient } from '../helpers/ws.js';
 import { createPost, inBatches, uid } from './support.js';
 
 let stack: TestStack;
@@ -317,4 +317,28 @@ test('likes while the notifications service is down make one notification with t
   const nodes = await waitFor(author, 'fifty likes', (n) => n[0]?.actorCount === 50);
   assert.equal(nodes.length, 1);
   assert.equal(nodes[0]?.actors.length, 10, 'the latest ten actors are kept');
+});
+
+test('notificationsChanged pushes the unread count and newest notification to the recipient only', async () => {
+  const author = uid('author');
+  const post = await createPost(stack, author);
+  const query = `subscription { notificationsChanged { unreadCount latest { kind actorCount post { id } } } }`;
+  const mine = wsClient(stack.gatewayUrl, await stack.token(author));
+  const theirs = wsClient(stack.gatewayUrl, await stack.token(uid('other')));
+  const received = mine.subscribe(query);
+  const others = theirs.subscribe(query);
+  const lastOf = (r: typeof received) => r.results.at(-1)?.data?.notificationsChanged;
+  await until('the current badge', () => lastOf(received)?.unreadCount === 0);
+  await until("the other's badge", () => lastOf(others)?.unreadCount === 0);
+  ok(await like(post.id, uid('l')));
+  await until('the push', () => lastOf(received)?.latest?.actorCount === 1);
+  assert.deepEqual(lastOf(received), {
+    unreadCount: 1,
+    latest: { kind: 'LIKE', actorCount: 1, post: { id: post.id } },
+  });
+  ok(await stack.gql('mutation { markNotificationsRead }', {}, { as: author }));
+  await until('the read badge', () => lastOf(received)?.unreadCount === 0);
+  assert.equal(others.results.length, 1, 'nothing reaches another user');
+  await mine.close();
+  await theirs.close();
 });

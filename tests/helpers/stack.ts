@@ -98,6 +98,8 @@ export interface StackOptions {
   gateways?: number;
   /** Budgets per minute; by default too large to matter to other tests. */
   rateLimits?: RateLimits;
+  /** How often the subgraphs' repair pass runs, and after how long it finishes a row (60 s). */
+  repairIntervalMs?: number;
   /** Keep every service's info-level log lines in `logs`. */
   captureLogs?: boolean;
   /** The feed's timelines: the production defaults unless a test needs a small threshold. */
@@ -132,7 +134,12 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       : createLogger(service, process.env.TEST_LOG_LEVEL ?? 'silent');
   const logger = loggerOf('test');
   const auth = createTokenVerifier(readAuthConfig({}));
-  const common = { auth, host: '127.0.0.1', port: 0, repairIntervalMs: 60_000 };
+  const common = {
+    auth,
+    host: '127.0.0.1',
+    port: 0,
+    repairIntervalMs: options.repairIntervalMs ?? 60_000,
+  };
   const db = (name: string) => mongo.db(databaseName(dbPrefix, name));
   const engine = options.engine ?? (process.env.PUBSUB_ENGINE === 'redis' ? 'redis' : 'nats');
   const connections: EventClients[] = [];

@@ -1,8 +1,12 @@
 import { requireViewer } from '../../../platform/auth.js';
 import { readPage, toConnection, type PageArgs } from '../../../platform/connection.js';
 import type { NotificationsContext } from '../context.js';
+import { loadOwn } from './Notification.js';
 
 export const Query = {
+  notification: (_root: unknown, args: { id: string }, context: NotificationsContext) =>
+    loadOwn(context, args.id),
+
   async notifications(_root: unknown, args: PageArgs, context: NotificationsContext) {
     const viewerId = requireViewer(context);
     const page = readPage('notifications', args);

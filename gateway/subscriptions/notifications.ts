@@ -1,0 +1,56 @@
+import type { NotificationsEvent } from '../../platform/events.js';
+import type { PubSub } from '../../platform/pubsub.js';
+
+/** What `notificationsChanged` pushes, before `latest`'s fields are fetched. */
+export interface NotificationsPush {
+  unreadCount: number;
+  latestId: string | null;
+}
+
+/**
+ * The viewer's notification badge: the current state at once, then every change the
+ * notifications subgraph announces for that viewer alone (their own subject), coalesced like the
+ * counts: the first change after a quiet spell goes out at once, later ones at most every
+ * `minIntervalMs`, and a trailing push always carries the last state. Events carry the whole
+ * state, so dropping the ones in between loses nothing.
+ */
+export async function watchNotifications(options: {
+  pubsub: PubSub;
+  viewerId: string;
+  current: () => Promise<NotificationsPush>;
+  minIntervalMs: number;
+  push: (state: NotificationsPush) => void;
+}): Promise<() => Promise<void>> {
+  let lastPushAt = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let pending: NotificationsPush | undefined;
+  let last = '';
+  const send = (state: NotificationsPush) => {
+    const key = JSON.stringify(state);
+    if (key === last) return;
+    last = key;
+    lastPushAt = Date.now();
+    options.push(state);
+  };
+  const flush = () => {
+    timer = undefined;
+    if (pending) send(pending);
+    pending = undefined;
+  };
+  const unsubscribe = await options.pubsub.subscribe(
+    'notifications',
+    options.viewerId,
+    (event: NotificationsEvent) => {
+      pending = { unreadCount: event.unreadCount, latestId: event.latestId };
+      const wait = lastPushAt + options.minIntervalMs - Date.now();
+      if (wait <= 0 && !timer) flush();
+      else timer ??= setTimeout(flush, Math.max(wait, 0));
+    },
+  );
+  // Subscribed first, so a change between the read and the subscription is not missed.
+  if (!pending) send(await options.current());
+  return async () => {
+    clearTimeout(timer);
+    await unsubscribe();
+  };
+}
