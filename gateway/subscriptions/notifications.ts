@@ -24,11 +24,8 @@ export async function watchNotifications(options: {
   let lastPushAt = 0;
   let timer: NodeJS.Timeout | undefined;
   let pending: NotificationsPush | undefined;
-  let last = '';
+  // Every change pushes, even with the same count and newest id: that one gained actors.
   const send = (state: NotificationsPush) => {
-    const key = JSON.stringify(state);
-    if (key === last) return;
-    last = key;
     lastPushAt = Date.now();
     options.push(state);
   };
