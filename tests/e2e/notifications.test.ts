@@ -342,3 +342,63 @@ test('notificationsChanged pushes the unread count and newest notification to th
   await mine.close();
   await theirs.close();
 });
+
+/** The notifications database's write commands since `from` (an index into allCommands). */
+function notificationWrites(from: number) {
+  return stack.allCommands
+    .slice(from)
+    .filter(
+      (event) =>
+        event.databaseName === `${stack.dbPrefix}_notifications` &&
+        ['insert', 'update', 'delete', 'findAndModify'].includes(event.commandName),
+    );
+}
+
+test('a storm of likes on one post costs a few group-committed writes to its notification', async () => {
+  const author = uid('viral');
+  const post = await createPost(stack, author);
+  await stack.subgraphs.notifications.stop();
+  const events = await connectEvents({
+    natsUrl: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+    redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    engine: 'nats',
+    prefix: stack.dbPrefix,
+    name: 'storm',
+    logger: createLogger('test', 'silent'),
+    metrics: createMetrics('test'),
+  });
+  // As the likes subgraph announces them: 2,000 likes, each by a new user, straight onto the topic.
+  const likes = 2_000;
+  await inBatches(
+    Array.from({ length: likes }, (_, i) => i + 1),
+    200,
+    (count) =>
+      publishLikeActivity(events, {
+        eventId: uid('storm'),
+        type: 'post.liked',
+        postId: post.id,
+        postAuthorId: author,
+        actorId: `fan-${count}`,
+        likeCount: count,
+        likeSeq: count,
+        occurredAt: new Date().toISOString(),
+      }),
+  );
+  await events.close();
+  const from = stack.allCommands.length;
+  await stack.restartNotifications();
+  const [note] = await waitFor(author, 'every like counted', (n) => n[0]?.actorCount === likes);
+  assert.deepEqual(note?.actors[0], { id: `fan-${likes}` });
+  const writes = notificationWrites(from).length;
+  assert.ok(writes <= likes / 100, `${writes} writes for ${likes} likes`);
+});
+
+test('a caption mentioning 20 users makes their 20 notifications in one command', async () => {
+  const named = await Promise.all(Array.from({ length: 20 }, (_, i) => userWithName(`m${i}`)));
+  const from = stack.allCommands.length;
+  await createPost(stack, uid('author'), { caption: named.map((name) => `@${name}`).join(' ') });
+  for (const name of named) await waitFor(name, `${name}'s mention`, (n) => n.length === 1);
+  const writes = notificationWrites(from);
+  assert.equal(writes.length, 1);
+  assert.equal((writes[0]?.command.updates as unknown[]).length, 20);
+});
