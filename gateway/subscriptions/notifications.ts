@@ -51,3 +51,27 @@ export async function watchNotifications(options: {
     await unsubscribe();
   };
 }
+
+/**
+ * Runs `run` for the newest value only: a value that arrives while a run is in progress waits,
+ * and is replaced by any newer one. A slow follow-up fetch then delays the next push, instead of
+ * queueing one fetch per push behind it and falling further behind the state.
+ */
+export function latestOnly<T>(run: (value: T) => Promise<void>): (value: T) => void {
+  let waiting: { value: T } | undefined;
+  let running = false;
+  const drain = async () => {
+    running = true;
+    while (waiting) {
+      const { value } = waiting;
+      waiting = undefined;
+      // A failed run must not stop later ones; runs report their own failures.
+      await run(value).catch(() => undefined);
+    }
+    running = false;
+  };
+  return (value) => {
+    waiting = { value };
+    if (!running) void drain();
+  };
+}

@@ -28,7 +28,7 @@ import type { GatewayContext } from '../context.js';
 import { checkQueryLimits, type QueryLimits } from '../query-limits.js';
 import { AsyncQueue } from './async-queue.js';
 import { CommentStreams } from './comment-stream.js';
-import { watchNotifications } from './notifications.js';
+import { latestOnly, watchNotifications, type NotificationsPush } from './notifications.js';
 import { PostCountsHub, type Counts, type CountsPush } from './post-counts.js';
 import {
   collectFields,
@@ -341,7 +341,28 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       requestId: randomUUID(),
       authorization: plan.connection.authorization,
     });
-    let chain = Promise.resolve();
+    const pushLatest = latestOnly(async (state: NotificationsPush) => {
+      const fetched =
+        followUp && state.latestId ? await followUp.fetch(state, state.latestId) : undefined;
+      const data: Record<string, unknown> = {};
+      for (const field of fields) {
+        const key = (field.alias ?? field.name).value;
+        const name = field.name.value;
+        data[key] =
+          name === '__typename'
+            ? 'NotificationsChange'
+            : name === 'unreadCount'
+              ? state.unreadCount
+              : (fetched?.data?.latest ?? null);
+      }
+      const errors = relocate(fetched?.errors, [rootKey], 1);
+      deliver(
+        plan,
+        JSON.stringify(
+          errors.length > 0 ? { data: { [rootKey]: data }, errors } : { data: { [rootKey]: data } },
+        ),
+      );
+    });
     return watchNotifications({
       pubsub: options.pubsub,
       viewerId: plan.connection.viewer.id,
@@ -353,32 +374,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         if (!badge) throw new Error(`badge unavailable: ${result.errors?.[0]?.message}`);
         return { unreadCount: badge.unreadCount, latestId: badge.edges[0]?.node.id ?? null };
       },
-      push(state) {
-        chain = chain.then(async () => {
-          const fetched =
-            followUp && state.latestId ? await followUp.fetch(state, state.latestId) : undefined;
-          const data: Record<string, unknown> = {};
-          for (const field of fields) {
-            const key = (field.alias ?? field.name).value;
-            const name = field.name.value;
-            data[key] =
-              name === '__typename'
-                ? 'NotificationsChange'
-                : name === 'unreadCount'
-                  ? state.unreadCount
-                  : (fetched?.data?.latest ?? null);
-          }
-          const errors = relocate(fetched?.errors, [rootKey], 1);
-          deliver(
-            plan,
-            JSON.stringify(
-              errors.length > 0
-                ? { data: { [rootKey]: data }, errors }
-                : { data: { [rootKey]: data } },
-            ),
-          );
-        });
-      },
+      push: pushLatest,
     });
   }
 
