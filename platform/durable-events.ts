@@ -1,4 +1,5 @@
 import { AckPolicy, DeliverPolicy, JSONCodec, nanos, type JsMsg, type NatsConnection } from 'nats';
+import { setTimeout as delay } from 'node:timers/promises';
 import { shardOfUser } from './ids.js';
 import {
   streamName,
@@ -173,7 +174,15 @@ export async function consumeDurableBatches<T extends DurableTopic>(
   topic: T,
   durable: string,
   handle: (batch: Topics[T][]) => Promise<void>,
-  options: { ackWaitMs?: number; maxBatch?: number } = {},
+  options: {
+    ackWaitMs?: number;
+    maxBatch?: number;
+    /**
+     * At most one batch per this many milliseconds: the first event after a quiet spell goes at
+     * once, and a storm's writes are bounded by time rather than by how fast the last batch was.
+     */
+    minIntervalMs?: number;
+  } = {},
 ): Promise<() => Promise<void>> {
   const maxBatch = options.maxBatch ?? 5_000;
   const messages = await durableMessages(
@@ -186,8 +195,12 @@ export async function consumeDurableBatches<T extends DurableTopic>(
   const counted = { topic, direction: 'consumed' };
   const waiting: JsMsg[] = [];
   let flushing: Promise<void> | undefined;
+  let lastBatchAt = 0;
   async function flush() {
     while (waiting.length > 0) {
+      const wait = lastBatchAt + (options.minIntervalMs ?? 0) - Date.now();
+      if (wait > 0) await delay(wait);
+      lastBatchAt = Date.now();
       const batch = waiting.splice(0, maxBatch);
       try {
         await handle(batch.map((message) => codec.decode(message.data) as Topics[T]));

@@ -31,7 +31,8 @@ const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
 
 const mongo = await startMongo({ backend: 'memory', port: 0 });
-const nats = await ensureNats(process.env.NATS_URL);
+// A NATS of its own: the shared one's other streams must not weigh on this one's publications.
+const nats = await ensureNats(`nats://127.0.0.1:${await freePort()}`);
 const redis = await ensureRedis(process.env.REDIS_URL);
 const prefix = `benchn${randomBytes(3).toString('hex')}`;
 const ports = {

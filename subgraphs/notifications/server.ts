@@ -44,15 +44,28 @@ export async function startNotifications(deps: NotificationsDeps): Promise<Runni
     context: notificationsContext(stores, events),
     postEvents: (event) => activity.post(event),
   });
+  const batches = { minIntervalMs: deps.config.batchIntervalMs };
   const stops = [
-    await consumeDurableBatches(deps.events, 'post-likes', 'notifications-likes', (batch) =>
-      activity.likes(batch),
+    await consumeDurableBatches(
+      deps.events,
+      'post-likes',
+      'notifications-likes',
+      (batch) => activity.likes(batch),
+      batches,
     ),
-    await consumeDurableBatches(deps.events, 'post-comments', 'notifications-comments', (batch) =>
-      activity.comments(batch),
+    await consumeDurableBatches(
+      deps.events,
+      'post-comments',
+      'notifications-comments',
+      (batch) => activity.comments(batch),
+      batches,
     ),
-    await consumeDurableBatches(deps.events, 'follows', 'notifications-follows', (batch) =>
-      activity.follows(batch),
+    await consumeDurableBatches(
+      deps.events,
+      'follows',
+      'notifications-follows',
+      (batch) => activity.follows(batch),
+      batches,
     ),
   ];
   return {

@@ -232,7 +232,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
         logger: loggerOf('notifications'),
         db: db('notifications'),
         events: notificationsEvents,
-        config: { actorsKept: 10 },
+        config: { actorsKept: 10, batchIntervalMs: 200 },
         resolveUsernames: (names) => resolveUsernames(feed.url, names),
       }),
     );
