@@ -15,7 +15,7 @@ import { composeFromConfig, SUPERGRAPH_FILE } from './supergraph.js';
 /**
  * `npm start`: the whole system on one machine. The embedded Mongo-wire server keeps its data in
  * .data/ unless MONGODB_URI names a real deployment; Redis and NATS are used where they answer and
- * started otherwise; then the three subgraphs and the gateway, each its own process, as in
+ * started otherwise; then the four subgraphs and the gateway, each its own process, as in
  * production; demo data on first run.
  */
 const env = readEnv({
