@@ -22,7 +22,8 @@ after(async () => {
 });
 
 test('commentAdded delivers the comments posted while NATS was away, in order and once each', async () => {
-  const post = await createPost(stack, uid('author'));
+  const author = uid('author');
+  const post = await createPost(stack, author);
   const add = async (body: string) =>
     ok(
       await stack.gql(
@@ -59,4 +60,17 @@ test('commentAdded delivers the comments posted while NATS was away, in order an
   await until('the comment after', () => bodies().includes('after'), 15_000);
   assert.deepEqual(bodies(), ['before', ...during, 'after']);
   await client.close();
+  // The same announcements fed the author's notifications: none was lost with NATS.
+  const comments = async () =>
+    ok(
+      await stack.gql(
+        '{ notifications(first: 20) { edges { node { kind comment { body } } } } }',
+        {},
+        { as: author },
+      ),
+    ).notifications.edges.map(
+      (edge: { node: { comment: { body: string } } }) => edge.node.comment.body,
+    );
+  await until('five comment notifications', async () => (await comments()).length === 5, 15_000);
+  assert.deepEqual((await comments()).sort(), ['after', 'before', ...during].sort());
 });
