@@ -44,6 +44,7 @@ async function publishDurable<T extends DurableTopic>(
   topic: T,
   key: string,
   event: Topics[T],
+  timeoutMs = 5_000,
 ): Promise<void> {
   const counted = { topic, direction: 'published' };
   try {
@@ -51,7 +52,7 @@ async function publishDurable<T extends DurableTopic>(
       .jetstream()
       .publish(subject(events.prefix, topic, key), codec.encode(event), {
         msgID: event.eventId,
-        timeout: 5_000,
+        timeout: timeoutMs,
       });
     events.metrics.events.inc({ ...counted, outcome: 'ok' });
   } catch (error) {
@@ -69,20 +70,32 @@ export function publishAssetEvent(events: EventClients, event: AssetEvent): Prom
   return publishDurable(events, 'assets', event.assetId, event);
 }
 
+/**
+ * A like, comment or follow is announced inside its request, and the repair pass announces again
+ * whatever did not make it: a short timeout keeps a struggling NATS from holding writes.
+ */
+const ACTIVITY_TIMEOUT_MS = 2_000;
+
 export function publishLikeActivity(events: EventClients, event: LikeActivity): Promise<void> {
-  return publishDurable(events, 'post-likes', event.postId, event);
+  return publishDurable(events, 'post-likes', event.postId, event, ACTIVITY_TIMEOUT_MS);
 }
 
 export function publishCommentActivity(
   events: EventClients,
   event: CommentActivity,
 ): Promise<void> {
-  return publishDurable(events, 'post-comments', event.postId, event);
+  return publishDurable(events, 'post-comments', event.postId, event, ACTIVITY_TIMEOUT_MS);
 }
 
 /** Keyed by the followee's logical shard: user ids may hold dots, which split NATS subjects. */
 export function publishFollowEvent(events: EventClients, event: FollowEvent): Promise<void> {
-  return publishDurable(events, 'follows', String(shardOfUser(event.followeeId)), event);
+  return publishDurable(
+    events,
+    'follows',
+    String(shardOfUser(event.followeeId)),
+    event,
+    ACTIVITY_TIMEOUT_MS,
+  );
 }
 
 /** The durable consumer `durable` of a topic's stream, both created when missing. */
