@@ -135,6 +135,22 @@ test('each comment is its own notification; a deleted comment takes its notifica
   const first = await comment(post.id, uid('c1'), 'first!');
   const second = await comment(post.id, uid('c2'), 'second');
   const nodes = await waitFor(author, 'two comments', (n) => n.length === 2);
+  // Pages by cursor, newest first.
+  const page = (after?: string) =>
+    stack.gql(
+      'query($after: String) { notifications(first: 1, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }',
+      { after },
+      { as: author },
+    );
+  const top = ok(await page()).notifications;
+  assert.equal(top.pageInfo.hasNextPage, true);
+  const next = ok(await page(top.pageInfo.endCursor)).notifications;
+  assert.deepEqual(
+    [...top.edges, ...next.edges].map((edge: { node: { id: string } }) => edge.node.id),
+    nodes.map((node) => node.id),
+  );
+  assert.equal(next.pageInfo.hasNextPage, false);
+  assert.deepEqual(codes(await page('bogus')), ['BAD_USER_INPUT']);
   assert.deepEqual(
     nodes.map((node) => [node.kind, node.comment?.id, node.comment?.body, node.post?.id]),
     [
@@ -152,23 +168,24 @@ test('each comment is its own notification; a deleted comment takes its notifica
   );
 });
 
-test('follows are grouped per recipient', async () => {
+test('follows are grouped per recipient; an unfollow before reading takes its actor out', async () => {
   const star = await userWithName('star');
   const fans = [uid('f1'), uid('f2'), uid('f3')];
-  for (const fan of fans)
-    ok(
-      await stack.gql(
-        'mutation($id: ID!) { followUser(userId: $id) { id } }',
-        { id: star },
-        { as: fan },
-      ),
-    );
+  const follow = (fan: string, field: 'followUser' | 'unfollowUser') =>
+    stack.gql(`mutation($id: ID!) { ${field}(userId: $id) { id } }`, { id: star }, { as: fan });
+  for (const fan of fans) ok(await follow(fan, 'followUser'));
   const [note] = await waitFor(star, 'three follows', (n) => n[0]?.actorCount === 3);
   assert.equal(note?.kind, 'FOLLOW');
   assert.equal(note?.post, null);
   assert.deepEqual(
     note?.actors.map((actor) => actor.id),
     [...fans].reverse(),
+  );
+  ok(await follow(fans[1] as string, 'unfollowUser'));
+  const [after] = await waitFor(star, 'the unfollow', (n) => n[0]?.actorCount === 2);
+  assert.deepEqual(
+    after?.actors.map((actor) => actor.id),
+    [fans[2], fans[0]],
   );
 });
 
