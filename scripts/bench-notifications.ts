@@ -8,7 +8,7 @@ import { publishLikeActivity } from '../platform/durable-events.js';
 import { createLogger } from '../platform/logger.js';
 import { createMetrics } from '../platform/metrics.js';
 import { connectEvents } from '../platform/pubsub.js';
-import { percentile } from './measure.js';
+import { percentile, processStats } from './measure.js';
 import { startSupergraphProcesses } from './processes.js';
 import { ensureNats, ensureRedis, freePort, startMongo } from './services.js';
 
@@ -119,6 +119,13 @@ try {
   await ready;
 
   const before = await writes();
+  const cpu = async () =>
+    Promise.all(
+      (['notifications', 'gateway'] as const).map(
+        async (name) => (await processStats(services.pids[name])).cpuSeconds,
+      ),
+    );
+  const cpuBefore = await cpu();
   const publishedAt: number[] = [];
   const started = Date.now();
   const total = RATE * SECONDS;
@@ -158,6 +165,9 @@ try {
   }
   await delay(500);
   const written = (await writes()) - before;
+  const cpuAfter = await cpu();
+  const cpuMsPerThousand = (index: number) =>
+    (((cpuAfter[index] as number) - (cpuBefore[index] as number)) * 1_000_000) / total;
 
   // A like is pushed by the first push whose count includes it.
   const counts = [...pushedAt.entries()].sort((a, b) => a[0] - b[0]);
@@ -177,7 +187,10 @@ try {
     `notifications database writes: ${written} = ${(written / total).toFixed(4)} per like (target <= 0.01)`,
   );
   console.log(
-    `pushes to the author: ${pushes}; likes never pushed: ${unpushed}; publications JetStream did not acknowledge: ${failed}`,
+    `pushes to the author: ${pushes}; likes never pushed: ${unpushed}; publications JetStream did not acknowledge within their 2 s timeout: ${failed}`,
+  );
+  console.log(
+    `CPU ms per 1,000 likes: notifications subgraph ${cpuMsPerThousand(0).toFixed(0)}, gateway ${cpuMsPerThousand(1).toFixed(0)}`,
   );
   console.log(
     `like -> author's push ms p50 / p95 / p99: ${percentile(latencies, 50)} / ${percentile(latencies, 95)} / ${percentile(latencies, 99)} (target p99 < 1000)`,
