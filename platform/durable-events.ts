@@ -98,6 +98,26 @@ export function publishFollowEvent(events: EventClients, event: FollowEvent): Pr
   );
 }
 
+/**
+ * Announces a write from inside its request: true once JetStream has it; false, logged, when NATS
+ * is away (at once, rather than after a publish timeout) or the publish fails. The writer then
+ * leaves its row unsynced, and the repair pass announces it again under the same event id.
+ */
+export async function tryAnnounce(
+  events: EventClients,
+  what: string,
+  publish: () => Promise<void>,
+): Promise<boolean> {
+  if (!events.nats.connected()) return false;
+  try {
+    await publish();
+    return true;
+  } catch (error) {
+    events.logger.warn({ err: error }, `${what} not announced yet; the repair pass will`);
+    return false;
+  }
+}
+
 /** The durable consumer `durable` of a topic's stream, both created when missing. */
 async function durableMessages<T extends DurableTopic>(
   events: EventClients,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Recounted } from '../../platform/counters.js';
-import { publishCommentActivity } from '../../platform/durable-events.js';
+import { publishCommentActivity, tryAnnounce } from '../../platform/durable-events.js';
 import type { CommentEvent } from '../../platform/events.js';
 import { mentionedUsernames } from '../../platform/mentions.js';
 import type { EventClients } from '../../platform/pubsub.js';
@@ -34,17 +34,16 @@ export function commentsEvents(events: EventClients) {
     /**
      * Durable, for notifications and for commentAdded's replay. An added or deleted comment stays
      * unsynced until this succeeds and the repair pass announces it again; the event id names the
-     * comment and the change, so JetStream drops a repeat. Without NATS it fails at once.
+     * comment and the change, so JetStream drops a repeat.
      */
     async announce(
       type: CommentEvent['type'],
       comment: CommentDoc,
       count: Recounted,
     ): Promise<boolean> {
-      if (!events.nats.connected()) return false;
       const version = type === 'comment.edited' ? comment.editedAt?.getTime() : comment.version;
-      try {
-        await publishCommentActivity(events, {
+      return tryAnnounce(events, `${type} ${comment._id}`, () =>
+        publishCommentActivity(events, {
           eventId: `${type}:${comment._id}:${version}`,
           type,
           postId: comment.postId,
@@ -56,15 +55,8 @@ export function commentsEvents(events: EventClients) {
           commentSeq: count.seq,
           mentions: mentionedUsernames(comment.body),
           occurredAt: comment.updatedAt.toISOString(),
-        });
-        return true;
-      } catch (error) {
-        events.logger.warn(
-          { err: error, commentId: comment._id },
-          'comment change not announced yet; the repair pass will',
-        );
-        return false;
-      }
+        }),
+      );
     },
   };
 }

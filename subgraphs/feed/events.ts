@@ -1,5 +1,9 @@
 import type { Recounted } from '../../platform/counters.js';
-import { publishFollowEvent, publishPostEvent } from '../../platform/durable-events.js';
+import {
+  publishFollowEvent,
+  publishPostEvent,
+  tryAnnounce,
+} from '../../platform/durable-events.js';
 import type { Logger } from '../../platform/logger.js';
 import { mentionedUsernames } from '../../platform/mentions.js';
 import type { EventClients } from '../../platform/pubsub.js';
@@ -9,13 +13,12 @@ import type { PostDoc, PostsStore } from './store/posts.js';
 /**
  * A follow or unfollow goes on the durable topic for the followee's notifications once synced;
  * the edge stays unsynced until then, and the repair pass announces it again (the event id names
- * the edge's version, so JetStream drops a repeat). Without NATS it fails at once.
+ * the edge's version, so JetStream drops a repeat).
  */
 export function followAnnouncer(events: EventClients) {
-  return async (edge: FollowDoc, followerCount: Recounted): Promise<boolean> => {
-    if (!events.nats.connected()) return false;
-    try {
-      await publishFollowEvent(events, {
+  return (edge: FollowDoc, followerCount: Recounted): Promise<boolean> =>
+    tryAnnounce(events, `follow of ${edge.followeeId}`, () =>
+      publishFollowEvent(events, {
         eventId: `follow:${edge.followerId}:${edge.followeeId}:${edge.version}`,
         type: edge.active ? 'user.followed' : 'user.unfollowed',
         followeeId: edge.followeeId,
@@ -23,16 +26,8 @@ export function followAnnouncer(events: EventClients) {
         followerCount: followerCount.value,
         followerSeq: followerCount.seq,
         occurredAt: edge.updatedAt.toISOString(),
-      });
-      return true;
-    } catch (error) {
-      events.logger.warn(
-        { err: error, followeeId: edge.followeeId },
-        'follow not announced yet; the repair pass will',
-      );
-      return false;
-    }
-  };
+      }),
+    );
 }
 
 /**

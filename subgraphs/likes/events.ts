@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Recounted } from '../../platform/counters.js';
-import { publishLikeActivity } from '../../platform/durable-events.js';
+import { publishLikeActivity, tryAnnounce } from '../../platform/durable-events.js';
 import type { LikeEvent } from '../../platform/events.js';
 import type { EventClients } from '../../platform/pubsub.js';
 import type { LikeDoc } from './store/likes.js';
@@ -23,31 +23,23 @@ export function likesEvents(events: EventClients) {
     /**
      * Durable, for notifications: the like row stays unsynced until this succeeds, and the repair
      * pass announces it again; the event id names the row's version, so JetStream drops a repeat.
-     * Without NATS it fails at once rather than holding the like for a publish timeout.
      */
     async announce(like: LikeDoc, count: Recounted): Promise<boolean> {
+      const postAuthorId = like.postAuthorId;
       // A row from before notifications existed has nobody to tell.
-      if (!like.postAuthorId) return true;
-      if (!events.nats.connected()) return false;
-      try {
-        await publishLikeActivity(events, {
+      if (!postAuthorId) return true;
+      return tryAnnounce(events, `like of ${like.postId}`, () =>
+        publishLikeActivity(events, {
           eventId: `like:${like.postId}:${like.userId}:${like.version}`,
           type: like.active ? 'post.liked' : 'post.unliked',
           postId: like.postId,
-          postAuthorId: like.postAuthorId,
+          postAuthorId,
           actorId: like.userId,
           likeCount: count.value,
           likeSeq: count.seq,
           occurredAt: like.updatedAt.toISOString(),
-        });
-        return true;
-      } catch (error) {
-        events.logger.warn(
-          { err: error, postId: like.postId },
-          'like not announced yet; the repair pass will',
-        );
-        return false;
-      }
+        }),
+      );
     },
   };
 }
