@@ -57,7 +57,12 @@ const redis = new Redis(service.redisUrl, {
 redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis (request path) error'));
 const gateway = await startGateway({
   supergraphPath: env.SUPERGRAPH_PATH,
-  subgraphUrls: { feed: service.feedUrl, likes: service.likesUrl, comments: service.commentsUrl },
+  subgraphUrls: {
+    feed: service.feedUrl,
+    likes: service.likesUrl,
+    comments: service.commentsUrl,
+    notifications: service.notificationsUrl,
+  },
   auth: createTokenVerifier(authConfig),
   cors: {
     // Comma-separated; production grants no origin unless told which.

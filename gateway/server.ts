@@ -152,6 +152,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     apollo,
     auth: deps.auth,
     pubsub: deps.events.pubsub,
+    events: deps.events,
     metrics: deps.events.metrics,
     logger,
     limits: deps.limits,

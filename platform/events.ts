@@ -6,6 +6,10 @@
  *   <prefix>.v1.comments.<postId>  CommentEvent  live counts and new comments: core pub/sub
  *   <prefix>.v1.posts.<postId>     PostEvent     durable: JetStream, deduplicated on eventId
  *   <prefix>.v1.assets.<assetId>   AssetEvent    durable: JetStream, deduplicated on eventId
+ *   <prefix>.v1.post-likes.<postId>     LikeActivity     durable: notifications
+ *   <prefix>.v1.post-comments.<postId>  CommentActivity  durable: notifications, commentAdded replay
+ *   <prefix>.v1.follows.<shard>         FollowEvent      durable: notifications (the followee's logical shard)
+ *   <prefix>.v1.notifications.<userId>  NotificationsEvent  live: the recipient's screens
  *
  * Counts in events are absolute, with the ticket of the recount that produced them (`*Seq`,
  * increasing per post), so a consumer that sees events out of order keeps the newest.
@@ -33,6 +37,32 @@ export interface CommentEvent {
   occurredAt: string;
 }
 
+/**
+ * A like or unlike on the durable topic, for the post's author's notifications. The event id is
+ * derived from the like row and its version, so a repair pass that announces it again is dropped
+ * by JetStream.
+ */
+export interface LikeActivity extends LikeEvent {
+  postAuthorId: string;
+}
+
+/** A comment added, edited or deleted on the durable topic; `mentions` are usernames in its body. */
+export interface CommentActivity extends CommentEvent {
+  postAuthorId: string;
+  mentions: string[];
+}
+
+/** A follow or unfollow, with the followee's follower count and the ticket of its recount. */
+export interface FollowEvent {
+  eventId: string;
+  type: 'user.followed' | 'user.unfollowed';
+  followeeId: string;
+  actorId: string;
+  followerCount: number;
+  followerSeq: number;
+  occurredAt: string;
+}
+
 /** `post.created` feeds the timelines (fan-out on write); `post.deleted` makes every subgraph forget. */
 export interface PostEvent {
   eventId: string;
@@ -40,6 +70,8 @@ export interface PostEvent {
   postId: string;
   /** The post's author, who is also the actor. */
   actorId: string;
+  /** Usernames mentioned in the caption (`post.created`). */
+  mentions?: string[];
   occurredAt: string;
 }
 
@@ -52,16 +84,31 @@ export interface AssetEvent {
   occurredAt: string;
 }
 
+/** Live: the recipient's notifications changed (a new one, one taken back, one read). */
+export interface NotificationsEvent {
+  eventId: string;
+  type: 'notifications.changed';
+  recipientId: string;
+  unreadCount: number;
+  /** The newest notification, if any. */
+  latestId: string | null;
+  occurredAt: string;
+}
+
 export interface Topics {
   likes: LikeEvent;
   comments: CommentEvent;
   posts: PostEvent;
   assets: AssetEvent;
+  'post-likes': LikeActivity;
+  'post-comments': CommentActivity;
+  follows: FollowEvent;
+  notifications: NotificationsEvent;
 }
 
 export type Topic = keyof Topics;
 
-/** `key` is the post id, or the asset id for `assets`. */
+/** `key` is the post id, the asset id for `assets`, the followee's logical shard for `follows`. */
 export function subject(prefix: string, topic: Topic, key: string): string {
   return `${prefix}.${EVENTS_VERSION}.${topic}.${key}`;
 }
@@ -72,7 +119,7 @@ export function topicWildcard(prefix: string, topic: Topic): string {
 }
 
 /** The topics carried by JetStream (platform/durable-events.ts). */
-export type DurableTopic = 'posts' | 'assets';
+export type DurableTopic = 'posts' | 'assets' | 'post-likes' | 'post-comments' | 'follows';
 
 /** The JetStream stream holding a durable topic. */
 export function streamName(prefix: string, topic: DurableTopic): string {

@@ -5,7 +5,7 @@ import { subject, type Topics } from './events.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
-type LiveTopic = 'likes' | 'comments';
+export type LiveTopic = 'likes' | 'comments' | 'notifications';
 
 /**
  * Live events (like and comment counts, new comments) from the subgraphs that write them to the
@@ -17,10 +17,10 @@ export interface PubSub {
   readonly engine: 'nats' | 'redis';
   /** Best effort: never rejects; a failure is logged and the next event repairs the screen. */
   publish<T extends LiveTopic>(topic: T, event: Topics[T]): Promise<void>;
-  /** Resolves once the engine has registered the subscription. */
+  /** Resolves once the engine has registered the subscription; `key` is liveKey's. */
   subscribe<T extends LiveTopic>(
     topic: T,
-    postId: string,
+    key: string,
     handler: (event: Topics[T]) => void,
   ): Promise<() => Promise<void>>;
   /** True while connected to its server. */
@@ -73,6 +73,11 @@ export async function connectNats(url: string, name: string, logger: Logger): Pr
   return { nc, connected: () => up && !nc.isClosed() };
 }
 
+/** Live events are keyed by post, notifications by their recipient. */
+function liveKey(event: Topics[LiveTopic]): string {
+  return 'recipientId' in event ? event.recipientId : event.postId;
+}
+
 /** What an engine does; `instrumented` adds what every engine shares. */
 interface Engine {
   engine: PubSub['engine'];
@@ -88,14 +93,14 @@ function instrumented(engine: Engine, options: PubSubOptions): PubSub {
     engine: engine.engine,
     async publish(topic, event) {
       try {
-        await engine.publish(subject(options.prefix, topic, event.postId), event);
+        await engine.publish(subject(options.prefix, topic, liveKey(event)), event);
         options.metrics.events.inc({ topic, direction: 'published', outcome: 'ok' });
       } catch (error) {
         options.metrics.events.inc({ topic, direction: 'published', outcome: 'failed' });
         options.logger.warn({ err: error, topic }, 'live event not published');
       }
     },
-    subscribe(topic, postId, handler) {
+    subscribe(topic, key, handler) {
       // Bound once: the handler runs for every event of a post that may take thousands a second.
       const consumed = options.metrics.events.labels({
         topic,
@@ -103,7 +108,7 @@ function instrumented(engine: Engine, options: PubSubOptions): PubSub {
         outcome: 'ok',
       });
       return engine.subscribe(
-        subject(options.prefix, topic, postId),
+        subject(options.prefix, topic, key),
         (event: Topics[typeof topic]) => {
           consumed.inc();
           handler(event);

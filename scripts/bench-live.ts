@@ -86,6 +86,7 @@ async function run(
     feed: await freePort(),
     likes: await freePort(),
     comments: await freePort(),
+    notifications: await freePort(),
   };
   const services = await startSupergraphProcesses({
     host: '127.0.0.1',

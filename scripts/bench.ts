@@ -126,6 +126,7 @@ try {
     feed: await freePort(),
     likes: await freePort(),
     comments: await freePort(),
+    notifications: await freePort(),
   };
   const host = '127.0.0.1';
   const subgraphUrl = (port: number) => `http://${host}:${port}/graphql`;

@@ -7,6 +7,7 @@ export interface Ports {
   feed: number;
   likes: number;
   comments: number;
+  notifications: number;
 }
 
 export interface SupergraphProcesses {
@@ -80,8 +81,8 @@ export async function startServiceProcess(options: {
 }
 
 /**
- * The three subgraphs and the gateway, each its own process as in production, started in
- * dependency order (likes and comments call feed; the gateway plans over all three).
+ * The four subgraphs and the gateway, each its own process as in production, started in
+ * dependency order (likes, comments and notifications call feed; the gateway plans over all).
  * `onExit` hears of a process that exits before `stop`. With `gateway: false` only the subgraphs
  * start (`pids.gateway` is then 0), for a caller that runs gateways of its own over them.
  */
@@ -103,9 +104,11 @@ export async function startSupergraphProcesses(options: {
     FEED_PORT: String(ports.feed),
     LIKES_PORT: String(ports.likes),
     COMMENTS_PORT: String(ports.comments),
+    NOTIFICATIONS_PORT: String(ports.notifications),
     FEED_URL: url(ports.feed),
     LIKES_URL: url(ports.likes),
     COMMENTS_URL: url(ports.comments),
+    NOTIFICATIONS_URL: url(ports.notifications),
   };
   const children = new Map<keyof Ports, ChildProcess>();
   let stopping = false;
@@ -133,6 +136,7 @@ export async function startSupergraphProcesses(options: {
     await Promise.all([
       start('likes', 'dist/subgraphs/likes/index.js'),
       start('comments', 'dist/subgraphs/comments/index.js'),
+      start('notifications', 'dist/subgraphs/notifications/index.js'),
     ]);
     if (options.gateway !== false) await start('gateway', 'dist/gateway/index.js');
   } catch (error) {
@@ -146,6 +150,7 @@ export async function startSupergraphProcesses(options: {
       feed: pid('feed'),
       likes: pid('likes'),
       comments: pid('comments'),
+      notifications: pid('notifications'),
     },
     gatewayUrl: url(ports.gateway),
     stop,

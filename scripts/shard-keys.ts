@@ -33,6 +33,11 @@ export const SHARD_KEYS: Record<string, Record<string, ShardedCollection>> = {
       unique: true,
       why: "a user's followers (followerCount) live on the followed user's shard",
     },
+    usernames: {
+      key: { shard: 1, _id: 1 },
+      unique: false,
+      why: 'who a mention names: the logical shard is a hash of the lower-cased name',
+    },
     timelines: {
       key: { shard: 1, _id: 1 },
       unique: false,
@@ -59,6 +64,13 @@ export const SHARD_KEYS: Record<string, Record<string, ShardedCollection>> = {
       key: { shard: 1, _id: 1 },
       unique: false,
       why: 'one counter per post, next to its likes',
+    },
+  },
+  notifications: {
+    notifications: {
+      key: { shard: 1, recipientId: 1, group: 1 },
+      unique: true,
+      why: "a user's notifications live on their shard; one per group (a post's likes, a comment)",
     },
   },
   comments: {

@@ -16,7 +16,7 @@ import { buildWebApp, serveWebApp } from './web-app.js';
 /**
  * `npm start`: the whole system on one machine. The embedded Mongo-wire server keeps its data in
  * .data/ unless MONGODB_URI names a real deployment; Redis and NATS are used where they answer and
- * started otherwise; then the three subgraphs and the gateway, each its own process, as in
+ * started otherwise; then the four subgraphs and the gateway, each its own process, as in
  * production; demo data on first run.
  */
 const env = readEnv({
@@ -31,6 +31,7 @@ const env = readEnv({
   FEED_PORT: int(4001, 1, 65_535),
   LIKES_PORT: int(4002, 1, 65_535),
   COMMENTS_PORT: int(4003, 1, 65_535),
+  NOTIFICATIONS_PORT: int(4004, 1, 65_535),
   // The web app's own origin; the gateway's CORS_ORIGINS default names this port.
   WEB_PORT: int(5173, 1, 65_535),
 });
@@ -89,6 +90,7 @@ try {
       feed: env.FEED_PORT,
       likes: env.LIKES_PORT,
       comments: env.COMMENTS_PORT,
+      notifications: env.NOTIFICATIONS_PORT,
     },
     env: {
       // One log line per request is for operators; a demo's terminal shows warnings and up.

@@ -23,11 +23,13 @@ import { badInput } from '../../platform/errors.js';
 import { isEntityId } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Metrics } from '../../platform/metrics.js';
-import type { PubSub } from '../../platform/pubsub.js';
+import type { EventClients, PubSub } from '../../platform/pubsub.js';
 import type { GatewayContext } from '../context.js';
 import { checkQueryLimits, type QueryLimits } from '../query-limits.js';
 import { checkSource } from '../../platform/request-limits.js';
 import { AsyncQueue } from './async-queue.js';
+import { CommentStreams } from './comment-stream.js';
+import { latestOnly, watchNotifications, type NotificationsPush } from './notifications.js';
 import { PostCountsHub, type Counts, type CountsPush } from './post-counts.js';
 import {
   collectFields,
@@ -52,6 +54,8 @@ export interface SubscriptionServerOptions {
   apollo: ApolloServer<GatewayContext>;
   auth: TokenVerifier;
   pubsub: PubSub;
+  /** For the durable topics that `commentAdded` replays from. */
+  events: EventClients;
   metrics: Metrics;
   logger: Logger;
   limits: QueryLimits;
@@ -109,6 +113,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
   const shared = new SharedSubscriptions(options.pubsub, (size) =>
     metrics.engineSubscriptions.set(size),
   );
+  const commentStreams = new CommentStreams(options.events);
   const connections = new WeakMap<WebSocket, Connection>();
   const memos = new WeakMap<object, Memo>();
 
@@ -164,9 +169,11 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
     plan: Plan,
     selections: NonNullable<FieldNode['selectionSet']>,
     target: Parameters<typeof followUpQuery>[2],
+    /** Private to the viewer whatever is selected (their notifications). */
+    viewerOnly = false,
   ) {
     const { document, variables } = followUpQuery(plan.operation, selections.selections, target);
-    const personal = dependsOnViewer(document);
+    const personal = viewerOnly || dependsOnViewer(document);
     const key = `${print(document)}|${JSON.stringify(variables)}|${personal ? plan.connection.viewer.id : ''}`;
     const fetch = (event: object, id: string | string[]): Promise<ExecutionResult> =>
       sharedWork(event, key, () => {
@@ -297,8 +304,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       },
     );
     let chain = Promise.resolve();
-    return shared.acquire('comments', plan.args.postId as string, (event) => {
-      if (event.type !== 'comment.created') return;
+    return commentStreams.acquire(plan.args.postId as string, (event) => {
       chain = chain.then(async () => {
         const result = await followUp.fetch(event, event.commentId);
         // Deleted before it could be read: there is nothing to show.
@@ -308,6 +314,73 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           sharedWork(event, `payload|${followUp.key}`, () => JSON.stringify(result)),
         );
       });
+    });
+  }
+
+  const badgeQuery = parse(
+    'query NotificationsBadge { notifications(first: 1) { unreadCount edges { node { id } } } }',
+  );
+  function notificationsChanged(plan: Plan): Promise<() => Promise<void>> {
+    const rootKey = (plan.field.alias ?? plan.field.name).value;
+    const fields = collectFields(
+      plan.operation,
+      plan.field.selectionSet as NonNullable<FieldNode['selectionSet']>,
+      'NotificationsChange',
+    );
+    const latest = fields.find((field) => field.name.value === 'latest');
+    const followUp = latest?.selectionSet
+      ? prepareFollowUp(
+          plan,
+          latest.selectionSet,
+          {
+            rootField: 'notification',
+            responseKey: 'latest',
+            argument: 'id',
+            variable: 'subscriptionNotificationId',
+            list: false,
+          },
+          true,
+        )
+      : undefined;
+    const viewerContext = (): GatewayContext => ({
+      viewer: plan.connection.viewer,
+      requestId: randomUUID(),
+      authorization: plan.connection.authorization,
+    });
+    const pushLatest = latestOnly(async (state: NotificationsPush) => {
+      const fetched =
+        followUp && state.latestId ? await followUp.fetch(state, state.latestId) : undefined;
+      const data: Record<string, unknown> = {};
+      for (const field of fields) {
+        const key = (field.alias ?? field.name).value;
+        const name = field.name.value;
+        data[key] =
+          name === '__typename'
+            ? 'NotificationsChange'
+            : name === 'unreadCount'
+              ? state.unreadCount
+              : (fetched?.data?.latest ?? null);
+      }
+      const errors = relocate(fetched?.errors, [rootKey], 1);
+      deliver(
+        plan,
+        JSON.stringify(
+          errors.length > 0 ? { data: { [rootKey]: data }, errors } : { data: { [rootKey]: data } },
+        ),
+      );
+    });
+    return watchNotifications({
+      pubsub: options.pubsub,
+      viewerId: plan.connection.viewer.id,
+      minIntervalMs: Math.ceil(1_000 / options.pushesPerSecond),
+      async current() {
+        const result = await runQuery(badgeQuery, {}, viewerContext());
+        const badge = result.data?.notifications as
+          { unreadCount: number; edges: { node: { id: string } }[] } | undefined;
+        if (!badge) throw new Error(`badge unavailable: ${result.errors?.[0]?.message}`);
+        return { unreadCount: badge.unreadCount, latestId: badge.edges[0]?.node.id ?? null };
+      },
+      push: pushLatest,
     });
   }
 
@@ -324,7 +397,8 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       const stop = await started.catch(() => undefined);
       await stop?.();
     });
-    const start = plan.field.name.value === 'postCountsChanged' ? postCountsChanged : commentAdded;
+    const sources = { postCountsChanged, commentAdded, notificationsChanged };
+    const start = sources[plan.field.name.value as keyof typeof sources];
     const started = start(plan);
     started.catch((error: unknown) => {
       logger.error({ err: error }, 'subscription failed to start');
@@ -348,6 +422,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       }
       return { postIds };
     }
+    if (field === 'notificationsChanged') return args;
     if (typeof args.postId !== 'string' || !isEntityId(args.postId))
       throw badInput('postId is not a post id');
     return args;

@@ -27,13 +27,16 @@ export interface CommentsDeps {
 }
 
 export function startComments(deps: CommentsDeps): Promise<RunningService> {
-  const stores = commentsStores(deps.db, deps.cache);
+  const events = commentsEvents(deps.events);
+  const stores = commentsStores(deps.db, deps.cache, (comment, count) =>
+    events.announce(comment.deleted ? 'comment.deleted' : 'comment.created', comment, count),
+  );
   return startSubgraphService({
     ...deps,
     name: 'comments',
     stores,
     resolvers,
-    context: commentsContext(stores, commentsEvents(deps.events.pubsub), deps.feedUrl),
+    context: commentsContext(stores, events, deps.feedUrl),
     postEvents: forgetDeletedPosts((postId) => stores.forgetPost(postId)),
   });
 }

@@ -1,11 +1,11 @@
 import type { Db } from 'mongodb';
 import type { Cache } from '../../platform/cache.js';
 import { commentCountsStore } from './store/comment-counts.js';
-import { commentsStore } from './store/comments.js';
+import { commentsStore, type AnnounceComment } from './store/comments.js';
 
-export function commentsStores(db: Db, cache: Cache) {
+export function commentsStores(db: Db, cache: Cache, announce: AnnounceComment) {
   const counts = commentCountsStore(db, cache);
-  const comments = commentsStore(db, { counts });
+  const comments = commentsStore(db, { counts, announce });
   return {
     counts,
     comments,

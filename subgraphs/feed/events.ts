@@ -1,7 +1,34 @@
-import { publishPostEvent } from '../../platform/durable-events.js';
+import type { Recounted } from '../../platform/counters.js';
+import {
+  publishFollowEvent,
+  publishPostEvent,
+  tryAnnounce,
+} from '../../platform/durable-events.js';
 import type { Logger } from '../../platform/logger.js';
+import { mentionedUsernames } from '../../platform/mentions.js';
 import type { EventClients } from '../../platform/pubsub.js';
+import type { FollowDoc } from './store/follows.js';
 import type { PostDoc, PostsStore } from './store/posts.js';
+
+/**
+ * A follow or unfollow goes on the durable topic for the followee's notifications once synced;
+ * the edge stays unsynced until then, and the repair pass announces it again (the event id names
+ * the edge's version, so JetStream drops a repeat).
+ */
+export function followAnnouncer(events: EventClients) {
+  return (edge: FollowDoc, followerCount: Recounted): Promise<boolean> =>
+    tryAnnounce(events, `follow of ${edge.followeeId}`, () =>
+      publishFollowEvent(events, {
+        eventId: `follow:${edge.followerId}:${edge.followeeId}:${edge.version}`,
+        type: edge.active ? 'user.followed' : 'user.unfollowed',
+        followeeId: edge.followeeId,
+        actorId: edge.followerId,
+        followerCount: followerCount.value,
+        followerSeq: followerCount.seq,
+        occurredAt: edge.updatedAt.toISOString(),
+      }),
+    );
+}
 
 /**
  * A new post is announced on the durable topic, where the timelines' fan-out consumes it; the post
@@ -29,6 +56,7 @@ export function feedEvents(events: EventClients, posts: PostsStore, logger: Logg
       type: 'post.created',
       postId: post._id,
       actorId: post.authorId,
+      mentions: mentionedUsernames(post.caption),
       occurredAt: post.createdAt.toISOString(),
     });
     await posts.announced(post._id);

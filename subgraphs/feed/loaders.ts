@@ -21,6 +21,13 @@ export function feedLoaders(stores: FeedStores, viewerId: string | null, metrics
         inIdOrder(ids, await stores.assets.byIds(ids)),
       ),
     ),
+    /** User ids by lower-cased username: who a mention names. */
+    usernames: new DataLoader<string, string | null>(
+      measuredBatch(metrics, 'usernames', async (names) => {
+        const ids = await stores.users.idsByUsernames(names);
+        return names.map((name) => ids.get(name) ?? null);
+      }),
+    ),
     viewerFollows: new DataLoader<string, boolean>(
       measuredBatch(metrics, 'viewerFollows', async (ids) => {
         if (!viewerId) return ids.map(() => false);

@@ -6,7 +6,7 @@ import type { EventClients } from '../../platform/pubsub.js';
 import { every } from '../../platform/service.js';
 import { startSubgraphService, type RunningService } from '../../platform/subgraph.js';
 import { feedContext } from './context.js';
-import { feedEvents } from './events.js';
+import { feedEvents, followAnnouncer } from './events.js';
 import { homeFeed } from './home-feed.js';
 import { assetsService } from './media/assets-service.js';
 import type { MediaOptions } from './media/config.js';
@@ -42,6 +42,7 @@ export async function startFeed(deps: FeedDeps): Promise<RunningService> {
     timelineLength: deps.timelines.length,
     timelineMaxAgeDays: deps.timelines.maxAgeDays,
     cache: deps.cache,
+    announceFollow: followAnnouncer(deps.events),
   });
   const events = feedEvents(deps.events, stores.posts, deps.logger);
   const home = homeFeed(stores, { maxFanOutFollowers: deps.timelines.maxFanOutFollowers });

@@ -2,19 +2,24 @@ import type { Db } from 'mongodb';
 import type { Cache } from '../../platform/cache.js';
 import { assetsStore } from './store/assets.js';
 import { followersStore } from './store/followers.js';
-import { followsStore } from './store/follows.js';
+import { followsStore, type AnnounceFollow } from './store/follows.js';
 import { postsStore } from './store/posts.js';
 import { timelinesStore } from './store/timelines.js';
 import { usersStore } from './store/users.js';
 
 export function feedStores(
   db: Db,
-  options: { timelineLength: number; timelineMaxAgeDays: number; cache: Cache },
+  options: {
+    timelineLength: number;
+    timelineMaxAgeDays: number;
+    cache: Cache;
+    announceFollow: AnnounceFollow;
+  },
 ) {
   const users = usersStore(db, options.cache);
   const posts = postsStore(db, options.cache);
   const followers = followersStore(db);
-  const follows = followsStore(db, { followers, users });
+  const follows = followsStore(db, { followers, users, announce: options.announceFollow });
   const timelines = timelinesStore(db, {
     length: options.timelineLength,
     maxAgeDays: options.timelineMaxAgeDays,

@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Recounted } from '../../platform/counters.js';
+import { publishLikeActivity, tryAnnounce } from '../../platform/durable-events.js';
 import type { LikeEvent } from '../../platform/events.js';
-import type { PubSub } from '../../platform/pubsub.js';
+import type { EventClients } from '../../platform/pubsub.js';
+import type { LikeDoc } from './store/likes.js';
 
-export function likesEvents(pubsub: PubSub) {
+export function likesEvents(events: EventClients) {
   return {
+    /** Live, for screens: best effort, the next event carries absolute counts. */
     likeChanged(type: LikeEvent['type'], postId: string, actorId: string, count: Recounted) {
-      return pubsub.publish('likes', {
+      return events.pubsub.publish('likes', {
         eventId: randomUUID(),
         type,
         postId,
@@ -15,6 +18,28 @@ export function likesEvents(pubsub: PubSub) {
         likeSeq: count.seq,
         occurredAt: new Date().toISOString(),
       });
+    },
+
+    /**
+     * Durable, for notifications: the like row stays unsynced until this succeeds, and the repair
+     * pass announces it again; the event id names the row's version, so JetStream drops a repeat.
+     */
+    async announce(like: LikeDoc, count: Recounted): Promise<boolean> {
+      const postAuthorId = like.postAuthorId;
+      // A row from before notifications existed has nobody to tell.
+      if (!postAuthorId) return true;
+      return tryAnnounce(events, `like of ${like.postId}`, () =>
+        publishLikeActivity(events, {
+          eventId: `like:${like.postId}:${like.userId}:${like.version}`,
+          type: like.active ? 'post.liked' : 'post.unliked',
+          postId: like.postId,
+          postAuthorId,
+          actorId: like.userId,
+          likeCount: count.value,
+          likeSeq: count.seq,
+          occurredAt: like.updatedAt.toISOString(),
+        }),
+      );
     },
   };
 }

@@ -27,13 +27,14 @@ export interface LikesDeps {
 }
 
 export function startLikes(deps: LikesDeps): Promise<RunningService> {
-  const stores = likesStores(deps.db, deps.cache);
+  const events = likesEvents(deps.events);
+  const stores = likesStores(deps.db, deps.cache, (like, count) => events.announce(like, count));
   return startSubgraphService({
     ...deps,
     name: 'likes',
     stores,
     resolvers,
-    context: likesContext(stores, likesEvents(deps.events.pubsub), deps.feedUrl),
+    context: likesContext(stores, events, deps.feedUrl),
     postEvents: forgetDeletedPosts((postId) => stores.forgetPost(postId)),
   });
 }

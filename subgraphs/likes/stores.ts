@@ -1,11 +1,11 @@
 import type { Db } from 'mongodb';
 import type { Cache } from '../../platform/cache.js';
 import { likeCountsStore } from './store/like-counts.js';
-import { likesStore } from './store/likes.js';
+import { likesStore, type AnnounceLike } from './store/likes.js';
 
-export function likesStores(db: Db, cache: Cache) {
+export function likesStores(db: Db, cache: Cache, announce: AnnounceLike) {
   const counts = likeCountsStore(db, cache);
-  const likes = likesStore(db, { counts });
+  const likes = likesStore(db, { counts, announce });
   return {
     counts,
     likes,

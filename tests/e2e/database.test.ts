@@ -129,6 +129,7 @@ describe('database discipline', () => {
       timelineLength: 800,
       timelineMaxAgeDays: 7,
       cache: stack.cache,
+      announceFollow: async () => true,
     });
     await stores.users.ensure(many);
     await inBatches(followed, 25, async (id) => {

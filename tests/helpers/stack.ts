@@ -20,6 +20,8 @@ import { gridfsBlobStore } from '../../subgraphs/feed/media/gridfs-store.js';
 import type { MediaOptions } from '../../subgraphs/feed/media/config.js';
 import { startFeed, type TimelineOptions } from '../../subgraphs/feed/server.js';
 import { startLikes } from '../../subgraphs/likes/server.js';
+import { startNotifications } from '../../subgraphs/notifications/server.js';
+import { resolveUsernames } from '../../platform/user-directory.js';
 import { freePort, startMongo } from '../../scripts/services.js';
 import { shardKeyViolations } from './shard-keys.js';
 
@@ -37,8 +39,15 @@ export interface TestStack {
   logs: Record<string, unknown>[];
   gateways: RunningGateway[];
   /** The in-process subgraphs: a test may stop one (stopping again at the end is harmless). */
-  subgraphs: { feed: RunningService; likes: RunningService; comments: RunningService };
-  urls: { feed: string; likes: string; comments: string };
+  subgraphs: {
+    feed: RunningService;
+    likes: RunningService;
+    comments: RunningService;
+    notifications: RunningService;
+  };
+  urls: { feed: string; likes: string; comments: string; notifications: string };
+  /** Starts the in-process notifications subgraph again, on its port, after a test stopped it. */
+  restartNotifications(): Promise<void>;
   mongo: MongoClient;
   dbPrefix: string;
   /** The Redis cache the subgraphs read through: for tests that write through the stores. */
@@ -67,7 +76,7 @@ export interface TestStack {
    * lines from the moment it is ready) can be read from the returned process.
    */
   spawnSubgraph(
-    name: 'feed' | 'likes' | 'comments',
+    name: 'feed' | 'likes' | 'comments' | 'notifications',
     env?: Record<string, string>,
   ): Promise<{ url: string; process: ChildProcess }>;
   stop(): Promise<void>;
@@ -90,6 +99,8 @@ export interface StackOptions {
   gateways?: number;
   /** Budgets per minute; by default too large to matter to other tests. */
   rateLimits?: RateLimits;
+  /** How often the subgraphs' repair pass runs, and after how long it finishes a row (60 s). */
+  repairIntervalMs?: number;
   /** Keep every service's info-level log lines in `logs`. */
   captureLogs?: boolean;
   /** The feed's timelines: the production defaults unless a test needs a small threshold. */
@@ -126,7 +137,12 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       : createLogger(service, process.env.TEST_LOG_LEVEL ?? 'silent');
   const logger = loggerOf('test');
   const auth = createTokenVerifier(readAuthConfig({}));
-  const common = { auth, host: '127.0.0.1', port: 0, repairIntervalMs: 60_000 };
+  const common = {
+    auth,
+    host: '127.0.0.1',
+    port: 0,
+    repairIntervalMs: options.repairIntervalMs ?? 60_000,
+  };
   const db = (name: string) => mongo.db(databaseName(dbPrefix, name));
   const engine = options.engine ?? (process.env.PUBSUB_ENGINE === 'redis' ? 'redis' : 'nats');
   const connections: EventClients[] = [];
@@ -208,6 +224,22 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     }),
   );
   services.push(comments);
+  // On a port of its own, so that a test can stop it and start it again behind the same URL.
+  const notificationsPort = await freePort();
+  const notificationsEvents = await events('notifications');
+  const startNotificationsHere = async () =>
+    stopsOnce(
+      await startNotifications({
+        ...common,
+        port: notificationsPort,
+        logger: loggerOf('notifications'),
+        db: db('notifications'),
+        events: notificationsEvents,
+        config: { actorsKept: 10, batchIntervalMs: 200 },
+        resolveUsernames: (names) => resolveUsernames(feed.url, names),
+      }),
+    );
+  const subgraphs = { feed, likes, comments, notifications: await startNotificationsHere() };
   const redis = new Redis(redisUrl, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
@@ -225,7 +257,12 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       port: i === 0 ? gatewayPort : 0,
       logger: loggerOf('gateway'),
       supergraphPath: options.supergraphPath ?? projectPath('schema/supergraph.graphql'),
-      subgraphUrls: { feed: feed.url, likes: likes.url, comments: comments.url },
+      subgraphUrls: {
+        feed: feed.url,
+        likes: likes.url,
+        comments: comments.url,
+        notifications: subgraphs.notifications.url,
+      },
       maxBodyBytes: 1_000_000,
       introspection: true,
       limits: readRequestLimits({}),
@@ -266,6 +303,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
         FEED_URL: feed.url,
         LIKES_URL: likes.url,
         COMMENTS_URL: comments.url,
+        NOTIFICATIONS_URL: subgraphs.notifications.url,
         NATS_URL: options.natsUrl ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
         REDIS_URL: redisUrl,
         PUBSUB_ENGINE: engine,
@@ -296,9 +334,18 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   const stack: TestStack = {
     gatewayUrl: gateway.url,
     gateways,
-    subgraphs: { feed, likes, comments },
+    subgraphs,
     logs,
-    urls: { feed: feed.url, likes: likes.url, comments: comments.url },
+    urls: {
+      feed: feed.url,
+      likes: likes.url,
+      comments: comments.url,
+      notifications: subgraphs.notifications.url,
+    },
+    async restartNotifications() {
+      await subgraphs.notifications.stop();
+      subgraphs.notifications = await startNotificationsHere();
+    },
     mongo,
     dbPrefix,
     cache: cacheFor(createMetrics('test')),
@@ -384,6 +431,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
             }),
         ),
       );
+      await subgraphs.notifications.stop();
       for (const service of services.reverse()) await service.stop();
       for (const clients of connections) await clients.close();
       for (const cache of caches) await cache.close();

@@ -96,6 +96,7 @@ test('Kubernetes: each service a Deployment with probes and resources, a Service
     'feed',
     'gateway',
     'likes',
+    'notifications',
   ]);
   for (const deployment of deployments) {
     const name = deployment.metadata.name;

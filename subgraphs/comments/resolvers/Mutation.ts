@@ -47,10 +47,10 @@ export const Mutation = {
     const edited = await context.stores.comments.edit(args.id, viewerId, body);
     if (!edited) throw notFound(`No comment with id "${args.id}"`);
     const commentCount = await context.loaders.commentCounts.load(edited.postId);
-    await context.events.commentChanged('comment.edited', edited, viewerId, {
-      value: commentCount,
-      seq: 0,
-    });
+    const unchanged = { value: commentCount, seq: 0 };
+    await context.events.commentChanged('comment.edited', edited, viewerId, unchanged);
+    // New mentions in the edit: best effort, as nothing marks an edit for the repair pass.
+    await context.events.announce('comment.edited', edited, unchanged);
     return edited;
   },
 

@@ -26,13 +26,18 @@ export interface CommentDoc {
   updatedAt: Date;
 }
 
-export function commentsStore(db: Db, deps: { counts: CommentCountsStore }) {
+/** Puts a counted change on the durable topic; false when it could not (the repair pass retries). */
+export type AnnounceComment = (comment: CommentDoc, count: Recounted) => Promise<boolean>;
+
+export function commentsStore(
+  db: Db,
+  deps: { counts: CommentCountsStore; announce: AnnounceComment },
+) {
   const comments = db.collection<CommentDoc>('comments');
   const keyOf = (id: string) => ({ shard: shardOfId(id), _id: id });
 
-  async function sync(
-    comment: Pick<CommentDoc, '_id' | 'postId' | 'deleted' | 'version'>,
-  ): Promise<Recounted> {
+  /** Counted, then announced, then marked synced (or, when deleted, gone): each step idempotent. */
+  async function sync(comment: CommentDoc): Promise<Recounted> {
     const count = await deps.counts.recount(comment.postId, () =>
       comments.countDocuments({
         shard: shardOfId(comment.postId),
@@ -40,6 +45,7 @@ export function commentsStore(db: Db, deps: { counts: CommentCountsStore }) {
         deleted: false,
       }),
     );
+    if (!(await deps.announce(comment, count))) return count;
     const key = { ...keyOf(comment._id), version: comment.version };
     if (comment.deleted) await comments.deleteOne({ ...key, deleted: true });
     else await comments.updateOne(key, { $set: { synced: true } });

@@ -14,8 +14,12 @@ export async function loadUser(context: FeedContext, id: string): Promise<UserDo
 }
 
 export const User = {
-  __resolveReference(reference: { id: string }, context: FeedContext) {
-    return isUserId(reference.id) ? loadUser(context, reference.id) : null;
+  async __resolveReference(reference: { id?: string; username?: string }, context: FeedContext) {
+    if (reference.username !== undefined) {
+      const id = await context.loaders.usernames.load(reference.username.toLowerCase());
+      return id ? loadUser(context, id) : null;
+    }
+    return reference.id && isUserId(reference.id) ? loadUser(context, reference.id) : null;
   },
   id: (user: UserDoc) => user._id,
   username: (user: UserDoc) => user.username ?? null,

@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { repairUnsynced } from '../../../platform/counters.js';
+import { repairUnsynced, type Recounted } from '../../../platform/counters.js';
 import { shardOfUser } from '../../../platform/ids.js';
 import { isDuplicateKey } from '../../../platform/mongo.js';
 import type { FollowersStore } from './followers.js';
@@ -22,7 +22,13 @@ export interface FollowDoc {
   updatedAt: Date;
 }
 
-export function followsStore(db: Db, deps: { followers: FollowersStore; users: UsersStore }) {
+/** Puts a synced change on the durable topic; false when it could not (the repair pass retries). */
+export type AnnounceFollow = (edge: FollowDoc, followerCount: Recounted) => Promise<boolean>;
+
+export function followsStore(
+  db: Db,
+  deps: { followers: FollowersStore; users: UsersStore; announce: AnnounceFollow },
+) {
   const follows = db.collection<FollowDoc>('follows');
   const keyOf = (followerId: string, followeeId: string) => ({
     shard: shardOfUser(followerId),
@@ -30,9 +36,9 @@ export function followsStore(db: Db, deps: { followers: FollowersStore; users: U
     followeeId,
   });
 
-  async function sync(edge: Pick<FollowDoc, 'followerId' | 'followeeId' | 'active' | 'version'>) {
+  async function sync(edge: FollowDoc) {
     await deps.followers.mirror(edge);
-    await Promise.all([
+    const [, followerCount] = await Promise.all([
       deps.users.recountFollowing(edge.followerId, () =>
         follows.countDocuments({
           shard: shardOfUser(edge.followerId),
@@ -45,6 +51,7 @@ export function followsStore(db: Db, deps: { followers: FollowersStore; users: U
       ),
     ]);
     await deps.users.refresh([edge.followerId, edge.followeeId]);
+    if (!(await deps.announce(edge, followerCount))) return;
     await follows.updateOne(
       { ...keyOf(edge.followerId, edge.followeeId), version: edge.version },
       { $set: { synced: true } },

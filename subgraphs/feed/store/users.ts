@@ -3,6 +3,7 @@ import type { Cache } from '../../../platform/cache.js';
 import { coalescing, recount, type Recounted } from '../../../platform/counters.js';
 import { shardOfUser } from '../../../platform/ids.js';
 import { BACKGROUND_SCAN } from '../../../platform/mongo.js';
+import { usernamesStore } from './usernames.js';
 
 export interface UserDoc {
   _id: string;
@@ -22,6 +23,7 @@ export interface UserDoc {
  */
 export function usersStore(db: Db, cache: Cache) {
   const users = db.collection<UserDoc>('users');
+  const names = usernamesStore(db);
   const keyOf = (id: string) => ({ shard: shardOfUser(id), _id: id });
   const cached = cache.of<UserDoc>('user', {
     version: (user) => (user.followerCountApplied ?? 0) + (user.followingCountApplied ?? 0),
@@ -48,6 +50,7 @@ export function usersStore(db: Db, cache: Cache) {
     async ensureIndexes() {
       await users.createIndex({ shard: 1, _id: 1 });
       await users.createIndex({ followerCount: 1 });
+      await names.ensureIndexes();
     },
 
     /** Users with more than `followers` followers: a scan of every shard, for a periodic refresh. */
@@ -80,7 +83,11 @@ export function usersStore(db: Db, cache: Cache) {
         { $setOnInsert: { createdAt: new Date(), ...(username ? { username } : {}) } },
         { upsert: true },
       );
+      if (username) await names.claim(username, id);
     },
+
+    /** Ids of the users holding these usernames (any case), by lower-cased name. */
+    idsByUsernames: (usernames: readonly string[]) => names.ids(usernames),
 
     recountFollowers(id: string, count: () => Promise<number>) {
       return coalesceFollowers(id, () => recount(users, keyOf(id), 'followerCount', count));

@@ -8,7 +8,7 @@ async function viewerAndPost(context: LikesContext, postId: string) {
   const viewerId = requireViewer(context);
   const post = isEntityId(postId) ? await context.loaders.posts.load(postId) : null;
   if (!post) throw notFound(`No post with id "${postId}"`);
-  return { viewerId, postId };
+  return { viewerId, postId, authorId: post.authorId };
 }
 
 function fresh(context: LikesContext, postId: string) {
@@ -19,8 +19,8 @@ function fresh(context: LikesContext, postId: string) {
 
 export const Mutation = {
   async likePost(_root: unknown, args: { postId: string }, context: LikesContext) {
-    const { viewerId, postId } = await viewerAndPost(context, args.postId);
-    const count = await context.stores.likes.like(postId, viewerId);
+    const { viewerId, postId, authorId } = await viewerAndPost(context, args.postId);
+    const count = await context.stores.likes.like(postId, viewerId, authorId);
     if (count) await context.events.likeChanged('post.liked', postId, viewerId, count);
     return fresh(context, postId);
   },

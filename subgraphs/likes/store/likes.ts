@@ -17,6 +17,8 @@ export interface LikeDoc {
   shard: number;
   postId: string;
   userId: string;
+  /** Whom the like notifies; copied from the post when liked. */
+  postAuthorId?: string;
   active: boolean;
   version: number;
   synced: boolean;
@@ -24,16 +26,19 @@ export interface LikeDoc {
   updatedAt: Date;
 }
 
-export function likesStore(db: Db, deps: { counts: LikeCountsStore }) {
+/** Puts a counted change on the durable topic; false when it could not (the repair pass retries). */
+export type AnnounceLike = (like: LikeDoc, count: Recounted) => Promise<boolean>;
+
+export function likesStore(db: Db, deps: { counts: LikeCountsStore; announce: AnnounceLike }) {
   const likes = db.collection<LikeDoc>('likes');
   const keyOf = (postId: string, userId: string) => ({ shard: shardOfId(postId), postId, userId });
 
-  async function sync(
-    like: Pick<LikeDoc, 'postId' | 'userId' | 'active' | 'version'>,
-  ): Promise<Recounted> {
+  /** Counted, then announced, then marked synced (or, for an unlike, gone): each step idempotent. */
+  async function sync(like: LikeDoc): Promise<Recounted> {
     const count = await deps.counts.recount(like.postId, () =>
       likes.countDocuments({ shard: shardOfId(like.postId), postId: like.postId, active: true }),
     );
+    if (!(await deps.announce(like, count))) return count;
     const key = { ...keyOf(like.postId, like.userId), version: like.version };
     // An unlike leaves nothing worth keeping once it is counted.
     if (like.active) await likes.updateOne(key, { $set: { synced: true } });
@@ -58,14 +63,14 @@ export function likesStore(db: Db, deps: { counts: LikeCountsStore }) {
     },
 
     /** Idempotent: liking a post already liked changes nothing (and returns null). */
-    async like(postId: string, userId: string): Promise<Recounted | null> {
+    async like(postId: string, userId: string, postAuthorId: string): Promise<Recounted | null> {
       const now = new Date();
       let like: LikeDoc | null;
       try {
         like = await likes.findOneAndUpdate(
           { ...keyOf(postId, userId), active: { $ne: true } },
           {
-            $set: { active: true, synced: false, likedAt: now, updatedAt: now },
+            $set: { active: true, synced: false, postAuthorId, likedAt: now, updatedAt: now },
             $inc: { version: 1 },
             $setOnInsert: { _id: newId(shardOfId(postId), now.getTime()) },
           },

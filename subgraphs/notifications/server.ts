@@ -1,0 +1,78 @@
+import type { Db } from 'mongodb';
+import type { TokenVerifier } from '../../platform/auth.js';
+import { consumeDurableBatches } from '../../platform/durable-events.js';
+import type { Logger } from '../../platform/logger.js';
+import type { EventClients } from '../../platform/pubsub.js';
+import { startSubgraphService, type RunningService } from '../../platform/subgraph.js';
+import { notificationActivity, type UsernameResolver } from './activity.js';
+import type { NotificationsConfig } from './config.js';
+import { notificationsContext } from './context.js';
+import { notificationsEvents } from './events.js';
+import { resolvers } from './resolvers/index.js';
+import { notificationsStores } from './stores.js';
+
+export interface NotificationsDeps {
+  db: Db;
+  auth: TokenVerifier;
+  logger: Logger;
+  host: string;
+  port: number;
+  repairIntervalMs: number;
+  events: EventClients;
+  config: NotificationsConfig;
+  /** Who `@username` is: the feed subgraph owns profiles. */
+  resolveUsernames: UsernameResolver;
+}
+
+/**
+ * The notifications subgraph and its durable consumers: likes, comments and follows in
+ * group-committed batches, post events (caption mentions, deletions) one by one.
+ */
+export async function startNotifications(deps: NotificationsDeps): Promise<RunningService> {
+  const stores = notificationsStores(deps.db, deps.config);
+  const events = notificationsEvents(deps.events.pubsub, stores.notifications);
+  const activity = notificationActivity({
+    notifications: stores.notifications,
+    events,
+    resolveUsernames: deps.resolveUsernames,
+  });
+  const service = await startSubgraphService({
+    ...deps,
+    name: 'notifications',
+    stores,
+    resolvers,
+    context: notificationsContext(stores, events),
+    postEvents: (event) => activity.post(event),
+  });
+  const batches = { minIntervalMs: deps.config.batchIntervalMs };
+  const stops = [
+    await consumeDurableBatches(
+      deps.events,
+      'post-likes',
+      'notifications-likes',
+      (batch) => activity.likes(batch),
+      batches,
+    ),
+    await consumeDurableBatches(
+      deps.events,
+      'post-comments',
+      'notifications-comments',
+      (batch) => activity.comments(batch),
+      batches,
+    ),
+    await consumeDurableBatches(
+      deps.events,
+      'follows',
+      'notifications-follows',
+      (batch) => activity.follows(batch),
+      batches,
+    ),
+  ];
+  return {
+    ...service,
+    async stop() {
+      for (const stop of stops) await stop();
+      await service.stop();
+    },
+  };
+}
