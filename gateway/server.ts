@@ -17,7 +17,11 @@ import type { QueryCache } from './persisted-queries.js';
 import { queryLimits, type QueryLimits } from './query-limits.js';
 import { rateLimit, type RateLimiter } from './rate-limit.js';
 import { SubgraphSource } from './subgraph-source.js';
-import { startSubscriptionServer } from './subscriptions/server.js';
+import { subscriptionOperations } from './plugins/subscription-operations.js';
+import { LiveSubscriptions } from './subscriptions/live-subscriptions.js';
+import { acceptsMultipartSubscription, multipartSubscription } from './subscriptions/multipart.js';
+import { dependsOnViewer } from './subscriptions/selection.js';
+import { startWebSocketTransport } from './subscriptions/websocket.js';
 import { supergraphFromFile } from './supergraph-file.js';
 
 export interface GatewayDeps {
@@ -37,9 +41,21 @@ export interface GatewayDeps {
   subgraphTimeoutMs: number;
   /** Live events for subscriptions, and the process's metrics. */
   events: EventClients;
-  subscriptions: { pushesPerSecond: number; maxPerConnection: number };
+  subscriptions: SubscriptionLimits;
   /** Where automatic persisted queries live: shared by every replica (`persistedQueryCache`). */
   persistedQueries: QueryCache;
+}
+
+export interface SubscriptionLimits {
+  /** The most pushes of one post's counts per second. */
+  pushesPerSecond: number;
+  /** Subscriptions open at once on one WebSocket. */
+  maxPerConnection: number;
+  /** WebSockets open at once by one user, and from one address. */
+  maxSocketsPerUser: number;
+  maxSocketsPerIp: number;
+  /** Engine subscriptions (one per topic and watched post) this process holds at most. */
+  maxEngineSubscriptions: number;
 }
 
 export interface RunningGateway extends RunningService {
@@ -69,7 +85,15 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   gateway.onSchemaLoadOrUpdate((loaded) => {
     apiSchema = loaded.apiSchema;
   });
-  const apollo = new ApolloServer<GatewayContext>({
+  const live: LiveSubscriptions = new LiveSubscriptions({
+    apollo: () => apollo,
+    pubsub: deps.events.pubsub,
+    metrics: deps.events.metrics,
+    logger,
+    pushesPerSecond: deps.subscriptions.pushesPerSecond,
+    dependsOnViewer,
+  });
+  const apollo: ApolloServer<GatewayContext> = new ApolloServer<GatewayContext>({
     gateway: errorBehaviorGateway(gateway, gatewayOn(relaxedSupergraph)),
     logger,
     introspection: deps.introspection,
@@ -82,6 +106,10 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       errorBehavior,
       queryLimits(deps.limits),
       rateLimit(deps.rateLimiter),
+      subscriptionOperations({
+        live,
+        maxEngineSubscriptions: deps.subscriptions.maxEngineSubscriptions,
+      }),
     ],
     includeStacktraceInErrorResponses: false,
     formatError: maskError,
@@ -104,7 +132,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     // Ready once its schema is loaded (start-up waits for that), live events can flow and rate
     // limits are shared: without Redis each replica would grant the whole budget on its own.
     ready: async () => deps.events.pubsub.connected() && deps.rateLimitRedis.status === 'ready',
-    async context(req, requestId) {
+    async context(req, requestId, res) {
       const authorization = req.headers.authorization;
       // A bad token is refused here, before any subgraph is called.
       const viewer = await deps.auth.fromHeader(authorization);
@@ -113,21 +141,26 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
         requestId,
         ip: req.socket.remoteAddress ?? 'unknown',
         authorization: viewer ? authorization : undefined,
+        subscriptionTransport: acceptsMultipartSubscription(req)
+          ? multipartSubscription(res, live)
+          : undefined,
       };
     },
   });
-  const subscriptions = startSubscriptionServer({
+  const websockets = startWebSocketTransport({
     httpServer: http.server,
     path: '/graphql',
     schema: () => apiSchema,
     apollo,
+    live,
     auth: deps.auth,
-    pubsub: deps.events.pubsub,
     metrics: deps.events.metrics,
-    logger,
-    limits: deps.limits,
-    pushesPerSecond: deps.subscriptions.pushesPerSecond,
-    maxSubscriptionsPerConnection: deps.subscriptions.maxPerConnection,
+    limits: {
+      maxMessageBytes: deps.maxBodyBytes,
+      maxSubscriptionsPerSocket: deps.subscriptions.maxPerConnection,
+      maxSocketsPerUser: deps.subscriptions.maxSocketsPerUser,
+      maxSocketsPerIp: deps.subscriptions.maxSocketsPerIp,
+    },
   });
   const port = await listen(http.server, deps.port, deps.host);
   logger.info({ port }, 'gateway listening');
@@ -135,10 +168,10 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     url: `http://${deps.host}:${port}/graphql`,
     port,
     server: http.server,
-    engineSubscriptions: () => subscriptions.engineSubscriptions(),
+    engineSubscriptions: () => live.engineSubscriptions(),
     async stop() {
       http.beginShutdown();
-      await subscriptions.close();
+      await websockets.close();
       await closeServer(http.server);
       await apollo.stop();
     },

@@ -28,6 +28,11 @@ export class SharedSubscriptions {
     return this.entries.size;
   }
 
+  /** Whether this process already holds the engine subscription of (topic, post). */
+  has(topic: LiveTopic, postId: string): boolean {
+    return this.entries.has(`${topic}.${postId}`);
+  }
+
   async acquire<T extends LiveTopic>(
     topic: T,
     postId: string,

@@ -230,7 +230,13 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       rateLimitRedis: redis,
       rateLimiter: createRateLimiter(redis, dbPrefix, rateLimits),
       events: await events(`gateway-${i}`),
-      subscriptions: { pushesPerSecond: 4, maxPerConnection: 10 },
+      subscriptions: {
+        pushesPerSecond: 4,
+        maxPerConnection: 10,
+        maxSocketsPerUser: 20,
+        maxSocketsPerIp: 1_000,
+        maxEngineSubscriptions: 20_000,
+      },
       persistedQueries: persistedQueryCache({
         redis,
         prefix: dbPrefix,

@@ -1,0 +1,56 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { LiveSubscriptions } from './live-subscriptions.js';
+import type { SubscriptionTransport } from './subscription-transport.js';
+
+/** Apollo's multipart subscription protocol: how often an idle stream says it is alive. */
+export const HEARTBEAT_MS = 5_000;
+const BOUNDARY = 'graphql';
+const PART = `\r\n--${BOUNDARY}\r\ncontent-type: application/json; charset=utf-8\r\n\r\n`;
+const FAILED =
+  '{"payload":null,"errors":[{"message":"Internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}';
+
+/** Whether an HTTP request asks for Apollo's multipart subscription protocol. */
+export function acceptsMultipartSubscription(req: IncomingMessage): boolean {
+  return /multipart\/mixed[^,]*subscriptionSpec/i.test(req.headers.accept ?? '');
+}
+
+/**
+ * A subscription over HTTP, as Apollo Client and Router speak it
+ * (`accept: multipart/mixed;subscriptionSpec="1.0"`): one `multipart/mixed` response, each event
+ * a `{"payload": …}` part, a `{}` part every few seconds so that proxies and clients know the
+ * stream is alive, and `{"payload": null, "errors": […]}` when it fails. The request ran through
+ * the pipeline like any other; errors found there (validation, limits, budget) come back as an
+ * ordinary JSON response, since no part has been written yet.
+ */
+export function multipartSubscription(
+  res: ServerResponse,
+  live: LiveSubscriptions,
+  heartbeatMs = HEARTBEAT_MS,
+): SubscriptionTransport {
+  return {
+    open(subscription) {
+      res.writeHead(200, {
+        'content-type': `multipart/mixed;boundary="${BOUNDARY}";subscriptionSpec="1.0"`,
+        'cache-control': 'no-store',
+      });
+      const part = (json: string) => {
+        if (!res.writableEnded) res.write(`${PART}${json}`);
+      };
+      // The first part tells the client the subscription is live before any event comes.
+      part('{}');
+      const heartbeat = setInterval(() => part('{}'), heartbeatMs);
+      const started = live.start(subscription, (payload) => part(`{"payload":${payload}}`));
+      const end = () => {
+        clearInterval(heartbeat);
+        if (!res.writableEnded) res.end(`\r\n--${BOUNDARY}--\r\n`);
+        void started.then((stop) => stop()).catch(() => undefined);
+      };
+      res.once('close', end);
+      started.catch(() => {
+        part(FAILED);
+        end();
+      });
+      return undefined;
+    },
+  };
+}

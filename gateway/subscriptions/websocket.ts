@@ -1,0 +1,293 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { ApolloServer } from '@apollo/server';
+import {
+  GraphQLError,
+  parse,
+  type ExecutionResult,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { TokenVerifier, Viewer } from '../../platform/auth.js';
+import { badInput } from '../../platform/errors.js';
+import type { Metrics } from '../../platform/metrics.js';
+import type { GatewayContext } from '../context.js';
+import { AsyncQueue } from './async-queue.js';
+import type { LiveSubscriptions } from './live-subscriptions.js';
+import type { AcceptedSubscription } from './root-event-source.js';
+import type { SubscriptionTransport } from './subscription-transport.js';
+
+/** The WebSocket close code for a missing, bad or expired token (graphql-ws's Unauthorized). */
+export const CLOSE_UNAUTHORIZED = 4401;
+/** Policy violation: the user already holds as many sockets as allowed. */
+export const CLOSE_TOO_MANY_SOCKETS = 1008;
+/** setTimeout's ceiling: a token valid for longer is re-checked no later than this. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface WebSocketLimits {
+  /** Largest message accepted, in bytes (the HTTP body limit): a larger one closes the socket. */
+  maxMessageBytes: number;
+  maxSubscriptionsPerSocket: number;
+  maxSocketsPerUser: number;
+  maxSocketsPerIp: number;
+}
+
+export interface WebSocketTransportOptions {
+  httpServer: Server;
+  path: string;
+  /** The supergraph's API schema, as the gateway last loaded it. */
+  schema: () => GraphQLSchema | undefined;
+  /** Every operation goes through the gateway's one request pipeline. */
+  apollo: ApolloServer<GatewayContext>;
+  live: LiveSubscriptions;
+  auth: TokenVerifier;
+  metrics: Metrics;
+  limits: WebSocketLimits;
+}
+
+interface Connection {
+  viewer: Viewer;
+  authorization: string;
+  ip: string;
+  active: number;
+  expiry: NodeJS.Timeout | undefined;
+}
+
+/** A result the pipeline already formatted and masked, sent by graphql-ws as it is. */
+class FormattedError extends GraphQLError {
+  constructor(private readonly formatted: GraphQLFormattedError) {
+    super(formatted.message);
+  }
+  override toJSON(): GraphQLFormattedError {
+    return this.formatted;
+  }
+}
+
+/** One operation on a socket; a subscription the pipeline accepted waits here for graphql-ws. */
+class SocketOperation implements SubscriptionTransport {
+  accepted: AcceptedSubscription | undefined;
+  constructor(
+    private readonly connection: Connection,
+    private readonly maxPerSocket: number,
+  ) {}
+  open(subscription: AcceptedSubscription): GraphQLError | undefined {
+    if (this.connection.active >= this.maxPerSocket)
+      return badInput(`At most ${this.maxPerSocket} subscriptions per connection`);
+    this.connection.active++;
+    this.accepted = subscription;
+    return undefined;
+  }
+  /** The subscription ended: its slot on the socket is free again. */
+  release(): void {
+    this.connection.active--;
+  }
+}
+
+const INTERNAL_ERROR = {
+  errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+} as unknown as ExecutionResult;
+
+// graphql-ws picks `execute` or `subscribe` by the operation type of the document it is handed;
+// the operation itself already ran (or was accepted) in the request pipeline.
+const SUBSCRIPTION = parse('subscription { __typename }');
+const QUERY = parse('{ __typename }');
+
+/** Counts of open sockets by key (user, address), for the per-user and per-IP caps. */
+class SocketCounts {
+  private readonly counts = new Map<string, number>();
+  add(key: string): number {
+    const count = (this.counts.get(key) ?? 0) + 1;
+    this.counts.set(key, count);
+    return count;
+  }
+  remove(key: string): void {
+    const count = (this.counts.get(key) ?? 0) - 1;
+    if (count > 0) this.counts.set(key, count);
+    else this.counts.delete(key);
+  }
+  get(key: string): number {
+    return this.counts.get(key) ?? 0;
+  }
+}
+
+export interface WebSocketTransport {
+  close(): Promise<void>;
+}
+
+/**
+ * graphql-ws on the gateway's own port and path. The socket is authenticated once, at
+ * `connection_init`; every operation on it (query, mutation, subscription) then runs through the
+ * gateway's request pipeline (`executeOperation`), so its errors come back as that operation's
+ * messages. The socket closes only for protocol, size or authentication reasons, or when a cap on
+ * sockets is reached.
+ */
+export function startWebSocketTransport(options: WebSocketTransportOptions): WebSocketTransport {
+  const { apollo, live, metrics, limits } = options;
+  const connections = new WeakMap<WebSocket, Connection>();
+  const perUser = new SocketCounts();
+  const perIp = new SocketCounts();
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes });
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (new URL(request.url ?? '/', 'http://localhost').pathname !== options.path) {
+      socket.destroy();
+      return;
+    }
+    const ip = request.socket.remoteAddress ?? 'unknown';
+    if (perIp.get(ip) >= limits.maxSocketsPerIp) {
+      const body = JSON.stringify({
+        errors: [
+          {
+            message: `At most ${limits.maxSocketsPerIp} WebSockets per address`,
+            extensions: { code: 'RATE_LIMITED' },
+          },
+        ],
+      });
+      socket.end(
+        `HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\ncontent-type: application/json\r\n` +
+          `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      perIp.add(ip);
+      ws.once('close', () => perIp.remove(ip));
+      wss.emit('connection', ws, request);
+    });
+  };
+  options.httpServer.on('upgrade', onUpgrade);
+
+  const disposable = useServer<
+    Record<string, unknown> | undefined,
+    { socket: WebSocket; request: IncomingMessage }
+  >(
+    {
+      schema: () => options.schema() as GraphQLSchema,
+      async onConnect(ctx) {
+        const socket = ctx.extra.socket;
+        const header = ctx.connectionParams?.authorization;
+        const viewer = await options.auth
+          .fromHeader(typeof header === 'string' ? header : undefined)
+          .catch(() => null);
+        if (!viewer) {
+          socket.close(CLOSE_UNAUTHORIZED, 'Unauthorized');
+          return false;
+        }
+        if (perUser.get(viewer.id) >= limits.maxSocketsPerUser) {
+          socket.close(
+            CLOSE_TOO_MANY_SOCKETS,
+            `At most ${limits.maxSocketsPerUser} WebSockets per user`,
+          );
+          return false;
+        }
+        perUser.add(viewer.id);
+        const connection: Connection = {
+          viewer,
+          authorization: header as string,
+          ip: ctx.extra.request.socket.remoteAddress ?? 'unknown',
+          active: 0,
+          expiry: undefined,
+        };
+        if (viewer.expiresAt !== undefined) {
+          const ms = Math.min(viewer.expiresAt * 1_000 - Date.now(), MAX_TIMER_MS);
+          connection.expiry = setTimeout(
+            () => socket.close(CLOSE_UNAUTHORIZED, 'Token expired'),
+            Math.max(ms, 0),
+          );
+        }
+        connections.set(socket, connection);
+        metrics.websockets.inc();
+        return true;
+      },
+      onClose(ctx) {
+        const connection = connections.get(ctx.extra.socket);
+        if (!connection) return;
+        connections.delete(ctx.extra.socket);
+        clearTimeout(connection.expiry);
+        perUser.remove(connection.viewer.id);
+        metrics.websockets.dec();
+      },
+      async onSubscribe(ctx, id, payload) {
+        const connection = connections.get(ctx.extra.socket) as Connection;
+        const operation = new SocketOperation(connection, limits.maxSubscriptionsPerSocket);
+        const contextValue: GatewayContext = {
+          viewer: connection.viewer,
+          requestId: randomUUID(),
+          ip: connection.ip,
+          authorization: connection.authorization,
+          subscriptionTransport: operation,
+        };
+        const response = await apollo.executeOperation(
+          {
+            query: payload.query,
+            operationName: payload.operationName ?? undefined,
+            variables: payload.variables ?? undefined,
+            extensions: payload.extensions ?? undefined,
+          },
+          { contextValue },
+        );
+        const schema = options.schema() as GraphQLSchema;
+        if (operation.accepted) {
+          const idJson = JSON.stringify(id);
+          const socket = ctx.extra.socket;
+          return {
+            schema,
+            document: SUBSCRIPTION,
+            contextValue: () =>
+              stream(operation, (json) => {
+                if (socket.readyState === socket.OPEN)
+                  socket.send(`{"id":${idJson},"type":"next","payload":${json}}`);
+              }),
+          };
+        }
+        const result =
+          response.body.kind === 'single'
+            ? response.body.singleResult
+            : response.body.initialResult;
+        // Refused before execution (parse, validation, limits, budget): the operation's error
+        // message. Executed: its result, errors and all, then complete.
+        if (result.data === undefined && result.errors?.length)
+          return result.errors.map((error) => new FormattedError(error));
+        return { schema, document: QUERY, contextValue: result };
+      },
+      subscribe: (args) => (args.contextValue as () => AsyncIterableIterator<ExecutionResult>)(),
+      execute: (args) => args.contextValue as ExecutionResult,
+      // Results come formatted and masked from the pipeline: sent as they are.
+      onNext: (_ctx, _id, _payload, _args, result) => result,
+    },
+    wss,
+  );
+
+  /**
+   * What graphql-ws iterates for a subscription: events go straight to the socket, so it yields
+   * only a failure to start; its `return()` (the client's `complete`, or the socket closing)
+   * releases what the subscription holds and frees its slot.
+   */
+  function stream(
+    operation: SocketOperation,
+    send: (json: string) => void,
+  ): AsyncIterableIterator<ExecutionResult> {
+    const started = live.start(operation.accepted as AcceptedSubscription, send);
+    const queue = new AsyncQueue<ExecutionResult>(async () => {
+      operation.release();
+      const stop = await started.catch(() => undefined);
+      await stop?.();
+    });
+    started.catch(() => {
+      queue.push(INTERNAL_ERROR);
+      void queue.return();
+    });
+    return queue;
+  }
+
+  return {
+    async close() {
+      options.httpServer.off('upgrade', onUpgrade);
+      await disposable.dispose();
+      wss.close();
+    },
+  };
+}
