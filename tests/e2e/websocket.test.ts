@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import WebSocket from 'ws';
+import { ok, startStack, type TestStack } from '../helpers/stack.js';
+import { closeCodeFor, until, wsClient } from '../helpers/ws.js';
+
+const COUNTS = 'subscription($ids: [ID!]!) { postCountsChanged(postIds: $ids) { likeCount } }';
+const run = randomBytes(3).toString('hex');
+
+/** Runs one query or mutation over the socket: its results and its error message, if any. */
+function runOver(client: ReturnType<typeof wsClient>, query: string, variables = {}) {
+  const received = client.subscribe(query, variables);
+  return until('the operation to finish', () => received.completed || !!received.errors).then(
+    () => received,
+  );
+}
+
+describe('the WebSocket', () => {
+  let stack: TestStack;
+  let postId: string;
+  before(async () => {
+    stack = await startStack();
+    postId = ok(
+      await stack.gql(
+        'mutation { createPost(input: { caption: "ws", media: [{ kind: PHOTO, url: "https://cdn.example.com/w.jpg" }] }) { id } }',
+        {},
+        { as: `author-${run}` },
+      ),
+    ).createPost.id;
+  });
+  after(() => stack.stop());
+
+  test("an operation's errors are that operation's messages; the socket and its other subscriptions live on", async () => {
+    const client = wsClient(stack.gatewayUrl, await stack.token(`errors-${run}`));
+    let closed = false;
+    client.client.on('closed', () => {
+      closed = true;
+    });
+    const watching = client.subscribe(COUNTS, { ids: [postId] });
+    await until('the current counts', () => watching.results.length === 1);
+
+    const comment = ok(
+      await stack.gql(
+        'mutation($id: ID!) { addComment(postId: $id, body: "mine") { id } }',
+        { id: postId },
+        { as: `commenter-${run}` },
+      ),
+    ).addComment.id;
+    // FORBIDDEN, from a subgraph: a result with data null and the error, then complete.
+    const forbidden = await runOver(
+      client,
+      'mutation($id: ID!) { editComment(id: $id, body: "not mine") { id } }',
+      { id: comment },
+    );
+    assert.equal(forbidden.results[0]?.errors?.[0]?.extensions?.code, 'FORBIDDEN');
+    assert.equal(forbidden.completed, true);
+    // BAD_USER_INPUT before execution (variables): the operation's error message.
+    const badInput = await runOver(client, 'query($id: ID!) { post(id: $id) { id } }', {
+      id: { not: 'an id' },
+    });
+    assert.equal(badInput.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+    // A validation error, and an internal path never leaks: codes only.
+    const invalid = await runOver(client, '{ nope }');
+    assert.equal(invalid.errors?.[0]?.extensions?.code, 'GRAPHQL_VALIDATION_FAILED');
+    const malformed = await runOver(client, '{ post(');
+    assert.equal(malformed.errors?.[0]?.extensions?.code, 'GRAPHQL_PARSE_FAILED');
+    // A query that works, on the same socket.
+    const fine = await runOver(client, 'query($id: ID!) { post(id: $id) { caption } }', {
+      id: postId,
+    });
+    assert.deepEqual(fine.results, [{ data: { post: { caption: 'ws' } } }]);
+
+    ok(
+      await stack.gql(
+        'mutation($id: ID!) { likePost(postId: $id) { id } }',
+        { id: postId },
+        { as: `liker-${run}` },
+      ),
+    );
+    await until(
+      'the push after all that',
+      () => watching.results.at(-1)?.data?.postCountsChanged.likeCount === 1,
+    );
+    assert.equal(closed, false, 'the socket stayed open');
+    await client.close();
+  });
+
+  test('a message over the body limit closes the socket with 1009 before it is parsed', async () => {
+    const token = await stack.token(`huge-${run}`);
+    const code = await new Promise<number>((resolve) => {
+      const socket = new WebSocket(stack.gatewayUrl.replace(/^http/, 'ws'), 'graphql-transport-ws');
+      socket.on('open', () =>
+        socket.send(
+          JSON.stringify({
+            type: 'connection_init',
+            payload: { authorization: `Bearer ${token}` },
+          }),
+        ),
+      );
+      socket.on('message', () => {
+        const query = `subscription { commentAdded(postId: "${postId}") { id } } # ${'x'.repeat(2_000_000)}`;
+        socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+      });
+      socket.on('close', (closeCode) => resolve(closeCode));
+      socket.on('error', () => undefined);
+    });
+    assert.equal(code, 1009);
+  });
+});
+
+describe('caps on sockets and engine subscriptions', () => {
+  let stack: TestStack;
+  let url: string;
+  before(async () => {
+    stack = await startStack();
+    url = (
+      await stack.spawnGateway({
+        WEBSOCKETS_PER_USER: '2',
+        WEBSOCKETS_PER_IP: '4',
+        MAX_ENGINE_SUBSCRIPTIONS: '10',
+      })
+    ).url;
+  });
+  after(() => stack.stop());
+
+  test('a user past their sockets is closed with 1008; an address past its sockets gets 429', async () => {
+    const token = await stack.token(`sockets-${run}`);
+    const init = { authorization: `Bearer ${token}` };
+    const open = async () => {
+      const socket = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+      await new Promise<void>((resolve, reject) => {
+        socket.on('open', () =>
+          socket.send(JSON.stringify({ type: 'connection_init', payload: init })),
+        );
+        socket.on('message', () => resolve());
+        socket.on('error', reject);
+      });
+      return socket;
+    };
+    const first = [await open(), await open()];
+    const third = await closeCodeFor(url, init);
+    assert.deepEqual(third, { code: 1008, acked: false });
+    // Two more sockets from another user fill the address's four.
+    const other = { authorization: `Bearer ${await stack.token(`sockets-other-${run}`)}` };
+    const more = [
+      new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws'),
+      new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws'),
+    ];
+    await Promise.all(more.map((socket) => new Promise((resolve) => socket.once('open', resolve))));
+    const refused = await new Promise<number>((resolve) => {
+      const socket = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+      socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      socket.on('error', () => undefined);
+    });
+    assert.equal(refused, 429);
+    for (const socket of [...first, ...more]) socket.close();
+    // Freed: the user may connect again.
+    await until('the sockets to be counted out', async () => {
+      const again = await closeCodeFor(url, other, 500).catch(() => ({ code: 0, acked: true }));
+      return again.acked;
+    });
+  });
+
+  test('subscriptions needing more engine subscriptions than the process allows are RATE_LIMITED', async () => {
+    const client = wsClient(url, await stack.token(`engine-${run}`));
+    const ids = Array.from(
+      { length: 6 },
+      (_, i) => `${'0'.repeat(22)}${String(i).padStart(3, '0')}`,
+    );
+    const first = client.subscribe(COUNTS, { ids: ids.slice(0, 4) });
+    await until('eight engine subscriptions', () => first.results.length === 4);
+    const tooMany = client.subscribe(COUNTS, { ids: ids.slice(2, 6) });
+    await until('the refusal', () => tooMany.errors !== undefined);
+    assert.equal(tooMany.errors?.[0]?.extensions?.code, 'RATE_LIMITED');
+    // Posts already watched cost nothing more.
+    const same = client.subscribe(COUNTS, { ids: ids.slice(0, 4) });
+    await until('a subscription on watched posts', () => same.results.length === 4);
+    await client.close();
+  });
+});
