@@ -5,7 +5,8 @@ import type { SubscriptionTransport } from './subscription-transport.js';
 /** Apollo's multipart subscription protocol: how often an idle stream says it is alive. */
 export const HEARTBEAT_MS = 5_000;
 const BOUNDARY = 'graphql';
-const PART = `\r\n--${BOUNDARY}\r\ncontent-type: application/json; charset=utf-8\r\n\r\n`;
+const DELIMITER = `\r\n--${BOUNDARY}`;
+const PART_HEADERS = '\r\ncontent-type: application/json; charset=utf-8\r\n\r\n';
 const FAILED =
   '{"payload":null,"errors":[{"message":"Internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}';
 
@@ -33,8 +34,11 @@ export function multipartSubscription(
         'content-type': `multipart/mixed;boundary="${BOUNDARY}";subscriptionSpec="1.0"`,
         'cache-control': 'no-store',
       });
+      // Each part is closed by the next delimiter at once: clients hand a part on only when
+      // they see the delimiter after it, so a part left open would wait for the next heartbeat.
+      res.write(DELIMITER);
       const part = (json: string) => {
-        if (!res.writableEnded) res.write(`${PART}${json}`);
+        if (!res.writableEnded) res.write(`${PART_HEADERS}${json}${DELIMITER}`);
       };
       // The first part tells the client the subscription is live before any event comes.
       part('{}');
@@ -42,7 +46,7 @@ export function multipartSubscription(
       const started = live.start(subscription, (payload) => part(`{"payload":${payload}}`));
       const end = () => {
         clearInterval(heartbeat);
-        if (!res.writableEnded) res.end(`\r\n--${BOUNDARY}--\r\n`);
+        if (!res.writableEnded) res.end('--\r\n');
         void started.then((stop) => stop()).catch(() => undefined);
       };
       res.once('close', end);
