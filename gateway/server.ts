@@ -1,6 +1,6 @@
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
-import type { GraphQLSchema } from 'graphql';
+import type { DocumentNode, GraphQLSchema } from 'graphql';
 import type { Redis } from 'ioredis';
 import type { TokenVerifier } from '../platform/auth.js';
 import { logInternalErrors, maskError } from '../platform/errors.js';
@@ -20,7 +20,7 @@ import { SubgraphSource } from './subgraph-source.js';
 import { subscriptionOperations } from './plugins/subscription-operations.js';
 import { LiveSubscriptions } from './subscriptions/live-subscriptions.js';
 import { acceptsMultipartSubscription, multipartSubscription } from './subscriptions/multipart.js';
-import { dependsOnViewer } from './subscriptions/selection.js';
+import { viewerDependence } from './subscriptions/viewer-dependence.js';
 import { startWebSocketTransport } from './subscriptions/websocket.js';
 import { supergraphFromFile } from './supergraph-file.js';
 
@@ -82,8 +82,11 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     });
   const gateway = gatewayOn();
   let apiSchema: GraphQLSchema | undefined;
+  // Until a supergraph is loaded nothing is known to be public, so nothing would be shared.
+  let dependsOnViewer = (_document: DocumentNode) => true;
   gateway.onSchemaLoadOrUpdate((loaded) => {
     apiSchema = loaded.apiSchema;
+    dependsOnViewer = viewerDependence(loaded.coreSupergraphSdl);
   });
   const live: LiveSubscriptions = new LiveSubscriptions({
     apollo: () => apollo,
@@ -91,7 +94,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     metrics: deps.events.metrics,
     logger,
     pushesPerSecond: deps.subscriptions.pushesPerSecond,
-    dependsOnViewer,
+    dependsOnViewer: (document) => dependsOnViewer(document),
   });
   const apollo: ApolloServer<GatewayContext> = new ApolloServer<GatewayContext>({
     gateway: errorBehaviorGateway(gateway, gatewayOn(relaxedSupergraph)),
