@@ -19,7 +19,7 @@ import { rateLimit, type RateLimiter } from './rate-limit.js';
 import { SubgraphSource } from './subgraph-source.js';
 import { subscriptionOperations } from './plugins/subscription-operations.js';
 import { LiveSubscriptions } from './subscriptions/live-subscriptions.js';
-import { acceptsMultipartSubscription, multipartSubscription } from './subscriptions/multipart.js';
+import { acceptsMultipartSubscription, MultipartSubscriptions } from './subscriptions/multipart.js';
 import { viewerDependence } from './subscriptions/viewer-dependence.js';
 import { startWebSocketTransport } from './subscriptions/websocket.js';
 import { supergraphFromFile } from './supergraph-file.js';
@@ -96,6 +96,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     pushesPerSecond: deps.subscriptions.pushesPerSecond,
     dependsOnViewer: (document) => dependsOnViewer(document),
   });
+  const multipart = new MultipartSubscriptions(live);
   const apollo: ApolloServer<GatewayContext> = new ApolloServer<GatewayContext>({
     gateway: errorBehaviorGateway(gateway, gatewayOn(relaxedSupergraph)),
     logger,
@@ -145,7 +146,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
         ip: req.socket.remoteAddress ?? 'unknown',
         authorization: viewer ? authorization : undefined,
         subscriptionTransport: acceptsMultipartSubscription(req)
-          ? multipartSubscription(res, live)
+          ? multipart.transport(res)
           : undefined,
       };
     },
@@ -174,6 +175,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     engineSubscriptions: () => live.engineSubscriptions(),
     async stop() {
       http.beginShutdown();
+      multipart.close();
       await websockets.close();
       await closeServer(http.server);
       await apollo.stop();

@@ -16,45 +16,59 @@ export function acceptsMultipartSubscription(req: IncomingMessage): boolean {
 }
 
 /**
- * A subscription over HTTP, as Apollo Client and Router speak it
- * (`accept: multipart/mixed;subscriptionSpec="1.0"`): one `multipart/mixed` response, each event
- * a `{"payload": …}` part, a `{}` part every few seconds so that proxies and clients know the
- * stream is alive, and `{"payload": null, "errors": […]}` when it fails. The request ran through
- * the pipeline like any other; errors found there (validation, limits, budget) come back as an
- * ordinary JSON response, since no part has been written yet.
+ * Subscriptions over HTTP, as Apollo Client and Router speak them
+ * (`accept: multipart/mixed;subscriptionSpec="1.0"`): one `multipart/mixed` response per
+ * subscription, each event a `{"payload": …}` part, a `{}` part every few seconds so that proxies
+ * and clients know the stream is alive, and `{"payload": null, "errors": […]}` when it fails. The
+ * request ran through the pipeline like any other; errors found there (validation, limits,
+ * budget) come back as an ordinary JSON response, since no part has been written yet.
  */
-export function multipartSubscription(
-  res: ServerResponse,
-  live: LiveSubscriptions,
-  heartbeatMs = HEARTBEAT_MS,
-): SubscriptionTransport {
-  return {
-    open(subscription) {
-      res.writeHead(200, {
-        'content-type': `multipart/mixed;boundary="${BOUNDARY}";subscriptionSpec="1.0"`,
-        'cache-control': 'no-store',
-      });
-      // Each part is closed by the next delimiter at once: clients hand a part on only when
-      // they see the delimiter after it, so a part left open would wait for the next heartbeat.
-      res.write(DELIMITER);
-      const part = (json: string) => {
-        if (!res.writableEnded) res.write(`${PART_HEADERS}${json}${DELIMITER}`);
-      };
-      // The first part tells the client the subscription is live before any event comes.
-      part('{}');
-      const heartbeat = setInterval(() => part('{}'), heartbeatMs);
-      const started = live.start(subscription, (payload) => part(`{"payload":${payload}}`));
-      const end = () => {
-        clearInterval(heartbeat);
-        if (!res.writableEnded) res.end('--\r\n');
-        void started.then((stop) => stop()).catch(() => undefined);
-      };
-      res.once('close', end);
-      started.catch(() => {
-        part(FAILED);
-        end();
-      });
-      return undefined;
-    },
-  };
+export class MultipartSubscriptions {
+  /** How to end each open stream, for shutdown. */
+  private readonly open = new Set<() => void>();
+
+  constructor(
+    private readonly live: LiveSubscriptions,
+    private readonly heartbeatMs = HEARTBEAT_MS,
+  ) {}
+
+  /** The transport of one HTTP request, writing to its response once a subscription is accepted. */
+  transport(res: ServerResponse): SubscriptionTransport {
+    return {
+      open: (subscription) => {
+        res.writeHead(200, {
+          'content-type': `multipart/mixed;boundary="${BOUNDARY}";subscriptionSpec="1.0"`,
+          'cache-control': 'no-store',
+        });
+        // Each part is closed by the next delimiter at once: clients hand a part on only when
+        // they see the delimiter after it, so a part left open would wait for the next heartbeat.
+        res.write(DELIMITER);
+        const part = (json: string) => {
+          if (!res.writableEnded) res.write(`${PART_HEADERS}${json}${DELIMITER}`);
+        };
+        // The first part tells the client the subscription is live before any event comes.
+        part('{}');
+        const heartbeat = setInterval(() => part('{}'), this.heartbeatMs);
+        const started = this.live.start(subscription, (payload) => part(`{"payload":${payload}}`));
+        const end = () => {
+          this.open.delete(end);
+          clearInterval(heartbeat);
+          if (!res.writableEnded) res.end('--\r\n');
+          void started.then((stop) => stop()).catch(() => undefined);
+        };
+        this.open.add(end);
+        res.once('close', end);
+        started.catch(() => {
+          part(FAILED);
+          end();
+        });
+        return undefined;
+      },
+    };
+  }
+
+  /** Ends every open stream (the client may resubscribe elsewhere), as at shutdown. */
+  close(): void {
+    for (const end of [...this.open]) end();
+  }
 }
