@@ -68,9 +68,10 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   // @apollo/gateway otherwise reports usage to Apollo's servers and probes cloud metadata
   // endpoints at start-up; its constructor reads this switch, which no option replaces.
   process.env.APOLLO_TELEMETRY_DISABLED = 'true';
-  const gatewayOn = (transform?: (sdl: string) => string) =>
+  const gatewayOn = (transform?: (sdl: string) => string, planStoreMiB?: number) =>
     new ApolloGateway({
       supergraphSdl: supergraphFromFile(deps.supergraphPath, logger, transform),
+      experimental_approximateQueryPlanStoreMiB: planStoreMiB,
       buildService: ({ name, url }) =>
         new SubgraphSource(
           name,
@@ -98,7 +99,8 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   });
   const multipart = new MultipartSubscriptions(live);
   const apollo: ApolloServer<GatewayContext> = new ApolloServer<GatewayContext>({
-    gateway: errorBehaviorGateway(gateway, gatewayOn(relaxedSupergraph)),
+    // `onError: NULL` is rare: its planner is built on first use, with a small plan store.
+    gateway: errorBehaviorGateway(gateway, () => gatewayOn(relaxedSupergraph, 4)),
     logger,
     introspection: deps.introspection,
     // The cache keeps its own expiry; Apollo's per-entry ttl would only repeat it.
