@@ -12,7 +12,7 @@ import type { RunningService } from '../platform/subgraph.js';
 import type { GatewayContext } from './context.js';
 import { errorBehavior, errorBehaviorGateway, relaxedSupergraph } from './error-behavior.js';
 import { mediaProxyRoutes } from './media-proxy.js';
-import { operationResolution } from './operation-resolution.js';
+import { operationResolution } from './plugins/operation-resolution.js';
 import type { QueryCache } from './persisted-queries.js';
 import { queryLimits, type QueryLimits } from './query-limits.js';
 import { rateLimit, type RateLimiter } from './rate-limit.js';

@@ -1,5 +1,6 @@
 import { Kind, type ExecutionResult, type FieldNode } from 'graphql';
 import { badInput } from '../../platform/errors.js';
+import { isEntityId } from '../../platform/ids.js';
 import type { FollowUps } from './follow-ups.js';
 import { relocate } from './follow-ups.js';
 import type { CountsPush, PostCountsHub } from './post-counts.js';
@@ -23,6 +24,9 @@ export function postCountsChanged(hub: PostCountsHub, followUps: FollowUps): Roo
       if (postIds.length < 1 || postIds.length > MAX_POST_IDS) {
         throw badInput(`postIds takes 1 to ${MAX_POST_IDS} ids`);
       }
+      // Each id names an engine subject: anything but a post id could be a wildcard.
+      if (!postIds.every(isEntityId))
+        throw badInput('postIds holds something that is not a post id');
       return { postIds };
     },
     engineSubscriptionsToOpen: (args) => 2 * hub.unwatched(args.postIds as string[]),

@@ -120,14 +120,3 @@ test('the stream sends a {} heartbeat part every 5 s, and refusals come back as 
   assert.equal(body.errors[0]?.extensions.code, 'BAD_USER_INPUT', JSON.stringify(body));
   assert.equal(refused.status, 400);
 });
-
-test('a subscription over HTTP without the multipart accept header is a 406 naming both transports', async () => {
-  const refused = await stack.gql(
-    'subscription($id: ID!) { commentAdded(postId: $id) { id } }',
-    { id: postId },
-    { as: `http-plain-${run}` },
-  );
-  assert.equal(refused.status, 406);
-  assert.equal(refused.errors?.[0]?.extensions?.code, 'BAD_REQUEST');
-  assert.match(refused.errors?.[0]?.message ?? '', /WebSocket.*multipart\/mixed;subscriptionSpec/);
-});

@@ -109,18 +109,12 @@ describe('the WebSocket', () => {
   });
 });
 
-describe('caps on sockets and engine subscriptions', () => {
+describe('caps on sockets', () => {
   let stack: TestStack;
   let url: string;
   before(async () => {
-    stack = await startStack();
-    url = (
-      await stack.spawnGateway({
-        WEBSOCKETS_PER_USER: '2',
-        WEBSOCKETS_PER_IP: '4',
-        MAX_ENGINE_SUBSCRIPTIONS: '10',
-      })
-    ).url;
+    stack = await startStack({ subscriptions: { maxSocketsPerUser: 2, maxSocketsPerIp: 4 } });
+    url = stack.gatewayUrl;
   });
   after(() => stack.stop());
 
@@ -160,22 +154,5 @@ describe('caps on sockets and engine subscriptions', () => {
       const again = await closeCodeFor(url, other, 500).catch(() => ({ code: 0, acked: true }));
       return again.acked;
     });
-  });
-
-  test('subscriptions needing more engine subscriptions than the process allows are RATE_LIMITED', async () => {
-    const client = wsClient(url, await stack.token(`engine-${run}`));
-    const ids = Array.from(
-      { length: 6 },
-      (_, i) => `${'0'.repeat(22)}${String(i).padStart(3, '0')}`,
-    );
-    const first = client.subscribe(COUNTS, { ids: ids.slice(0, 4) });
-    await until('eight engine subscriptions', () => first.results.length === 4);
-    const tooMany = client.subscribe(COUNTS, { ids: ids.slice(2, 6) });
-    await until('the refusal', () => tooMany.errors !== undefined);
-    assert.equal(tooMany.errors?.[0]?.extensions?.code, 'RATE_LIMITED');
-    // Posts already watched cost nothing more.
-    const same = client.subscribe(COUNTS, { ids: ids.slice(0, 4) });
-    await until('a subscription on watched posts', () => same.results.length === 4);
-    await client.close();
   });
 });

@@ -13,7 +13,11 @@ import { connectEvents, type EventClients } from '../../platform/pubsub.js';
 import type { RunningService } from '../../platform/subgraph.js';
 import { persistedQueryCache } from '../../gateway/persisted-queries.js';
 import { createRateLimiter, type RateLimits } from '../../gateway/rate-limit.js';
-import { startGateway, type RunningGateway } from '../../gateway/server.js';
+import {
+  startGateway,
+  type RunningGateway,
+  type SubscriptionLimits,
+} from '../../gateway/server.js';
 import { startComments } from '../../subgraphs/comments/server.js';
 import { gridfsBlobStore } from '../../subgraphs/feed/media/gridfs-store.js';
 import type { MediaOptions } from '../../subgraphs/feed/media/config.js';
@@ -89,6 +93,8 @@ export interface StackOptions {
   gateways?: number;
   /** Budgets per minute; by default too large to matter to other tests. */
   rateLimits?: RateLimits;
+  /** Caps on sockets and subscriptions of the in-process gateways, over the defaults below. */
+  subscriptions?: Partial<SubscriptionLimits>;
   /** Keep every service's info-level log lines in `logs`. */
   captureLogs?: boolean;
   /** The feed's timelines: the production defaults unless a test needs a small threshold. */
@@ -236,6 +242,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
         maxSocketsPerUser: 20,
         maxSocketsPerIp: 1_000,
         maxEngineSubscriptions: 20_000,
+        ...options.subscriptions,
       },
       persistedQueries: persistedQueryCache({
         redis,
