@@ -24,8 +24,8 @@ const env = readEnv({
   RATE_LIMIT_MUTATIONS_PER_MINUTE: int(60, 1, 10_000_000),
   SUBSCRIPTION_PUSHES_PER_SECOND: int(4, 1, 100),
   SUBSCRIPTIONS_PER_CONNECTION: int(50, 1, 10_000),
-  WEBSOCKETS_PER_USER: int(20, 1, 100_000),
-  WEBSOCKETS_PER_IP: int(1_000, 1, 1_000_000),
+  STREAMING_CONNECTIONS_PER_USER: int(20, 1, 100_000),
+  STREAMING_CONNECTIONS_PER_IP: int(1_000, 1, 1_000_000),
   MAX_ENGINE_SUBSCRIPTIONS: int(20_000, 10, 10_000_000),
 });
 const logger = createLogger('gateway', service.logLevel);
@@ -77,8 +77,8 @@ const gateway = await startGateway({
   subscriptions: {
     pushesPerSecond: env.SUBSCRIPTION_PUSHES_PER_SECOND,
     maxPerConnection: env.SUBSCRIPTIONS_PER_CONNECTION,
-    maxSocketsPerUser: env.WEBSOCKETS_PER_USER,
-    maxSocketsPerIp: env.WEBSOCKETS_PER_IP,
+    maxConnectionsPerUser: env.STREAMING_CONNECTIONS_PER_USER,
+    maxConnectionsPerIp: env.STREAMING_CONNECTIONS_PER_IP,
     maxEngineSubscriptions: env.MAX_ENGINE_SUBSCRIPTIONS,
   },
 });

@@ -18,6 +18,7 @@ import { queryLimits, type QueryLimits } from './query-limits.js';
 import { rateLimit, type RateLimiter } from './rate-limit.js';
 import { SubgraphSource } from './subgraph-source.js';
 import { subscriptionOperations } from './plugins/subscription-operations.js';
+import { ConnectionCaps } from './subscriptions/connection-caps.js';
 import { LiveSubscriptions } from './subscriptions/live-subscriptions.js';
 import { acceptsMultipartSubscription, MultipartSubscriptions } from './subscriptions/multipart.js';
 import { viewerDependence } from './subscriptions/viewer-dependence.js';
@@ -51,9 +52,10 @@ export interface SubscriptionLimits {
   pushesPerSecond: number;
   /** Subscriptions open at once on one WebSocket. */
   maxPerConnection: number;
-  /** WebSockets open at once by one user, and from one address. */
-  maxSocketsPerUser: number;
-  maxSocketsPerIp: number;
+  /** Streaming connections (WebSockets, multipart subscriptions) open at once by one user. */
+  maxConnectionsPerUser: number;
+  /** The same, from one client address. */
+  maxConnectionsPerIp: number;
   /** Engine subscriptions (one per topic and watched post) this process holds at most. */
   maxEngineSubscriptions: number;
 }
@@ -97,7 +99,11 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     pushesPerSecond: deps.subscriptions.pushesPerSecond,
     dependsOnViewer: (document) => dependsOnViewer(document),
   });
-  const multipart = new MultipartSubscriptions(live);
+  const caps = new ConnectionCaps({
+    maxPerUser: deps.subscriptions.maxConnectionsPerUser,
+    maxPerIp: deps.subscriptions.maxConnectionsPerIp,
+  });
+  const multipart = new MultipartSubscriptions(live, caps);
   const apollo: ApolloServer<GatewayContext> = new ApolloServer<GatewayContext>({
     // `onError: NULL` is rare: its planner is built on first use, with a small plan store.
     gateway: errorBehaviorGateway(gateway, () => gatewayOn(relaxedSupergraph, 4)),
@@ -159,13 +165,12 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     schema: () => apiSchema,
     apollo,
     live,
+    caps,
     auth: deps.auth,
     metrics: deps.events.metrics,
     limits: {
       maxMessageBytes: deps.maxBodyBytes,
       maxSubscriptionsPerSocket: deps.subscriptions.maxPerConnection,
-      maxSocketsPerUser: deps.subscriptions.maxSocketsPerUser,
-      maxSocketsPerIp: deps.subscriptions.maxSocketsPerIp,
     },
   });
   const port = await listen(http.server, deps.port, deps.host);

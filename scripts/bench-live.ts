@@ -102,7 +102,7 @@ async function run(
       SUBSCRIPTION_PUSHES_PER_SECOND: String(pushesPerSecond),
       SUBSCRIPTIONS_PER_CONNECTION: '10',
       // Every simulated subscriber connects from this one address and spends its budget once.
-      WEBSOCKETS_PER_IP: '1000000',
+      STREAMING_CONNECTIONS_PER_IP: '1000000',
       RATE_LIMIT_IP_PER_MINUTE: '10000000',
       RATE_LIMIT_USER_PER_MINUTE: '10000000',
     },

@@ -28,6 +28,7 @@ export interface SubscriptionOperationOptions {
 }
 
 const STATUS_BY_CODE: Record<string, number> = { UNAUTHENTICATED: 401, RATE_LIMITED: 429 };
+const statusOf = (error: GraphQLError) => STATUS_BY_CODE[String(error.extensions.code)] ?? 400;
 
 /**
  * A refusal before execution is the client's: Apollo Server answers an error thrown there with
@@ -35,9 +36,8 @@ const STATUS_BY_CODE: Record<string, number> = { UNAUTHENTICATED: 401, RATE_LIMI
  */
 function asRequestError(error: unknown): GraphQLError {
   if (!(error instanceof GraphQLError) || error.extensions.http) throw error;
-  const code = String(error.extensions.code);
   return new GraphQLError(error.message, {
-    extensions: { ...error.extensions, http: { status: STATUS_BY_CODE[code] ?? 400 } },
+    extensions: { ...error.extensions, http: { status: statusOf(error) } },
   });
 }
 
@@ -123,7 +123,7 @@ export function subscriptionOperations(
           if (!accepted) return null;
           const refused = contextValue.subscriptionTransport?.open(accepted);
           return {
-            http: { status: refused ? 400 : undefined, headers: new HeaderMap() },
+            http: { status: refused ? statusOf(refused) : undefined, headers: new HeaderMap() },
             body: {
               kind: 'single',
               singleResult: refused ? { errors: [refused.toJSON()] } : { data: null },

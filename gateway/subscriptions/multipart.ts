@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GraphQLError } from 'graphql';
+import type { ConnectionCaps } from './connection-caps.js';
 import type { LiveSubscriptions } from './live-subscriptions.js';
 import type { SubscriptionTransport } from './subscription-transport.js';
 
@@ -29,6 +31,8 @@ export class MultipartSubscriptions {
 
   constructor(
     private readonly live: LiveSubscriptions,
+    /** Streams per user and per address, shared with the WebSocket. */
+    private readonly caps: ConnectionCaps,
     private readonly heartbeatMs = HEARTBEAT_MS,
   ) {}
 
@@ -36,6 +40,12 @@ export class MultipartSubscriptions {
   transport(res: ServerResponse): SubscriptionTransport {
     return {
       open: (subscription) => {
+        const ip = res.req.socket.remoteAddress ?? 'unknown';
+        const refusal = this.caps.ipRefusal(ip) ?? this.caps.userRefusal(subscription.viewer.id);
+        if (refusal) {
+          return new GraphQLError(refusal, { extensions: { code: 'RATE_LIMITED' } });
+        }
+        const releases = [this.caps.holdIp(ip), this.caps.holdUser(subscription.viewer.id)];
         res.writeHead(200, {
           'content-type': `multipart/mixed;boundary="${BOUNDARY}";subscriptionSpec="1.0"`,
           'cache-control': 'no-store',
@@ -52,6 +62,7 @@ export class MultipartSubscriptions {
         const started = this.live.start(subscription, (payload) => part(`{"payload":${payload}}`));
         const end = () => {
           this.open.delete(end);
+          for (const release of releases) release();
           clearInterval(heartbeat);
           if (!res.writableEnded) res.end('--\r\n');
           void started.then((stop) => stop()).catch(() => undefined);

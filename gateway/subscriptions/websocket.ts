@@ -17,6 +17,7 @@ import type { Metrics } from '../../platform/metrics.js';
 import type { GatewayContext } from '../context.js';
 import { AsyncQueue } from './async-queue.js';
 import type { LiveSubscriptions } from './live-subscriptions.js';
+import type { ConnectionCaps } from './connection-caps.js';
 import type { AcceptedSubscription } from './root-event-source.js';
 import type { SubscriptionTransport } from './subscription-transport.js';
 
@@ -31,8 +32,6 @@ export interface WebSocketLimits {
   /** Largest message accepted, in bytes (the HTTP body limit): a larger one closes the socket. */
   maxMessageBytes: number;
   maxSubscriptionsPerSocket: number;
-  maxSocketsPerUser: number;
-  maxSocketsPerIp: number;
 }
 
 export interface WebSocketTransportOptions {
@@ -43,12 +42,16 @@ export interface WebSocketTransportOptions {
   /** Every operation goes through the gateway's one request pipeline. */
   apollo: ApolloServer<GatewayContext>;
   live: LiveSubscriptions;
+  /** Sockets per user and per address, shared with the other streaming transport. */
+  caps: ConnectionCaps;
   auth: TokenVerifier;
   metrics: Metrics;
   limits: WebSocketLimits;
 }
 
 interface Connection {
+  /** Counts this socket out of its user's cap. */
+  release: () => void;
   viewer: Viewer;
   authorization: string;
   ip: string;
@@ -95,24 +98,6 @@ const INTERNAL_ERROR = {
 const SUBSCRIPTION = parse('subscription { __typename }');
 const QUERY = parse('{ __typename }');
 
-/** Counts of open sockets by key (user, address), for the per-user and per-IP caps. */
-class SocketCounts {
-  private readonly counts = new Map<string, number>();
-  add(key: string): number {
-    const count = (this.counts.get(key) ?? 0) + 1;
-    this.counts.set(key, count);
-    return count;
-  }
-  remove(key: string): void {
-    const count = (this.counts.get(key) ?? 0) - 1;
-    if (count > 0) this.counts.set(key, count);
-    else this.counts.delete(key);
-  }
-  get(key: string): number {
-    return this.counts.get(key) ?? 0;
-  }
-}
-
 export interface WebSocketTransport {
   close(): Promise<void>;
 }
@@ -127,8 +112,7 @@ export interface WebSocketTransport {
 export function startWebSocketTransport(options: WebSocketTransportOptions): WebSocketTransport {
   const { apollo, live, metrics, limits } = options;
   const connections = new WeakMap<WebSocket, Connection>();
-  const perUser = new SocketCounts();
-  const perIp = new SocketCounts();
+  const { caps } = options;
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes });
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -137,14 +121,10 @@ export function startWebSocketTransport(options: WebSocketTransportOptions): Web
       return;
     }
     const ip = request.socket.remoteAddress ?? 'unknown';
-    if (perIp.get(ip) >= limits.maxSocketsPerIp) {
+    const refusal = caps.ipRefusal(ip);
+    if (refusal) {
       const body = JSON.stringify({
-        errors: [
-          {
-            message: `At most ${limits.maxSocketsPerIp} WebSockets per address`,
-            extensions: { code: 'RATE_LIMITED' },
-          },
-        ],
+        errors: [{ message: refusal, extensions: { code: 'RATE_LIMITED' } }],
       });
       socket.end(
         `HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\ncontent-type: application/json\r\n` +
@@ -153,8 +133,7 @@ export function startWebSocketTransport(options: WebSocketTransportOptions): Web
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
-      perIp.add(ip);
-      ws.once('close', () => perIp.remove(ip));
+      ws.once('close', caps.holdIp(ip));
       wss.emit('connection', ws, request);
     });
   };
@@ -176,15 +155,13 @@ export function startWebSocketTransport(options: WebSocketTransportOptions): Web
           socket.close(CLOSE_UNAUTHORIZED, 'Unauthorized');
           return false;
         }
-        if (perUser.get(viewer.id) >= limits.maxSocketsPerUser) {
-          socket.close(
-            CLOSE_TOO_MANY_SOCKETS,
-            `At most ${limits.maxSocketsPerUser} WebSockets per user`,
-          );
+        const refusal = caps.userRefusal(viewer.id);
+        if (refusal) {
+          socket.close(CLOSE_TOO_MANY_SOCKETS, refusal);
           return false;
         }
-        perUser.add(viewer.id);
         const connection: Connection = {
+          release: caps.holdUser(viewer.id),
           viewer,
           authorization: header as string,
           ip: ctx.extra.request.socket.remoteAddress ?? 'unknown',
@@ -207,7 +184,7 @@ export function startWebSocketTransport(options: WebSocketTransportOptions): Web
         if (!connection) return;
         connections.delete(ctx.extra.socket);
         clearTimeout(connection.expiry);
-        perUser.remove(connection.viewer.id);
+        connection.release();
         metrics.websockets.dec();
       },
       async onSubscribe(ctx, id, payload) {

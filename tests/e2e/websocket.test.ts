@@ -113,12 +113,14 @@ describe('caps on sockets', () => {
   let stack: TestStack;
   let url: string;
   before(async () => {
-    stack = await startStack({ subscriptions: { maxSocketsPerUser: 2, maxSocketsPerIp: 4 } });
+    stack = await startStack({
+      subscriptions: { maxConnectionsPerUser: 2, maxConnectionsPerIp: 4 },
+    });
     url = stack.gatewayUrl;
   });
   after(() => stack.stop());
 
-  test('a user past their sockets is closed with 1008; an address past its sockets gets 429', async () => {
+  test('a user past their streaming connections is closed with 1008 (or 429 over HTTP); an address past its sockets gets 429', async () => {
     const token = await stack.token(`sockets-${run}`);
     const init = { authorization: `Bearer ${token}` };
     const open = async () => {
@@ -135,6 +137,22 @@ describe('caps on sockets', () => {
     const first = [await open(), await open()];
     const third = await closeCodeFor(url, init);
     assert.deepEqual(third, { code: 1008, acked: false });
+    // A subscription over HTTP is a streaming connection too: no way around the cap.
+    const overHttp = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'multipart/mixed;subscriptionSpec="1.0", application/json',
+        authorization: `Bearer ${token}`,
+      },
+      body: JSON.stringify({
+        query: 'subscription($id: ID!) { commentAdded(postId: $id) { id } }',
+        variables: { id: '0'.repeat(25) },
+      }),
+    });
+    assert.equal(overHttp.status, 429);
+    const refusal = (await overHttp.json()) as { errors: { extensions: { code: string } }[] };
+    assert.equal(refusal.errors[0]?.extensions.code, 'RATE_LIMITED');
     // Two more sockets from another user fill the address's four.
     const other = { authorization: `Bearer ${await stack.token(`sockets-other-${run}`)}` };
     const more = [

@@ -239,8 +239,8 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       subscriptions: {
         pushesPerSecond: 4,
         maxPerConnection: 10,
-        maxSocketsPerUser: 20,
-        maxSocketsPerIp: 1_000,
+        maxConnectionsPerUser: 20,
+        maxConnectionsPerIp: 1_000,
         maxEngineSubscriptions: 20_000,
         ...options.subscriptions,
       },
