@@ -3,6 +3,7 @@ import { GraphQLError } from 'graphql';
 import type { ConnectionCaps } from './connection-caps.js';
 import type { LiveSubscriptions } from './live-subscriptions.js';
 import type { SubscriptionTransport } from './subscription-transport.js';
+import { onTokenExpiry } from './token-expiry.js';
 
 /** Apollo's multipart subscription protocol: how often an idle stream says it is alive. */
 export const HEARTBEAT_MS = 5_000;
@@ -11,6 +12,8 @@ const DELIMITER = `\r\n--${BOUNDARY}`;
 const PART_HEADERS = '\r\ncontent-type: application/json; charset=utf-8\r\n\r\n';
 const FAILED =
   '{"payload":null,"errors":[{"message":"Internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}';
+const EXPIRED =
+  '{"payload":null,"errors":[{"message":"Token expired","extensions":{"code":"UNAUTHENTICATED"}}]}';
 
 /** Whether an HTTP request asks for Apollo's multipart subscription protocol. */
 export function acceptsMultipartSubscription(req: IncomingMessage): boolean {
@@ -21,7 +24,8 @@ export function acceptsMultipartSubscription(req: IncomingMessage): boolean {
  * Subscriptions over HTTP, as Apollo Client and Router speak them
  * (`accept: multipart/mixed;subscriptionSpec="1.0"`): one `multipart/mixed` response per
  * subscription, each event a `{"payload": …}` part, a `{}` part every few seconds so that proxies
- * and clients know the stream is alive, and `{"payload": null, "errors": […]}` when it fails. The
+ * and clients know the stream is alive, and `{"payload": null, "errors": […]}` when it fails or
+ * its token expires (`UNAUTHENTICATED`, as the WebSocket closes with 4401 then). The
  * request ran through the pipeline like any other; errors found there (validation, limits,
  * budget) come back as an ordinary JSON response, since no part has been written yet.
  */
@@ -60,8 +64,13 @@ export class MultipartSubscriptions {
         part('{}');
         const heartbeat = setInterval(() => part('{}'), this.heartbeatMs);
         const started = this.live.start(subscription, (payload) => part(`{"payload":${payload}}`));
+        const stopExpiry = onTokenExpiry(subscription.viewer, () => {
+          part(EXPIRED);
+          end();
+        });
         const end = () => {
           this.open.delete(end);
+          stopExpiry();
           for (const release of releases) release();
           clearInterval(heartbeat);
           if (!res.writableEnded) res.end('--\r\n');

@@ -20,13 +20,12 @@ import type { LiveSubscriptions } from './live-subscriptions.js';
 import type { ConnectionCaps } from './connection-caps.js';
 import type { AcceptedSubscription } from './root-event-source.js';
 import type { SubscriptionTransport } from './subscription-transport.js';
+import { onTokenExpiry } from './token-expiry.js';
 
 /** The WebSocket close code for a missing, bad or expired token (graphql-ws's Unauthorized). */
 export const CLOSE_UNAUTHORIZED = 4401;
 /** Policy violation: the user already holds as many sockets as allowed. */
 export const CLOSE_TOO_MANY_SOCKETS = 1008;
-/** setTimeout's ceiling: a token valid for longer is re-checked no later than this. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface WebSocketLimits {
   /** Largest message accepted, in bytes (the HTTP body limit): a larger one closes the socket. */
@@ -56,7 +55,7 @@ interface Connection {
   authorization: string;
   ip: string;
   active: number;
-  expiry: NodeJS.Timeout | undefined;
+  stopExpiry: () => void;
 }
 
 /** A result the pipeline already formatted and masked, sent by graphql-ws as it is. */
@@ -110,9 +109,8 @@ export interface WebSocketTransport {
  * sockets is reached.
  */
 export function startWebSocketTransport(options: WebSocketTransportOptions): WebSocketTransport {
-  const { apollo, live, metrics, limits } = options;
+  const { apollo, live, metrics, limits, caps } = options;
   const connections = new WeakMap<WebSocket, Connection>();
-  const { caps } = options;
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes });
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -166,15 +164,10 @@ export function startWebSocketTransport(options: WebSocketTransportOptions): Web
           authorization: header as string,
           ip: ctx.extra.request.socket.remoteAddress ?? 'unknown',
           active: 0,
-          expiry: undefined,
+          stopExpiry: onTokenExpiry(viewer, () =>
+            socket.close(CLOSE_UNAUTHORIZED, 'Token expired'),
+          ),
         };
-        if (viewer.expiresAt !== undefined) {
-          const ms = Math.min(viewer.expiresAt * 1_000 - Date.now(), MAX_TIMER_MS);
-          connection.expiry = setTimeout(
-            () => socket.close(CLOSE_UNAUTHORIZED, 'Token expired'),
-            Math.max(ms, 0),
-          );
-        }
         connections.set(socket, connection);
         metrics.websockets.inc();
         return true;
@@ -183,7 +176,7 @@ export function startWebSocketTransport(options: WebSocketTransportOptions): Web
         const connection = connections.get(ctx.extra.socket);
         if (!connection) return;
         connections.delete(ctx.extra.socket);
-        clearTimeout(connection.expiry);
+        connection.stopExpiry();
         connection.release();
         metrics.websockets.dec();
       },
@@ -199,7 +192,8 @@ export function startWebSocketTransport(options: WebSocketTransportOptions): Web
         };
         const response = await apollo.executeOperation(
           {
-            query: payload.query,
+            // graphql-ws requires a query string: a persisted query's hash comes with an empty one.
+            query: payload.query || undefined,
             operationName: payload.operationName ?? undefined,
             variables: payload.variables ?? undefined,
             extensions: payload.extensions ?? undefined,

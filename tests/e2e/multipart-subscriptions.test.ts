@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from '@apollo/client';
+import { signDevToken } from '../../platform/auth.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
 import { until } from '../helpers/ws.js';
 
@@ -119,4 +120,31 @@ test('the stream sends a {} heartbeat part every 5 s, and refusals come back as 
   const body = (await refused.json()) as { errors: { extensions: { code: string } }[] };
   assert.equal(body.errors[0]?.extensions.code, 'BAD_USER_INPUT', JSON.stringify(body));
   assert.equal(refused.status, 400);
+});
+
+test('a stream whose token expires ends with UNAUTHENTICATED, as the WebSocket closes with 4401', async () => {
+  const token = await signDevToken(
+    `http-expiring-${run}`,
+    undefined,
+    Math.floor(Date.now() / 1_000) + 2,
+  );
+  const response = await fetch(stack.gatewayUrl, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'multipart/mixed;subscriptionSpec="1.0", application/json',
+      authorization: `Bearer ${token}`,
+    },
+    body: JSON.stringify({
+      query: 'subscription($id: ID!) { commentAdded(postId: $id) { id } }',
+      variables: { id: postId },
+    }),
+  });
+  assert.equal(response.status, 200);
+  const text = await response.text(); // ends when the server ends the stream
+  assert.match(
+    text,
+    /"payload":null,"errors":\[\{"message":"Token expired","extensions":\{"code":"UNAUTHENTICATED"\}\}\]/,
+  );
+  assert.ok(text.endsWith('--graphql--\r\n'));
 });

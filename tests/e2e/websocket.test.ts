@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
@@ -83,6 +83,29 @@ describe('the WebSocket', () => {
       () => watching.results.at(-1)?.data?.postCountsChanged.likeCount === 1,
     );
     assert.equal(closed, false, 'the socket stayed open');
+    await client.close();
+  });
+
+  test('a persisted query is served over the socket by its hash alone', async () => {
+    const client = wsClient(stack.gatewayUrl, await stack.token(`apq-${run}`));
+    const query = `{ q${randomBytes(4).toString('hex')}: post(id: "${postId}") { caption } }`;
+    const extensions = {
+      persistedQuery: { version: 1, sha256Hash: createHash('sha256').update(query).digest('hex') },
+    };
+    const send = (text: string) =>
+      new Promise<unknown>((resolve) => {
+        client.client.subscribe(
+          { query: text, extensions },
+          { next: resolve, error: (errors) => resolve({ errors }), complete: () => undefined },
+        );
+      });
+    const unknown = (await send('')) as { errors: { extensions: { code: string } }[] };
+    assert.equal(unknown.errors[0]?.extensions.code, 'PERSISTED_QUERY_NOT_FOUND');
+    const answer = { data: { [query.slice(2, 11)]: { caption: 'ws' } } };
+    assert.deepEqual(await send(query), answer);
+    // Registration is written in the background.
+    await until('the query registered', async () => 'data' in ((await send('')) as object));
+    assert.deepEqual(await send(''), answer);
     await client.close();
   });
 
