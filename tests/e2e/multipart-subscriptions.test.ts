@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import { signDevToken } from '../../platform/auth.js';
+import { multipartSubscribe } from '../helpers/multipart.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
 import { until } from '../helpers/ws.js';
 
@@ -21,6 +22,8 @@ before(async () => {
   ).createPost.id;
 });
 after(() => stack.stop());
+
+const COMMENTS = 'subscription($id: ID!) { commentAdded(postId: $id) { id } }';
 
 /** Apollo Client with nothing but an HttpLink: no split link routes subscriptions elsewhere. */
 async function apolloClient(user: string) {
@@ -82,21 +85,14 @@ test('Apollo Client subscribes over plain HTTP (multipart): current counts, then
 
 test('the stream sends a {} heartbeat part every 5 s, and refusals come back as JSON errors', async () => {
   const token = await stack.token(`http-raw-${run}`);
-  const headers = {
-    'content-type': 'application/json',
-    accept: 'multipart/mixed;subscriptionSpec="1.0", application/json',
-    authorization: `Bearer ${token}`,
-  };
   const controller = new AbortController();
-  const response = await fetch(stack.gatewayUrl, {
-    method: 'POST',
-    headers,
-    signal: controller.signal,
-    body: JSON.stringify({
-      query: 'subscription($id: ID!) { commentAdded(postId: $id) { id } }',
-      variables: { id: postId },
-    }),
-  });
+  const response = await multipartSubscribe(
+    stack.gatewayUrl,
+    token,
+    COMMENTS,
+    { id: postId },
+    controller.signal,
+  );
   assert.equal(response.status, 200);
   assert.match(response.headers.get('content-type') ?? '', /multipart\/mixed;boundary="graphql"/);
   const reader = response.body!.getReader();
@@ -109,14 +105,7 @@ test('the stream sends a {} heartbeat part every 5 s, and refusals come back as 
   assert.ok(Date.now() - started >= 4_000, 'the second heartbeat comes about 5 s after the first');
   controller.abort();
 
-  const refused = await fetch(stack.gatewayUrl, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({
-      query: 'subscription($id: ID!) { commentAdded(postId: $id) { id } }',
-      variables: { id: 'not-a-post' },
-    }),
-  });
+  const refused = await multipartSubscribe(stack.gatewayUrl, token, COMMENTS, { id: 'not-a-post' });
   const body = (await refused.json()) as { errors: { extensions: { code: string } }[] };
   assert.equal(body.errors[0]?.extensions.code, 'BAD_USER_INPUT', JSON.stringify(body));
   assert.equal(refused.status, 400);
@@ -128,18 +117,7 @@ test('a stream whose token expires ends with UNAUTHENTICATED, as the WebSocket c
     undefined,
     Math.floor(Date.now() / 1_000) + 2,
   );
-  const response = await fetch(stack.gatewayUrl, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'multipart/mixed;subscriptionSpec="1.0", application/json',
-      authorization: `Bearer ${token}`,
-    },
-    body: JSON.stringify({
-      query: 'subscription($id: ID!) { commentAdded(postId: $id) { id } }',
-      variables: { id: postId },
-    }),
-  });
+  const response = await multipartSubscribe(stack.gatewayUrl, token, COMMENTS, { id: postId });
   assert.equal(response.status, 200);
   const text = await response.text(); // ends when the server ends the stream
   assert.match(

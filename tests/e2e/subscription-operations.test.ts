@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
+import { multipartSubscribe } from '../helpers/multipart.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
 import { until, wsClient } from '../helpers/ws.js';
 
 const COUNTS = 'subscription($ids: [ID!]!) { postCountsChanged(postIds: $ids) { likeCount } }';
-const MULTIPART = 'multipart/mixed;subscriptionSpec="1.0", application/json';
 const run = randomBytes(3).toString('hex');
 let stack: TestStack;
 let url: string;
@@ -36,11 +36,7 @@ test('a subscription over HTTP without the multipart accept header is a 406 nami
 });
 
 test('a subscription needs a signed-in viewer, whatever the transport', async () => {
-  const response = await fetch(stack.gatewayUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: MULTIPART },
-    body: JSON.stringify({ query: COUNTS, variables: { ids: [postId] } }),
-  });
+  const response = await multipartSubscribe(stack.gatewayUrl, undefined, COUNTS, { ids: [postId] });
   assert.equal(response.status, 401);
   const body = (await response.json()) as { errors: { extensions: { code: string } }[] };
   assert.equal(body.errors[0]?.extensions.code, 'UNAUTHENTICATED');

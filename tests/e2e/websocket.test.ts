@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
+import { multipartSubscribe } from '../helpers/multipart.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
 import { closeCodeFor, until, wsClient } from '../helpers/ws.js';
 
@@ -161,18 +162,12 @@ describe('caps on sockets', () => {
     const third = await closeCodeFor(url, init);
     assert.deepEqual(third, { code: 1008, acked: false });
     // A subscription over HTTP is a streaming connection too: no way around the cap.
-    const overHttp = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'multipart/mixed;subscriptionSpec="1.0", application/json',
-        authorization: `Bearer ${token}`,
-      },
-      body: JSON.stringify({
-        query: 'subscription($id: ID!) { commentAdded(postId: $id) { id } }',
-        variables: { id: '0'.repeat(25) },
-      }),
-    });
+    const overHttp = await multipartSubscribe(
+      url,
+      token,
+      'subscription($id: ID!) { commentAdded(postId: $id) { id } }',
+      { id: '0'.repeat(25) },
+    );
     assert.equal(overHttp.status, 429);
     const refusal = (await overHttp.json()) as { errors: { extensions: { code: string } }[] };
     assert.equal(refusal.errors[0]?.extensions.code, 'RATE_LIMITED');
