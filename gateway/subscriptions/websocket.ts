@@ -97,6 +97,20 @@ const INTERNAL_ERROR = {
 const SUBSCRIPTION = parse('subscription { __typename }');
 const QUERY = parse('{ __typename }');
 
+/**
+ * A message over `maxPayload` is the client's fault: ws closes the socket with 1009 by itself,
+ * then emits an error that graphql-ws would print as "Internal error emitted on a WebSocket
+ * socket" on every such message. That error is dropped here, and only that one.
+ */
+function quietSizeViolations(ws: WebSocket): void {
+  const emit = ws.emit.bind(ws);
+  ws.emit = ((event: string | symbol, ...args: unknown[]) =>
+    event === 'error' &&
+    (args[0] as { code?: unknown } | undefined)?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
+      ? true
+      : emit(event, ...args)) as WebSocket['emit'];
+}
+
 export interface WebSocketTransport {
   close(): Promise<void>;
 }
@@ -132,6 +146,7 @@ export function startWebSocketTransport(options: WebSocketTransportOptions): Web
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
       ws.once('close', caps.holdIp(ip));
+      quietSizeViolations(ws);
       wss.emit('connection', ws, request);
     });
   };
