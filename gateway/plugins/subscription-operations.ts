@@ -17,7 +17,7 @@ import type { AcceptedSubscription } from '../subscriptions/root-event-source.js
 import { collectFields, fragmentsOf } from '../subscriptions/selection.js';
 
 /** Where subscriptions are served: named by the refusal of a transport that cannot stream. */
-export const SUBSCRIPTION_TRANSPORTS =
+const SUBSCRIPTION_TRANSPORTS =
   'Subscriptions are served over the WebSocket at this URL (protocol graphql-transport-ws) or over ' +
   'HTTP with "accept: multipart/mixed;subscriptionSpec=\\"1.0\\", application/json"';
 

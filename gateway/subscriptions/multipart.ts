@@ -6,7 +6,7 @@ import type { SubscriptionTransport } from './subscription-transport.js';
 import { onTokenExpiry } from './token-expiry.js';
 
 /** Apollo's multipart subscription protocol: how often an idle stream says it is alive. */
-export const HEARTBEAT_MS = 5_000;
+const HEARTBEAT_MS = 5_000;
 const BOUNDARY = 'graphql';
 const DELIMITER = `\r\n--${BOUNDARY}`;
 const PART_HEADERS = '\r\ncontent-type: application/json; charset=utf-8\r\n\r\n';
@@ -37,7 +37,6 @@ export class MultipartSubscriptions {
     private readonly live: LiveSubscriptions,
     /** Streams per user and per address, shared with the WebSocket. */
     private readonly caps: ConnectionCaps,
-    private readonly heartbeatMs = HEARTBEAT_MS,
   ) {}
 
   /** The transport of one HTTP request, writing to its response once a subscription is accepted. */
@@ -62,7 +61,7 @@ export class MultipartSubscriptions {
         };
         // The first part tells the client the subscription is live before any event comes.
         part('{}');
-        const heartbeat = setInterval(() => part('{}'), this.heartbeatMs);
+        const heartbeat = setInterval(() => part('{}'), HEARTBEAT_MS);
         const started = this.live.start(subscription, (payload) => part(`{"payload":${payload}}`));
         const stopExpiry = onTokenExpiry(subscription.viewer, () => {
           part(EXPIRED);

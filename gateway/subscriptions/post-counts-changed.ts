@@ -7,7 +7,7 @@ import type { CountsPush, PostCountsHub } from './post-counts.js';
 import type { RootEventSource } from './root-event-source.js';
 import { collectFields } from './selection.js';
 
-export const MAX_POST_IDS = 100;
+const MAX_POST_IDS = 100;
 /** What a push carries itself; any other field of `PostCounts` is a follow-up query. */
 const FROM_PUSH = new Set(['__typename', 'postId', 'likeCount', 'commentCount']);
 

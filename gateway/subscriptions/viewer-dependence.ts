@@ -27,7 +27,7 @@ function markOf(node: { directives?: readonly { name: { value: string } }[] } | 
  * (`@viewerDependent`, `@viewerIndependent`, composed into the supergraph): a field's own mark,
  * else its type's. A field with neither is not known to be public.
  */
-export function viewerIndependentFields(schema: GraphQLSchema): Set<string> {
+function viewerIndependentFields(schema: GraphQLSchema): Set<string> {
   const independent = new Set<string>();
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith('__')) continue;

@@ -23,9 +23,9 @@ import type { SubscriptionTransport } from './subscription-transport.js';
 import { onTokenExpiry } from './token-expiry.js';
 
 /** The WebSocket close code for a missing, bad or expired token (graphql-ws's Unauthorized). */
-export const CLOSE_UNAUTHORIZED = 4401;
+const CLOSE_UNAUTHORIZED = 4401;
 /** Policy violation: the user already holds as many sockets as allowed. */
-export const CLOSE_TOO_MANY_SOCKETS = 1008;
+const CLOSE_TOO_MANY_SOCKETS = 1008;
 
 export interface WebSocketLimits {
   /** Largest message accepted, in bytes (the HTTP body limit): a larger one closes the socket. */
