@@ -63,7 +63,10 @@ test('starting a subscription spends the budget: past it, RATE_LIMITED for that 
   });
   const postId = ok(await stack.gql(CREATE, {}, { as: `poster-${run}` })).createPost.id;
   const COUNTS = 'subscription($ids: [ID!]!) { postCountsChanged(postIds: $ids) { likeCount } }';
-  for (let i = 0; i < 8; i++) {
+  // One subscription held throughout, so the lazy client keeps its socket between the others.
+  const held = client.subscribe(COUNTS, { ids: [postId] });
+  await until('the held subscription', () => held.results.length === 1);
+  for (let i = 0; i < 7; i++) {
     const received = client.subscribe(COUNTS, { ids: [postId] });
     await until('the current counts', () => received.results.length === 1);
     received.stop();
@@ -72,5 +75,6 @@ test('starting a subscription spends the budget: past it, RATE_LIMITED for that 
   await until('the refusal', () => refused.errors !== undefined);
   assert.equal(refused.errors?.[0]?.extensions?.code, 'RATE_LIMITED');
   assert.equal(closed, false, 'the socket stays open');
+  assert.equal(held.errors, undefined, 'and the held subscription with it');
   await client.close();
 });
