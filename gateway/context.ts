@@ -1,5 +1,6 @@
 import type { Viewer } from '../platform/auth.js';
 import type { ErrorBehavior } from './error-behavior.js';
+import type { SubscriptionTransport } from './subscriptions/subscription-transport.js';
 
 export interface GatewayContext {
   viewer: Viewer | null;
@@ -10,4 +11,6 @@ export interface GatewayContext {
   authorization: string | undefined;
   /** The request's `onError` when it sent one; `PROPAGATE` otherwise. */
   errorBehavior?: ErrorBehavior;
+  /** Set by a transport that can stream (WebSocket, multipart HTTP): subscriptions need one. */
+  subscriptionTransport?: SubscriptionTransport;
 }

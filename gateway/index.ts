@@ -31,6 +31,9 @@ const env = readEnv({
   PERSISTED_DOCUMENTS_ONLY: oneOf(['true', 'false'], 'false'),
   PERSISTED_QUERIES_LOCAL_BYTES: int(10_000_000, 0, 10_000_000_000),
   PERSISTED_QUERIES_REDIS_BYTES: int(50_000_000, 0, 100_000_000_000),
+  STREAMING_CONNECTIONS_PER_USER: int(20, 1, 100_000),
+  STREAMING_CONNECTIONS_PER_IP: int(1_000, 1, 1_000_000),
+  MAX_ENGINE_SUBSCRIPTIONS: int(20_000, 10, 10_000_000),
 });
 const authConfig = readAuthConfig();
 const limits = readRequestLimits();
@@ -105,6 +108,9 @@ const gateway = await startGateway({
   subscriptions: {
     pushesPerSecond: env.SUBSCRIPTION_PUSHES_PER_SECOND,
     maxPerConnection: env.SUBSCRIPTIONS_PER_CONNECTION,
+    maxConnectionsPerUser: env.STREAMING_CONNECTIONS_PER_USER,
+    maxConnectionsPerIp: env.STREAMING_CONNECTIONS_PER_IP,
+    maxEngineSubscriptions: env.MAX_ENGINE_SUBSCRIPTIONS,
   },
 });
 stopOnSignals(logger, async () => {

@@ -1,6 +1,6 @@
 import { ApolloGateway, type ServiceEndpointDefinition } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
-import type { GraphQLSchema } from 'graphql';
+import type { DocumentNode, GraphQLSchema } from 'graphql';
 import type { Redis } from 'ioredis';
 import type { TokenVerifier } from '../platform/auth.js';
 import { logInternalErrors, maskError } from '../platform/errors.js';
@@ -16,12 +16,17 @@ import { devTokenRoutes } from './dev-tokens.js';
 import { errorBehavior, errorBehaviorGateway, relaxedSupergraph } from './error-behavior.js';
 import { introspection } from './introspection.js';
 import { mediaProxyRoutes } from './media-proxy.js';
-import { operationResolution } from './operation-resolution.js';
+import { operationResolution } from './plugins/operation-resolution.js';
 import type { QueryCache } from './persisted-queries.js';
 import { queryLimits, type QueryLimits } from './query-limits.js';
 import { rateLimit, type RateLimiter } from './rate-limit.js';
 import { SubgraphSource } from './subgraph-source.js';
-import { startSubscriptionServer } from './subscriptions/server.js';
+import { subscriptionOperations } from './plugins/subscription-operations.js';
+import { ConnectionCaps } from './subscriptions/connection-caps.js';
+import { LiveSubscriptions } from './subscriptions/live-subscriptions.js';
+import { acceptsMultipartSubscription, MultipartSubscriptions } from './subscriptions/multipart.js';
+import { viewerDependence } from './subscriptions/viewer-dependence.js';
+import { startWebSocketTransport } from './subscriptions/websocket.js';
 import { supergraphFromFile } from './supergraph-file.js';
 import {
   admit,
@@ -47,7 +52,7 @@ export interface GatewayDeps {
   subgraphTimeoutMs: number;
   /** Live events for subscriptions, and the process's metrics. */
   events: EventClients;
-  subscriptions: { pushesPerSecond: number; maxPerConnection: number };
+  subscriptions: SubscriptionLimits;
   /** Where automatic persisted queries live: shared by every replica (`persistedQueryCache`). */
   persistedQueries: QueryCache;
   /** Browser apps' origins; by default the web app's development origins (`DEV_WEB_ORIGINS`). */
@@ -56,6 +61,19 @@ export interface GatewayDeps {
   devTokenSecret?: string;
   /** The apps' operations by hash; with `only`, nothing else runs (HTTP and WebSocket alike). */
   trustedDocuments?: TrustedDocuments;
+}
+
+export interface SubscriptionLimits {
+  /** The most pushes of one post's counts per second. */
+  pushesPerSecond: number;
+  /** Subscriptions open at once on one WebSocket. */
+  maxPerConnection: number;
+  /** Streaming connections (WebSockets, multipart subscriptions) open at once by one user. */
+  maxConnectionsPerUser: number;
+  /** The same, from one client address. */
+  maxConnectionsPerIp: number;
+  /** Engine subscriptions (one per topic and watched post) this process holds at most. */
+  maxEngineSubscriptions: number;
 }
 
 export interface RunningGateway extends RunningService {
@@ -75,24 +93,42 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       deps.events.metrics,
       deps.subgraphTimeoutMs,
     );
-  const gatewayOn = (transform?: (sdl: string) => string) =>
+  const gatewayOn = (transform?: (sdl: string) => string, planStoreMiB?: number) =>
     new ApolloGateway({
       supergraphSdl: supergraphFromFile(deps.supergraphPath, logger, transform),
+      experimental_approximateQueryPlanStoreMiB: planStoreMiB,
       buildService,
       logger,
     });
   const deferred = deferredDelivery({ buildService, formatError: maskError, logger });
   const gateway = gatewayOn();
   let apiSchema: GraphQLSchema | undefined;
+  // Until a supergraph is loaded nothing is known to be public, so nothing would be shared.
+  let dependsOnViewer = (_document: DocumentNode) => true;
   gateway.onSchemaLoadOrUpdate((loaded) => {
     apiSchema = loaded.apiSchema;
+    dependsOnViewer = viewerDependence(loaded.coreSupergraphSdl);
   });
   const trusted = deps.trustedDocuments;
   const queryCache = trusted
     ? withTrustedDocuments(deps.persistedQueries, trusted)
     : deps.persistedQueries;
-  const apollo = new ApolloServer<GatewayContext>({
-    gateway: deferred.gateway(errorBehaviorGateway(gateway, gatewayOn(relaxedSupergraph))),
+  const live: LiveSubscriptions = new LiveSubscriptions({
+    apollo: () => apollo,
+    events: deps.events,
+    metrics: deps.events.metrics,
+    logger,
+    pushesPerSecond: deps.subscriptions.pushesPerSecond,
+    dependsOnViewer: (document) => dependsOnViewer(document),
+  });
+  const caps = new ConnectionCaps({
+    maxPerUser: deps.subscriptions.maxConnectionsPerUser,
+    maxPerIp: deps.subscriptions.maxConnectionsPerIp,
+  });
+  const multipart = new MultipartSubscriptions(live, caps);
+  const apollo: ApolloServer<GatewayContext> = new ApolloServer<GatewayContext>({
+    // `onError: NULL` is rare: its planner is built on first use, with a small plan store.
+    gateway: deferred.gateway(errorBehaviorGateway(gateway, () => gatewayOn(relaxedSupergraph, 4))),
     logger,
     introspection: deps.introspection,
     // The cache keeps its own expiry; Apollo's per-entry ttl would only repeat it.
@@ -106,6 +142,10 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       introspection,
       rateLimit(deps.rateLimiter),
       ...(trusted ? [trustedDocumentsPlugin(trusted)] : []),
+      subscriptionOperations({
+        live,
+        maxEngineSubscriptions: deps.subscriptions.maxEngineSubscriptions,
+      }),
     ],
     includeStacktraceInErrorResponses: false,
     formatError: maskError,
@@ -132,7 +172,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     // Ready once its schema is loaded (start-up waits for that), live events can flow and rate
     // limits are shared: without Redis each replica would grant the whole budget on its own.
     ready: async () => deps.events.pubsub.connected() && deps.rateLimitRedis.status === 'ready',
-    async context(req, requestId) {
+    async context(req, requestId, res) {
       const authorization = req.headers.authorization;
       // A bad token is refused here, before any subgraph is called.
       const viewer = await deps.auth.fromHeader(authorization);
@@ -141,23 +181,28 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
         requestId,
         ip: req.socket.remoteAddress ?? 'unknown',
         authorization: viewer ? authorization : undefined,
+        subscriptionTransport: acceptsMultipartSubscription(req)
+          ? multipart.transport(res)
+          : undefined,
       };
     },
   });
   allowCrossOrigin(http.server, deps.cors ?? { origins: DEV_WEB_ORIGINS, maxAgeSeconds: 600 });
-  const subscriptions = startSubscriptionServer({
+  const websockets = startWebSocketTransport({
     httpServer: http.server,
     path: '/graphql',
     schema: () => apiSchema,
     apollo,
+    live,
+    caps,
     auth: deps.auth,
-    pubsub: deps.events.pubsub,
-    events: deps.events,
     metrics: deps.events.metrics,
-    logger,
-    limits: deps.limits,
-    pushesPerSecond: deps.subscriptions.pushesPerSecond,
-    maxSubscriptionsPerConnection: deps.subscriptions.maxPerConnection,
+    limits: {
+      maxMessageBytes: deps.maxBodyBytes,
+      maxSubscriptionsPerSocket: deps.subscriptions.maxPerConnection,
+      maxQueryBytes: deps.limits.maxQueryBytes,
+      maxTokens: deps.limits.maxTokens,
+    },
     ...(trusted && { admit: (payload) => admit(trusted, queryCache, payload) }),
   });
   const port = await listen(http.server, deps.port, deps.host);
@@ -166,10 +211,11 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     url: `http://${deps.host}:${port}/graphql`,
     port,
     server: http.server,
-    engineSubscriptions: () => subscriptions.engineSubscriptions(),
+    engineSubscriptions: () => live.engineSubscriptions(),
     async stop() {
       http.beginShutdown();
-      await subscriptions.close();
+      multipart.close();
+      await websockets.close();
       await closeServer(http.server);
       await apollo.stop();
     },

@@ -26,7 +26,8 @@ export type Route = (
 export interface GraphQLHttpOptions<Ctx extends BaseContext> {
   /** Apollo Server, or a wrapper of its HTTP entry. */
   apollo: Pick<ApolloServer<Ctx>, 'executeHTTPGraphQLRequest'>;
-  context: (req: IncomingMessage, requestId: string) => Promise<Ctx>;
+  /** A transport that streams (a subscription) may take `res` over; nothing else is written then. */
+  context: (req: IncomingMessage, requestId: string, res: ServerResponse) => Promise<Ctx>;
   /** True when every dependency needed to serve requests answers. */
   ready: () => Promise<boolean>;
   logger: Logger;
@@ -162,8 +163,9 @@ export function createGraphQLHttpService<Ctx extends BaseContext>(
     }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
-      context: () => options.context(req, requestId),
+      context: () => options.context(req, requestId, res),
     });
+    if (res.headersSent) return; // a streaming transport took the response over
     for (const [name, value] of response.headers) res.setHeader(name, value);
     res.statusCode = response.status ?? 200;
     if (response.body.kind === 'complete') {

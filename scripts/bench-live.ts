@@ -102,6 +102,10 @@ async function run(
       LOG_LEVEL: 'warn',
       SUBSCRIPTION_PUSHES_PER_SECOND: String(pushesPerSecond),
       SUBSCRIPTIONS_PER_CONNECTION: '10',
+      // Every simulated subscriber connects from this one address and spends its budget once.
+      STREAMING_CONNECTIONS_PER_IP: '1000000',
+      RATE_LIMIT_IP_PER_MINUTE: '10000000',
+      RATE_LIMIT_USER_PER_MINUTE: '10000000',
     },
   });
   const events = await connectEvents({

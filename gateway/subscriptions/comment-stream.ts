@@ -20,6 +20,10 @@ export class CommentStreams {
     return this.entries.size;
   }
 
+  has(postId: string): boolean {
+    return this.entries.has(postId);
+  }
+
   async acquire(
     postId: string,
     handler: (event: CommentActivity) => void,

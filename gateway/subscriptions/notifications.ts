@@ -1,5 +1,4 @@
 import type { NotificationsEvent } from '../../platform/events.js';
-import type { PubSub } from '../../platform/pubsub.js';
 
 /** What `notificationsChanged` pushes, before `latest`'s fields are fetched. */
 export interface NotificationsPush {
@@ -15,8 +14,8 @@ export interface NotificationsPush {
  * state, so dropping the ones in between loses nothing.
  */
 export async function watchNotifications(options: {
-  pubsub: PubSub;
-  viewerId: string;
+  /** Hears the viewer's badge events until the returned function is called. */
+  subscribe: (handler: (event: NotificationsEvent) => void) => Promise<() => Promise<void>>;
   current: () => Promise<NotificationsPush>;
   minIntervalMs: number;
   push: (state: NotificationsPush) => void;
@@ -34,16 +33,12 @@ export async function watchNotifications(options: {
     if (pending) send(pending);
     pending = undefined;
   };
-  const unsubscribe = await options.pubsub.subscribe(
-    'notifications',
-    options.viewerId,
-    (event: NotificationsEvent) => {
-      pending = { unreadCount: event.unreadCount, latestId: event.latestId };
-      const wait = lastPushAt + options.minIntervalMs - Date.now();
-      if (wait <= 0 && !timer) flush();
-      else timer ??= setTimeout(flush, Math.max(wait, 0));
-    },
-  );
+  const unsubscribe = await options.subscribe((event) => {
+    pending = { unreadCount: event.unreadCount, latestId: event.latestId };
+    const wait = lastPushAt + options.minIntervalMs - Date.now();
+    if (wait <= 0 && !timer) flush();
+    else timer ??= setTimeout(flush, Math.max(wait, 0));
+  });
   // Subscribed first, so a change between the read and the subscription is not missed.
   if (!pending) send(await options.current());
   return async () => {

@@ -46,6 +46,11 @@ export class PostCountsHub {
     private readonly minIntervalMs: number,
   ) {}
 
+  /** How many of these posts nobody in this process watches yet. */
+  unwatched(postIds: readonly string[]): number {
+    return postIds.filter((postId) => !this.entries.has(postId)).length;
+  }
+
   /**
    * Calls `listener` with the current counts of every post, then with each coalesced change,
    * until the returned function is called.

@@ -163,14 +163,3 @@ export function followUpQuery(
   );
   return { document, variables };
 }
-
-/** Whether a selection asks for something that depends on who is asking (`viewerHasLiked`). */
-export function dependsOnViewer(document: DocumentNode): boolean {
-  let found = false;
-  visit(document, {
-    Field(node) {
-      if (node.name.value.startsWith('viewer')) found = true;
-    },
-  });
-  return found;
-}

@@ -1,7 +1,6 @@
 import type { Topics } from '../../platform/events.js';
-import type { PubSub } from '../../platform/pubsub.js';
+import type { LiveTopic, PubSub } from '../../platform/pubsub.js';
 
-type LiveTopic = 'likes' | 'comments';
 type Handler = (event: never) => void;
 
 interface Entry {
@@ -10,8 +9,8 @@ interface Entry {
 }
 
 /**
- * One engine subscription per (topic, post) in this process, whatever the number of clients
- * watching that post: each event is decoded once and handed to every handler as the same object
+ * One engine subscription per (topic, key: a post, or a viewer's notifications) in this process,
+ * whatever the number of clients watching it: each event is decoded once and handed to every handler as the same object
  * (which lets handlers share work per event). Dropped when the last handler leaves.
  */
 export class SharedSubscriptions {
@@ -26,6 +25,11 @@ export class SharedSubscriptions {
   /** How many engine subscriptions are open. */
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Whether this process already holds the engine subscription of (topic, post). */
+  has(topic: LiveTopic, postId: string): boolean {
+    return this.entries.has(`${topic}.${postId}`);
   }
 
   async acquire<T extends LiveTopic>(

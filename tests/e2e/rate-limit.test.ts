@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { makeImage, uploadTo } from '../helpers/media.js';
 import { codes, ok, startStack, type TestStack } from '../helpers/stack.js';
+import { until, wsClient } from '../helpers/ws.js';
 
 let stack: TestStack;
 let urls: string[];
@@ -51,4 +52,29 @@ test('uploads spend the mutation budget: past it, 429 with Retry-After before th
   const refused = await uploadTo(stack, png, { as: user, raw: 'image/png' });
   assert.equal(refused.status, 429);
   assert.equal(refused.body.error?.code, 'RATE_LIMITED');
+});
+
+test('starting a subscription spends the budget: past it, RATE_LIMITED for that operation only', async () => {
+  const user = `subscriber-${run}`;
+  const client = wsClient(urls[1] as string, await stack.token(user));
+  let closed = false;
+  client.client.on('closed', () => {
+    closed = true;
+  });
+  const postId = ok(await stack.gql(CREATE, {}, { as: `poster-${run}` })).createPost.id;
+  const COUNTS = 'subscription($ids: [ID!]!) { postCountsChanged(postIds: $ids) { likeCount } }';
+  // One subscription held throughout, so the lazy client keeps its socket between the others.
+  const held = client.subscribe(COUNTS, { ids: [postId] });
+  await until('the held subscription', () => held.results.length === 1);
+  for (let i = 0; i < 7; i++) {
+    const received = client.subscribe(COUNTS, { ids: [postId] });
+    await until('the current counts', () => received.results.length === 1);
+    received.stop();
+  }
+  const refused = client.subscribe(COUNTS, { ids: [postId] });
+  await until('the refusal', () => refused.errors !== undefined);
+  assert.equal(refused.errors?.[0]?.extensions?.code, 'RATE_LIMITED');
+  assert.equal(closed, false, 'the socket stays open');
+  assert.equal(held.errors, undefined, 'and the held subscription with it');
+  await client.close();
 });

@@ -205,6 +205,35 @@ for (const engine of ['nats', 'redis'] as const) {
       await Promise.all(clients.map((client) => client.close()));
     });
 
+    test('fields marked viewer-dependent in the SDL are fetched per viewer; the rest is shared', async () => {
+      const postId = await newPost();
+      const fan = `own-view-fan-${run}`;
+      ok(await stack.gql(LIKE, { id: postId }, { as: fan }));
+      const query = `subscription($ids: [ID!]!) {
+        postCountsChanged(postIds: $ids) { likeCount post { caption viewerHasLiked } }
+      }`;
+      const clients = [
+        wsClient(stack.gatewayUrl, await stack.token(fan)),
+        wsClient(stack.gatewayUrl, await stack.token(`own-view-other-${run}`)),
+      ];
+      const watching = clients.map((client) => client.subscribe(query, { ids: [postId] }));
+      await until('the current counts', () =>
+        watching.every((received) => received.results.length === 1),
+      );
+      ok(await stack.gql(LIKE, { id: postId }, { as: `own-view-second-${run}` }));
+      await until('the push', () =>
+        watching.every((received) => last(received)?.postCountsChanged.likeCount === 2),
+      );
+      assert.deepEqual(
+        watching.map((received) => last(received)?.postCountsChanged.post),
+        [
+          { caption: `post ${caption}`, viewerHasLiked: true },
+          { caption: `post ${caption}`, viewerHasLiked: false },
+        ],
+      );
+      await Promise.all(clients.map((client) => client.close()));
+    });
+
     test('limits: 1 to 100 post ids, a malformed post id, subscriptions per connection', async () => {
       const client = wsClient(stack.gatewayUrl, await stack.token(`limits-${run}`));
       const postId = await newPost();

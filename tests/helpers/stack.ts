@@ -14,7 +14,12 @@ import { connectEvents, type EventClients } from '../../platform/pubsub.js';
 import type { RunningService } from '../../platform/subgraph.js';
 import { persistedQueryCache } from '../../gateway/persisted-queries.js';
 import { createRateLimiter, type RateLimits } from '../../gateway/rate-limit.js';
-import { startGateway, type GatewayDeps, type RunningGateway } from '../../gateway/server.js';
+import {
+  startGateway,
+  type GatewayDeps,
+  type RunningGateway,
+  type SubscriptionLimits,
+} from '../../gateway/server.js';
 import { startComments } from '../../subgraphs/comments/server.js';
 import { gridfsBlobStore } from '../../subgraphs/feed/media/gridfs-store.js';
 import type { MediaOptions } from '../../subgraphs/feed/media/config.js';
@@ -101,6 +106,8 @@ export interface StackOptions {
   rateLimits?: RateLimits;
   /** How often the subgraphs' repair pass runs, and after how long it finishes a row (60 s). */
   repairIntervalMs?: number;
+  /** Caps on sockets and subscriptions of the in-process gateways, over the defaults below. */
+  subscriptions?: Partial<SubscriptionLimits>;
   /** Keep every service's info-level log lines in `logs`. */
   captureLogs?: boolean;
   /** The feed's timelines: the production defaults unless a test needs a small threshold. */
@@ -270,7 +277,14 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       rateLimitRedis: redis,
       rateLimiter: createRateLimiter(redis, dbPrefix, rateLimits),
       events: await events(`gateway-${i}`),
-      subscriptions: { pushesPerSecond: 4, maxPerConnection: 10 },
+      subscriptions: {
+        pushesPerSecond: 4,
+        maxPerConnection: 10,
+        maxConnectionsPerUser: 20,
+        maxConnectionsPerIp: 1_000,
+        maxEngineSubscriptions: 20_000,
+        ...options.subscriptions,
+      },
       persistedQueries: persistedQueryCache({
         redis,
         prefix: dbPrefix,

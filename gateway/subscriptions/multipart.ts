@@ -1,0 +1,93 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GraphQLError } from 'graphql';
+import type { ConnectionCaps } from './connection-caps.js';
+import type { LiveSubscriptions } from './live-subscriptions.js';
+import type { SubscriptionTransport } from './subscription-transport.js';
+import { onTokenExpiry } from './token-expiry.js';
+
+/** Apollo's multipart subscription protocol: how often an idle stream says it is alive. */
+const HEARTBEAT_MS = 5_000;
+const BOUNDARY = 'graphql';
+const DELIMITER = `\r\n--${BOUNDARY}`;
+const PART_HEADERS = '\r\ncontent-type: application/json; charset=utf-8\r\n\r\n';
+const FAILED =
+  '{"payload":null,"errors":[{"message":"Internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}';
+const EXPIRED =
+  '{"payload":null,"errors":[{"message":"Token expired","extensions":{"code":"UNAUTHENTICATED"}}]}';
+
+/** Whether an HTTP request asks for Apollo's multipart subscription protocol. */
+export function acceptsMultipartSubscription(req: IncomingMessage): boolean {
+  return /multipart\/mixed[^,]*subscriptionSpec/i.test(req.headers.accept ?? '');
+}
+
+/**
+ * Subscriptions over HTTP, as Apollo Client and Router speak them
+ * (`accept: multipart/mixed;subscriptionSpec="1.0"`): one `multipart/mixed` response per
+ * subscription, each event a `{"payload": …}` part, a `{}` part every few seconds so that proxies
+ * and clients know the stream is alive, and `{"payload": null, "errors": […]}` when it fails or
+ * its token expires (`UNAUTHENTICATED`, as the WebSocket closes with 4401 then). The
+ * request ran through the pipeline like any other; errors found there (validation, limits,
+ * budget) come back as an ordinary JSON response, since no part has been written yet.
+ */
+export class MultipartSubscriptions {
+  /** How to end each open stream, for shutdown. */
+  private readonly open = new Set<() => void>();
+
+  constructor(
+    private readonly live: LiveSubscriptions,
+    /** Streams per user and per address, shared with the WebSocket. */
+    private readonly caps: ConnectionCaps,
+  ) {}
+
+  /** The transport of one HTTP request, writing to its response once a subscription is accepted. */
+  transport(res: ServerResponse): SubscriptionTransport {
+    return {
+      open: (subscription) => {
+        const ip = res.req.socket.remoteAddress ?? 'unknown';
+        const refusal = this.caps.ipRefusal(ip) ?? this.caps.userRefusal(subscription.viewer.id);
+        if (refusal) {
+          return new GraphQLError(refusal, { extensions: { code: 'RATE_LIMITED' } });
+        }
+        const releases = [this.caps.holdIp(ip), this.caps.holdUser(subscription.viewer.id)];
+        res.writeHead(200, {
+          'content-type': `multipart/mixed;boundary="${BOUNDARY}";subscriptionSpec="1.0"`,
+          'cache-control': 'no-store',
+        });
+        // Each part is closed by the next delimiter at once: clients hand a part on only when
+        // they see the delimiter after it, so a part left open would wait for the next heartbeat.
+        res.write(DELIMITER);
+        const part = (json: string) => {
+          if (!res.writableEnded) res.write(`${PART_HEADERS}${json}${DELIMITER}`);
+        };
+        // The first part tells the client the subscription is live before any event comes.
+        part('{}');
+        const heartbeat = setInterval(() => part('{}'), HEARTBEAT_MS);
+        const started = this.live.start(subscription, (payload) => part(`{"payload":${payload}}`));
+        const stopExpiry = onTokenExpiry(subscription.viewer, () => {
+          part(EXPIRED);
+          end();
+        });
+        const end = () => {
+          this.open.delete(end);
+          stopExpiry();
+          for (const release of releases) release();
+          clearInterval(heartbeat);
+          if (!res.writableEnded) res.end('--\r\n');
+          void started.then((stop) => stop()).catch(() => undefined);
+        };
+        this.open.add(end);
+        res.once('close', end);
+        started.catch(() => {
+          part(FAILED);
+          end();
+        });
+        return undefined;
+      },
+    };
+  }
+
+  /** Ends every open stream (the client may resubscribe elsewhere), as at shutdown. */
+  close(): void {
+    for (const end of [...this.open]) end();
+  }
+}

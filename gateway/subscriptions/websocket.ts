@@ -1,0 +1,291 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { ApolloServer } from '@apollo/server';
+import {
+  GraphQLError,
+  parse,
+  type ExecutionResult,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
+import type { SubscribePayload } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { TokenVerifier, Viewer } from '../../platform/auth.js';
+import { badInput } from '../../platform/errors.js';
+import type { Metrics } from '../../platform/metrics.js';
+import { checkSource, type RequestLimits } from '../../platform/request-limits.js';
+import type { GatewayContext } from '../context.js';
+import { AsyncQueue } from './async-queue.js';
+import type { LiveSubscriptions } from './live-subscriptions.js';
+import type { ConnectionCaps } from './connection-caps.js';
+import type { AcceptedSubscription } from './root-event-source.js';
+import type { SubscriptionTransport } from './subscription-transport.js';
+import { onTokenExpiry } from './token-expiry.js';
+
+/** The WebSocket close code for a missing, bad or expired token (graphql-ws's Unauthorized). */
+const CLOSE_UNAUTHORIZED = 4401;
+/** Policy violation: the user already holds as many sockets as allowed. */
+const CLOSE_TOO_MANY_SOCKETS = 1008;
+
+export interface WebSocketLimits extends Pick<RequestLimits, 'maxQueryBytes' | 'maxTokens'> {
+  /** Largest message accepted, in bytes (the HTTP body limit): a larger one closes the socket. */
+  maxMessageBytes: number;
+  maxSubscriptionsPerSocket: number;
+}
+
+export interface WebSocketTransportOptions {
+  httpServer: Server;
+  path: string;
+  /** The supergraph's API schema, as the gateway last loaded it. */
+  schema: () => GraphQLSchema | undefined;
+  /** Every operation goes through the gateway's one request pipeline. */
+  apollo: ApolloServer<GatewayContext>;
+  live: LiveSubscriptions;
+  /** Sockets per user and per address, shared with the other streaming transport. */
+  caps: ConnectionCaps;
+  auth: TokenVerifier;
+  metrics: Metrics;
+  limits: WebSocketLimits;
+  /**
+   * Trusted documents: may fill in a hash-only operation's text, or refuse an operation the apps
+   * do not ship. HTTP does the same before Apollo parses anything.
+   */
+  admit?: (payload: SubscribePayload) => Promise<GraphQLError | undefined>;
+}
+
+interface Connection {
+  /** Counts this socket out of its user's cap. */
+  release: () => void;
+  viewer: Viewer;
+  authorization: string;
+  ip: string;
+  active: number;
+  stopExpiry: () => void;
+}
+
+/** A result the pipeline already formatted and masked, sent by graphql-ws as it is. */
+class FormattedError extends GraphQLError {
+  constructor(private readonly formatted: GraphQLFormattedError) {
+    super(formatted.message);
+  }
+  override toJSON(): GraphQLFormattedError {
+    return this.formatted;
+  }
+}
+
+/** One operation on a socket; a subscription the pipeline accepted waits here for graphql-ws. */
+class SocketOperation implements SubscriptionTransport {
+  accepted: AcceptedSubscription | undefined;
+  constructor(
+    private readonly connection: Connection,
+    private readonly maxPerSocket: number,
+  ) {}
+  open(subscription: AcceptedSubscription): GraphQLError | undefined {
+    if (this.connection.active >= this.maxPerSocket)
+      return badInput(`At most ${this.maxPerSocket} subscriptions per connection`);
+    this.connection.active++;
+    this.accepted = subscription;
+    return undefined;
+  }
+  /** The subscription ended: its slot on the socket is free again. */
+  release(): void {
+    this.connection.active--;
+  }
+}
+
+const INTERNAL_ERROR = {
+  errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+} as unknown as ExecutionResult;
+
+// graphql-ws picks `execute` or `subscribe` by the operation type of the document it is handed;
+// the operation itself already ran (or was accepted) in the request pipeline.
+const SUBSCRIPTION = parse('subscription { __typename }');
+const QUERY = parse('{ __typename }');
+
+/**
+ * A message over `maxPayload` is the client's fault: ws closes the socket with 1009 by itself,
+ * then emits an error that graphql-ws would print as "Internal error emitted on a WebSocket
+ * socket" on every such message. That error is dropped here, and only that one.
+ */
+function quietSizeViolations(ws: WebSocket): void {
+  const emit = ws.emit.bind(ws);
+  ws.emit = ((event: string | symbol, ...args: unknown[]) =>
+    event === 'error' &&
+    (args[0] as { code?: unknown } | undefined)?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
+      ? true
+      : emit(event, ...args)) as WebSocket['emit'];
+}
+
+export interface WebSocketTransport {
+  close(): Promise<void>;
+}
+
+/**
+ * graphql-ws on the gateway's own port and path. The socket is authenticated once, at
+ * `connection_init`; every operation on it (query, mutation, subscription) then runs through the
+ * gateway's request pipeline (`executeOperation`), so its errors come back as that operation's
+ * messages. The socket closes only for protocol, size or authentication reasons, or when a cap on
+ * sockets is reached.
+ */
+export function startWebSocketTransport(options: WebSocketTransportOptions): WebSocketTransport {
+  const { apollo, live, metrics, limits, caps } = options;
+  const connections = new WeakMap<WebSocket, Connection>();
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes });
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (new URL(request.url ?? '/', 'http://localhost').pathname !== options.path) {
+      socket.destroy();
+      return;
+    }
+    const ip = request.socket.remoteAddress ?? 'unknown';
+    const refusal = caps.ipRefusal(ip);
+    if (refusal) {
+      const body = JSON.stringify({
+        errors: [{ message: refusal, extensions: { code: 'RATE_LIMITED' } }],
+      });
+      socket.end(
+        `HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\ncontent-type: application/json\r\n` +
+          `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      ws.once('close', caps.holdIp(ip));
+      quietSizeViolations(ws);
+      wss.emit('connection', ws, request);
+    });
+  };
+  options.httpServer.on('upgrade', onUpgrade);
+
+  const disposable = useServer<
+    Record<string, unknown> | undefined,
+    { socket: WebSocket; request: IncomingMessage }
+  >(
+    {
+      schema: () => options.schema() as GraphQLSchema,
+      async onConnect(ctx) {
+        const socket = ctx.extra.socket;
+        const header = ctx.connectionParams?.authorization;
+        const viewer = await options.auth
+          .fromHeader(typeof header === 'string' ? header : undefined)
+          .catch(() => null);
+        if (!viewer) {
+          socket.close(CLOSE_UNAUTHORIZED, 'Unauthorized');
+          return false;
+        }
+        const refusal = caps.userRefusal(viewer.id);
+        if (refusal) {
+          socket.close(CLOSE_TOO_MANY_SOCKETS, refusal);
+          return false;
+        }
+        const connection: Connection = {
+          release: caps.holdUser(viewer.id),
+          viewer,
+          authorization: header as string,
+          ip: ctx.extra.request.socket.remoteAddress ?? 'unknown',
+          active: 0,
+          stopExpiry: onTokenExpiry(viewer, () =>
+            socket.close(CLOSE_UNAUTHORIZED, 'Token expired'),
+          ),
+        };
+        connections.set(socket, connection);
+        metrics.websockets.inc();
+        return true;
+      },
+      onClose(ctx) {
+        const connection = connections.get(ctx.extra.socket);
+        if (!connection) return;
+        connections.delete(ctx.extra.socket);
+        connection.stopExpiry();
+        connection.release();
+        metrics.websockets.dec();
+      },
+      async onSubscribe(ctx, id, payload) {
+        const connection = connections.get(ctx.extra.socket) as Connection;
+        // As over HTTP, before Apollo parses: Apollo turns an error thrown earlier into a 500.
+        const refused =
+          (await options.admit?.(payload)) ??
+          (payload.query ? checkSource(payload.query, limits) : undefined);
+        if (refused) return [refused];
+        const operation = new SocketOperation(connection, limits.maxSubscriptionsPerSocket);
+        const contextValue: GatewayContext = {
+          viewer: connection.viewer,
+          requestId: randomUUID(),
+          ip: connection.ip,
+          authorization: connection.authorization,
+          subscriptionTransport: operation,
+        };
+        const response = await apollo.executeOperation(
+          {
+            // graphql-ws requires a query string: a persisted query's hash comes with an empty one.
+            query: payload.query || undefined,
+            operationName: payload.operationName ?? undefined,
+            variables: payload.variables ?? undefined,
+            extensions: payload.extensions ?? undefined,
+          },
+          { contextValue },
+        );
+        const schema = options.schema() as GraphQLSchema;
+        if (operation.accepted) {
+          const idJson = JSON.stringify(id);
+          const socket = ctx.extra.socket;
+          return {
+            schema,
+            document: SUBSCRIPTION,
+            contextValue: () =>
+              stream(operation, (json) => {
+                if (socket.readyState === socket.OPEN)
+                  socket.send(`{"id":${idJson},"type":"next","payload":${json}}`);
+              }),
+          };
+        }
+        const result =
+          response.body.kind === 'single'
+            ? response.body.singleResult
+            : response.body.initialResult;
+        // Refused before execution (parse, validation, limits, budget): the operation's error
+        // message. Executed: its result, errors and all, then complete.
+        if (result.data === undefined && result.errors?.length)
+          return result.errors.map((error) => new FormattedError(error));
+        return { schema, document: QUERY, contextValue: result };
+      },
+      subscribe: (args) => (args.contextValue as () => AsyncIterableIterator<ExecutionResult>)(),
+      execute: (args) => args.contextValue as ExecutionResult,
+      // Results come formatted and masked from the pipeline: sent as they are.
+      onNext: (_ctx, _id, _payload, _args, result) => result,
+    },
+    wss,
+  );
+
+  /**
+   * What graphql-ws iterates for a subscription: events go straight to the socket, so it yields
+   * only a failure to start; its `return()` (the client's `complete`, or the socket closing)
+   * releases what the subscription holds and frees its slot.
+   */
+  function stream(
+    operation: SocketOperation,
+    send: (json: string) => void,
+  ): AsyncIterableIterator<ExecutionResult> {
+    const started = live.start(operation.accepted as AcceptedSubscription, send);
+    const queue = new AsyncQueue<ExecutionResult>(async () => {
+      operation.release();
+      const stop = await started.catch(() => undefined);
+      await stop?.();
+    });
+    started.catch(() => {
+      queue.push(INTERNAL_ERROR);
+      void queue.return();
+    });
+    return queue;
+  }
+
+  return {
+    async close() {
+      options.httpServer.off('upgrade', onUpgrade);
+      await disposable.dispose();
+      wss.close();
+    },
+  };
+}
