@@ -1,0 +1,312 @@
+package dev.supergraph.mongo;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.NoSuchElementException;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Supplier;
+
+import de.bwaldvogel.mongo.MongoCollection;
+import de.bwaldvogel.mongo.backend.Index;
+import de.bwaldvogel.mongo.backend.IndexKey;
+import de.bwaldvogel.mongo.backend.KeyValue;
+import de.bwaldvogel.mongo.backend.Missing;
+import de.bwaldvogel.mongo.backend.Utils;
+import de.bwaldvogel.mongo.backend.ValueComparator;
+import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.exception.DuplicateKeyError;
+
+/**
+ * An ordered, compound index kept in memory for either backend: the library accepts non-unique
+ * index specs but stores them as an {@code EmptyIndex}, and its unique indexes only answer
+ * queries naming every key. This one answers equality on any prefix of its keys ({@code $in} on
+ * the first) and hands out positions in key order, so a matching sort needs no sort at all.
+ *
+ * <p>Entries are ordered by the key values (each in its declared direction), then by {@code _id},
+ * so every document has distinct entries even when the keys repeat. The library removes documents
+ * without telling us their position, hence the map from {@code _id} to position and entries.
+ */
+final class SecondaryIndex<P> extends Index<P> {
+
+    private static final String ID_FIELD = "_id";
+    private static final ValueComparator VALUES = ValueComparator.asc();
+
+    /**
+     * Key values of one document plus its {@code _id}, or, with {@code bias} -1 or +1, a bound just
+     * below or above every entry starting with {@code values} (a prefix of the keys).
+     */
+    record Entry(List<Object> values, Object id, int bias) {
+    }
+
+    private record Indexed<P>(P position, List<Entry> entries) {
+    }
+
+    private final boolean unique;
+    private final NavigableMap<Entry, P> entries;
+    private final Map<KeyValue, Indexed<P>> byId = new HashMap<>();
+    /** Set once a document yields several entries (an array under a key): positions may repeat. */
+    private boolean multikey;
+
+    SecondaryIndex(String name, List<IndexKey> keys, boolean sparse, boolean unique) {
+        super(name, keys, sparse);
+        this.unique = unique;
+        this.entries = new TreeMap<>(entryOrder(keys));
+    }
+
+    /**
+     * A unique index as a backend should open it: compound ones as ours, so that they serve prefix
+     * queries too; single keys (the {@code _id} index among them) as the library's own.
+     */
+    static <P> Index<P> unique(String name, List<IndexKey> keys, boolean sparse, Supplier<Index<P>> library) {
+        return keys.size() > 1 ? new SecondaryIndex<>(name, keys, sparse, true) : library.get();
+    }
+
+    private static Comparator<Entry> entryOrder(List<IndexKey> keys) {
+        return (a, b) -> {
+            int shared = Math.min(a.values().size(), b.values().size());
+            for (int i = 0; i < shared; i++) {
+                int order = VALUES.compare(a.values().get(i), b.values().get(i));
+                if (order != 0) {
+                    return keys.get(i).isAscending() ? order : -order;
+                }
+            }
+            if (a.bias() != 0) {
+                return a.bias();
+            }
+            if (b.bias() != 0) {
+                return -b.bias();
+            }
+            return VALUES.compare(a.id(), b.id());
+        };
+    }
+
+    boolean holdsEveryDocument() {
+        return !isSparse();
+    }
+
+    boolean isMultikey() {
+        return multikey;
+    }
+
+    /** Key names, in index order. */
+    List<String> keyNames() {
+        return keys();
+    }
+
+    private static KeyValue idOf(Document document) {
+        return new KeyValue(document.get(ID_FIELD)).normalized();
+    }
+
+    private boolean skips(Document document) {
+        return isSparse() && keys().stream()
+                .allMatch(key -> Utils.getSubdocumentValueCollectionAware(document, key) instanceof Missing);
+    }
+
+    @Override
+    public P getPosition(Document document) {
+        Indexed<P> indexed = byId.get(idOf(document));
+        return indexed == null ? null : indexed.position();
+    }
+
+    @Override
+    public void checkAdd(Document document, MongoCollection<P> collection) {
+        if (unique && !skips(document)) {
+            for (KeyValue keyValue : getKeyValues(document)) {
+                if (holderOf(keyValue) != null) {
+                    throw new DuplicateKeyError(this, collection, getKeys(), keyValue);
+                }
+            }
+        }
+    }
+
+    /** The {@code _id} of a document holding exactly these key values, or null. */
+    private Object holderOf(KeyValue keyValue) {
+        List<Object> values = keyValue.stream().toList();
+        Map.Entry<Entry, P> first = entries.ceilingEntry(new Entry(values, null, -1));
+        if (first == null || entries.comparator().compare(first.getKey(), new Entry(values, null, 1)) > 0) {
+            return null;
+        }
+        return first.getKey().id();
+    }
+
+    @Override
+    public void add(Document document, P position, MongoCollection<P> collection) {
+        checkAdd(document, collection);
+        if (skips(document)) {
+            return;
+        }
+        Object id = idOf(document).get(0);
+        Set<KeyValue> keyValues = getKeyValues(document);
+        List<Entry> added = new ArrayList<>(keyValues.size());
+        for (KeyValue keyValue : keyValues) {
+            Entry entry = new Entry(keyValue.stream().toList(), id, 0);
+            entries.put(entry, position);
+            added.add(entry);
+        }
+        multikey |= added.size() > 1;
+        byId.put(idOf(document), new Indexed<>(position, added));
+    }
+
+    @Override
+    public P remove(Document document) {
+        Indexed<P> indexed = byId.remove(idOf(document));
+        if (indexed == null) {
+            return null;
+        }
+        for (Entry entry : indexed.entries()) {
+            entries.remove(entry);
+        }
+        return indexed.position();
+    }
+
+    @Override
+    public void checkUpdate(Document oldDocument, Document newDocument, MongoCollection<P> collection) {
+        if (!unique || nullAwareEqualsKeys(oldDocument, newDocument) || skips(newDocument)) {
+            return;
+        }
+        Object ownId = idOf(oldDocument).get(0);
+        for (KeyValue keyValue : getKeyValues(newDocument)) {
+            Object holder = holderOf(keyValue);
+            if (holder != null && VALUES.compare(holder, ownId) != 0) {
+                throw new DuplicateKeyError(this, collection, getKeys(), keyValue);
+            }
+        }
+    }
+
+    @Override
+    public void updateInPlace(Document oldDocument, Document newDocument, P position, MongoCollection<P> collection) {
+        if (!nullAwareEqualsKeys(oldDocument, newDocument)) {
+            remove(oldDocument);
+            add(newDocument, position, collection);
+        }
+    }
+
+    /**
+     * How many leading keys the query pins to single values, {@code $in} allowed on the first key
+     * only; 0 when the index cannot narrow the query.
+     */
+    int pinnedPrefix(Document query) {
+        int pinned = 0;
+        for (String key : keys()) {
+            Object condition = query.get(key);
+            if (Conditions.equalTo(condition) != null) {
+                pinned++;
+            } else {
+                if (pinned == 0 && Conditions.in(condition) != null) {
+                    return 1;
+                }
+                return pinned;
+            }
+        }
+        return pinned;
+    }
+
+    /** True when the first key's condition is an {@code $in}, which the pinned prefix includes. */
+    boolean firstKeyIsIn(Document query) {
+        return Conditions.in(query.get(keys().get(0))) != null;
+    }
+
+    /**
+     * Positions of the entries whose first {@code pinned} keys match the query, in key order
+     * ({@code $in} values visited in key order too), or in reverse key order when descending.
+     */
+    Iterable<P> positions(Document query, int pinned, boolean descending) {
+        List<List<Object>> prefixes = new ArrayList<>();
+        Collection<?> in = pinned > 0 ? Conditions.in(query.get(keys().get(0))) : null;
+        if (in == null) {
+            List<Object> prefix = new ArrayList<>(pinned);
+            for (int i = 0; i < pinned; i++) {
+                prefix.add(Conditions.equalTo(query.get(keys().get(i))));
+            }
+            prefixes.add(normalized(prefix));
+        } else {
+            // Sorted and de-duplicated in key order: a repeated value must not yield its documents twice.
+            TreeSet<List<Object>> distinct = new TreeSet<>((a, b) -> entries.comparator()
+                    .compare(new Entry(a, null, 0), new Entry(b, null, 0)));
+            for (Object value : in) {
+                distinct.add(normalized(List.of(value)));
+            }
+            prefixes.addAll(distinct);
+        }
+        if (descending) {
+            Collections.reverse(prefixes);
+        }
+        List<Iterable<P>> ranges = new ArrayList<>(prefixes.size());
+        for (List<Object> prefix : prefixes) {
+            NavigableMap<Entry, P> range = entries.subMap(new Entry(prefix, null, -1), true,
+                    new Entry(prefix, null, 1), true);
+            ranges.add((descending ? range.descendingMap() : range).values());
+        }
+        // Chained by hand: a flatMapped stream would copy each whole range before a limit could stop it.
+        return () -> new Iterator<P>() {
+            private final Iterator<Iterable<P>> remaining = ranges.iterator();
+            private Iterator<P> current = Collections.emptyIterator();
+
+            @Override
+            public boolean hasNext() {
+                while (!current.hasNext() && remaining.hasNext()) {
+                    current = remaining.next().iterator();
+                }
+                return current.hasNext();
+            }
+
+            @Override
+            public P next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                return current.next();
+            }
+        };
+    }
+
+    private static List<Object> normalized(List<Object> values) {
+        return new KeyValue(values).normalized().stream().toList();
+    }
+
+    @Override
+    public boolean canHandle(Document query) {
+        return pinnedPrefix(query) > 0;
+    }
+
+    @Override
+    public Iterable<P> getPositions(Document query) {
+        return positions(query, pinnedPrefix(query), false);
+    }
+
+    @Override
+    public long getCount() {
+        return entries.size();
+    }
+
+    @Override
+    public long getDataSize() {
+        // Not tracked: collStats reports it, nothing here reads it.
+        return 0;
+    }
+
+    @Override
+    public boolean isUnique() {
+        return unique;
+    }
+
+    @Override
+    public void drop() {
+        entries.clear();
+        byId.clear();
+    }
+
+    @Override
+    public String toString() {
+        return getClass().getSimpleName() + "[name=" + getName() + ", keys=" + keys() + ", unique=" + unique + "]";
+    }
+}
