@@ -41,10 +41,13 @@ async function outcome(run: () => Promise<unknown>): Promise<unknown> {
   try {
     return { ok: await run() };
   } catch (error) {
-    const { code, writeErrors } = error as {
+    const { code, writeErrors, message } = error as {
       code?: number;
       writeErrors?: { index: number; code: number }[];
+      message: string;
     };
+    // Without a server code the failure is not the server's answer: keep what it says.
+    if (code === undefined && !writeErrors) return { failed: message };
     return { code, writeErrors: writeErrors?.map((e) => [e.index, e.code]) };
   }
 }
@@ -177,6 +180,19 @@ async function compareBackends(
       await both(`unique key`, find({ shard, postId, userId }));
       await both(`$in on the first key`, find({ shard: { $in: [shard, 2, shard] }, postId }));
       await both(`$in sorted`, find({ shard: { $in: [0, 2] } }, { shard: 1, postId: -1 }, 0, 7));
+      await both(
+        `$in on two keys`,
+        find({ shard: { $in: [shard, 2] }, postId: { $in: [postId, 'p1'] }, userId, active: true }),
+      );
+      await both(
+        `$in served sort`,
+        find({ shard, postId: { $in: ['p3', postId, 'p1'] } }, { postId: 1, _id: -1 }, 1, 6),
+      );
+      await both(
+        `$in reversed sort`,
+        find({ shard, postId: { $in: ['p3', postId] } }, { postId: -1, _id: 1 }, 0, 6),
+      );
+      await both(`empty $in`, find({ shard, postId: { $in: [] } }));
       await both(`walk in sort order`, find({ synced: false }, { updatedAt: 1 }, 0, 6));
       await both(`sparse index`, find({ deleted: true }, { updatedAt: -1 }, 0, 6));
       if (i % 25 === 0) {
@@ -186,6 +202,24 @@ async function compareBackends(
           find({ shard: { $eq: shard }, updatedAt: { $gt: clock / 2 } }),
         );
         await both(`distinct`, (rows) => rows.distinct('userId', { shard, postId }));
+        await both(`pages by parent`, (rows) =>
+          rows
+            .aggregate<Document>([
+              {
+                $match: {
+                  shard: { $in: [0, shard] },
+                  postId: { $in: [postId, 'p2'] },
+                  active: true,
+                  _id: { $lt: id },
+                },
+              },
+              { $sort: { postId: 1, _id: -1 } },
+              { $group: { _id: '$postId', rows: { $push: '$$ROOT' } } },
+              { $project: { rows: { $slice: ['$rows', 3] } } },
+              { $sort: { _id: 1 } },
+            ])
+            .toArray(),
+        );
         await both(`aggregate`, (rows) =>
           rows
             .aggregate<Document>([
@@ -208,9 +242,9 @@ async function compareBackends(
 }
 
 test('memory backend: indexed answers equal the unindexed ones', { timeout: 120_000 }, () =>
-  compareBackends('memory', 400, 14),
+  compareBackends('memory', 300, 14),
 );
 
 test('h2 backend: indexed answers equal the unindexed ones', { timeout: 120_000 }, () =>
-  compareBackends('h2', 150, 41),
+  compareBackends('h2', 120, 41),
 );

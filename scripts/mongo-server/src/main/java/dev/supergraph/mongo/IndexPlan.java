@@ -47,7 +47,7 @@ record IndexPlan<P>(Iterable<P> positions, boolean sortServed) {
             return null;
         }
         SecondaryIndex<P> best = null;
-        int bestPinned = 0;
+        List<List<Object>> bestPinned = List.of();
         Boolean bestDescending = null;
         for (Index<P> index : indexes) {
             if (!(index instanceof SecondaryIndex<P> secondary)) {
@@ -57,14 +57,14 @@ record IndexPlan<P>(Iterable<P> positions, boolean sortServed) {
                 }
                 continue;
             }
-            int pinned = secondary.pinnedPrefix(query);
-            Boolean descending = servedDirection(secondary, query, pinned, sort);
+            List<List<Object>> pinned = secondary.pinnedValues(query);
+            Boolean descending = servedDirection(secondary, pinned, sort);
             boolean better = best == null
-                    || pinned > bestPinned
-                    || (pinned == bestPinned && descending != null && bestDescending == null);
-            // A whole-index walk in sort order is only worth it, and only complete, when nothing is
-            // pinned and the index holds every document.
-            boolean usable = pinned > 0 || (descending != null && secondary.holdsEveryDocument());
+                    || pinned.size() > bestPinned.size()
+                    || (pinned.size() == bestPinned.size() && descending != null && bestDescending == null);
+            // A walk of the whole index in sort order: only complete when the index holds every
+            // document.
+            boolean usable = !pinned.isEmpty() || (descending != null && secondary.holdsEveryDocument());
             if (usable && better) {
                 best = secondary;
                 bestPinned = pinned;
@@ -75,9 +75,9 @@ record IndexPlan<P>(Iterable<P> positions, boolean sortServed) {
             return null;
         }
         if (bestDescending != null) {
-            return new IndexPlan<>(best.positions(query, bestPinned, bestDescending), true);
+            return new IndexPlan<>(best.positions(bestPinned, bestDescending), true);
         }
-        Iterable<P> found = best.positions(query, bestPinned, false);
+        Iterable<P> found = best.positions(bestPinned, false);
         List<P> positions = new ArrayList<>();
         if (best.isMultikey()) {
             LinkedHashSet<P> distinct = new LinkedHashSet<>();
@@ -91,17 +91,20 @@ record IndexPlan<P>(Iterable<P> positions, boolean sortServed) {
     }
 
     /**
-     * Whether walking the index after its pinned keys yields the sort's order: null if not, else
-     * whether the walk runs backwards. The sort must name the next keys in order, all in the
-     * index's directions or all reversed; a pinned {@code $in} on the first key counts as unpinned
-     * (its values are walked in key order). Arrays under a key sort differently, so multikey
+     * Whether walking the index yields the sort's order: null if not, else whether the walk runs
+     * backwards. Keys pinned to one value are constant; the sort must name the keys from the first
+     * one pinned to several values (or else from the first unpinned one) onwards, in order, all in
+     * the index's directions or all reversed. Arrays under a key sort differently, so multikey
      * indexes never serve a sort.
      */
-    private static Boolean servedDirection(SecondaryIndex<?> index, Document query, int pinned, Document sort) {
+    private static Boolean servedDirection(SecondaryIndex<?> index, List<List<Object>> pinned, Document sort) {
         if (sort.isEmpty() || index.isMultikey()) {
             return null;
         }
-        int start = pinned > 0 && index.firstKeyIsIn(query) ? 0 : pinned;
+        int start = 0;
+        while (start < pinned.size() && pinned.get(start).size() == 1) {
+            start++;
+        }
         List<String> names = index.keyNames();
         if (start + sort.size() > names.size()) {
             return null;

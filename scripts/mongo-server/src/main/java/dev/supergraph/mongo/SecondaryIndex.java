@@ -39,6 +39,8 @@ final class SecondaryIndex<P> extends Index<P> {
 
     private static final String ID_FIELD = "_id";
     private static final ValueComparator VALUES = ValueComparator.asc();
+    /** Beyond this many combinations of {@code $in} values, a shorter prefix reads fewer ranges. */
+    private static final int MAX_RANGES = 1_000;
 
     /**
      * Key values of one document plus its {@code _id}, or, with {@code bias} -1 or +1, a bound just
@@ -191,53 +193,50 @@ final class SecondaryIndex<P> extends Index<P> {
     }
 
     /**
-     * How many leading keys the query pins to single values, {@code $in} allowed on the first key
-     * only; 0 when the index cannot narrow the query.
+     * The values each leading key is pinned to by the query (one for an equality, each distinct one
+     * of an {@code $in}), sorted in the key's direction, for as many leading keys as the query pins
+     * and as long as their combinations stay few; empty when the index cannot narrow the query.
      */
-    int pinnedPrefix(Document query) {
-        int pinned = 0;
-        for (String key : keys()) {
-            Object condition = query.get(key);
-            if (Conditions.equalTo(condition) != null) {
-                pinned++;
-            } else {
-                if (pinned == 0 && Conditions.in(condition) != null) {
-                    return 1;
-                }
-                return pinned;
+    List<List<Object>> pinnedValues(Document query) {
+        List<List<Object>> pinned = new ArrayList<>();
+        long combinations = 1;
+        for (int i = 0; i < keys().size(); i++) {
+            Object condition = query.get(keys().get(i));
+            Object equal = Conditions.equalTo(condition);
+            Collection<?> values = equal != null ? List.of(equal) : Conditions.in(condition);
+            if (values == null || combinations * values.size() > MAX_RANGES) {
+                break;
             }
+            combinations *= values.size();
+            Comparator<Object> order = getKeys().get(i).isAscending() ? VALUES : VALUES.reversed();
+            TreeSet<Object> distinct = new TreeSet<>(order);
+            if (!values.isEmpty()) {
+                distinct.addAll(new KeyValue(values).normalized().stream().toList());
+            }
+            pinned.add(new ArrayList<>(distinct));
         }
         return pinned;
     }
 
-    /** True when the first key's condition is an {@code $in}, which the pinned prefix includes. */
-    boolean firstKeyIsIn(Document query) {
-        return Conditions.in(query.get(keys().get(0))) != null;
-    }
-
     /**
-     * Positions of the entries whose first {@code pinned} keys match the query, in key order
-     * ({@code $in} values visited in key order too), or in reverse key order when descending.
+     * Positions of the entries matching the pinned values, in key order (every combination of
+     * {@code $in} values visited in key order too), or in reverse key order when descending.
      */
-    Iterable<P> positions(Document query, int pinned, boolean descending) {
-        List<List<Object>> prefixes = new ArrayList<>();
-        Collection<?> in = pinned > 0 ? Conditions.in(query.get(keys().get(0))) : null;
-        if (in == null) {
-            List<Object> prefix = new ArrayList<>(pinned);
-            for (int i = 0; i < pinned; i++) {
-                prefix.add(Conditions.equalTo(query.get(keys().get(i))));
+    Iterable<P> positions(List<List<Object>> pinned, boolean descending) {
+        List<List<Object>> prefixes = List.of(List.of());
+        for (List<Object> values : pinned) {
+            List<List<Object>> longer = new ArrayList<>(prefixes.size() * values.size());
+            for (List<Object> prefix : prefixes) {
+                for (Object value : values) {
+                    List<Object> next = new ArrayList<>(prefix);
+                    next.add(value);
+                    longer.add(next);
+                }
             }
-            prefixes.add(normalized(prefix));
-        } else {
-            // Sorted and de-duplicated in key order: a repeated value must not yield its documents twice.
-            TreeSet<List<Object>> distinct = new TreeSet<>((a, b) -> entries.comparator()
-                    .compare(new Entry(a, null, 0), new Entry(b, null, 0)));
-            for (Object value : in) {
-                distinct.add(normalized(List.of(value)));
-            }
-            prefixes.addAll(distinct);
+            prefixes = longer;
         }
         if (descending) {
+            prefixes = new ArrayList<>(prefixes);
             Collections.reverse(prefixes);
         }
         List<Iterable<P>> ranges = new ArrayList<>(prefixes.size());
@@ -269,18 +268,14 @@ final class SecondaryIndex<P> extends Index<P> {
         };
     }
 
-    private static List<Object> normalized(List<Object> values) {
-        return new KeyValue(values).normalized().stream().toList();
-    }
-
     @Override
     public boolean canHandle(Document query) {
-        return pinnedPrefix(query) > 0;
+        return !pinnedValues(query).isEmpty();
     }
 
     @Override
     public Iterable<P> getPositions(Document query) {
-        return positions(query, pinnedPrefix(query), false);
+        return positions(pinnedValues(query), false);
     }
 
     @Override
