@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.NoSuchElementException;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Supplier;
@@ -76,7 +75,7 @@ final class SecondaryIndex<P> extends Index<P> {
         return (a, b) -> {
             int shared = Math.min(a.values().size(), b.values().size());
             for (int i = 0; i < shared; i++) {
-                int order = VALUES.compare(a.values().get(i), b.values().get(i));
+                int order = compareValues(a.values().get(i), b.values().get(i));
                 if (order != 0) {
                     return keys.get(i).isAscending() ? order : -order;
                 }
@@ -87,8 +86,41 @@ final class SecondaryIndex<P> extends Index<P> {
             if (b.bias() != 0) {
                 return -b.bias();
             }
-            return VALUES.compare(a.id(), b.id());
+            return compareValues(a.id(), b.id());
         };
+    }
+
+    /** The library's value order, with the common cases (same-typed strings, numbers) taken first. */
+    private static int compareValues(Object a, Object b) {
+        if (a instanceof String x && b instanceof String y) {
+            return x.compareTo(y);
+        }
+        if (a instanceof Double x && b instanceof Double y) {
+            return Double.compare(x, y);
+        }
+        return VALUES.compare(a, b);
+    }
+
+    /**
+     * The document's entries' key values: one list of normalized values for plain scalars (the
+     * common case, without the library's general path), else the library's multikey expansion.
+     */
+    private List<List<Object>> keyValuesOf(Document document) {
+        List<Object> values = new ArrayList<>(keys().size());
+        for (String key : keys()) {
+            Object value = Utils.getSubdocumentValueCollectionAware(document, key);
+            if (value instanceof Missing || value == null) {
+                values.add(null);
+            } else if (value instanceof Double || value instanceof Integer) {
+                values.add(((Number) value).doubleValue() == 0.0 ? 0.0 : ((Number) value).doubleValue());
+            } else if (value instanceof Number || value instanceof Map || value instanceof Collection) {
+                return getKeyValues(document).stream().map(keyValue -> keyValue.stream().toList()).toList();
+            } else {
+                // Strings, booleans, dates, ids: the library's normalization keeps them as they are.
+                values.add(value);
+            }
+        }
+        return List.of(values);
     }
 
     boolean holdsEveryDocument() {
@@ -122,17 +154,16 @@ final class SecondaryIndex<P> extends Index<P> {
     @Override
     public void checkAdd(Document document, MongoCollection<P> collection) {
         if (unique && !skips(document)) {
-            for (KeyValue keyValue : getKeyValues(document)) {
-                if (holderOf(keyValue) != null) {
-                    throw new DuplicateKeyError(this, collection, getKeys(), keyValue);
+            for (List<Object> values : keyValuesOf(document)) {
+                if (holderOf(values) != null) {
+                    throw new DuplicateKeyError(this, collection, getKeys(), new KeyValue(values));
                 }
             }
         }
     }
 
     /** The {@code _id} of a document holding exactly these key values, or null. */
-    private Object holderOf(KeyValue keyValue) {
-        List<Object> values = keyValue.stream().toList();
+    private Object holderOf(List<Object> values) {
         Map.Entry<Entry, P> first = entries.ceilingEntry(new Entry(values, null, -1));
         if (first == null || entries.comparator().compare(first.getKey(), new Entry(values, null, 1)) > 0) {
             return null;
@@ -146,16 +177,16 @@ final class SecondaryIndex<P> extends Index<P> {
         if (skips(document)) {
             return;
         }
-        Object id = idOf(document).get(0);
-        Set<KeyValue> keyValues = getKeyValues(document);
+        KeyValue id = idOf(document);
+        List<List<Object>> keyValues = keyValuesOf(document);
         List<Entry> added = new ArrayList<>(keyValues.size());
-        for (KeyValue keyValue : keyValues) {
-            Entry entry = new Entry(keyValue.stream().toList(), id, 0);
+        for (List<Object> values : keyValues) {
+            Entry entry = new Entry(values, id.get(0), 0);
             entries.put(entry, position);
             added.add(entry);
         }
         multikey |= added.size() > 1;
-        byId.put(idOf(document), new Indexed<>(position, added));
+        byId.put(id, new Indexed<>(position, added));
     }
 
     @Override
@@ -176,10 +207,10 @@ final class SecondaryIndex<P> extends Index<P> {
             return;
         }
         Object ownId = idOf(oldDocument).get(0);
-        for (KeyValue keyValue : getKeyValues(newDocument)) {
-            Object holder = holderOf(keyValue);
-            if (holder != null && VALUES.compare(holder, ownId) != 0) {
-                throw new DuplicateKeyError(this, collection, getKeys(), keyValue);
+        for (List<Object> values : keyValuesOf(newDocument)) {
+            Object holder = holderOf(values);
+            if (holder != null && compareValues(holder, ownId) != 0) {
+                throw new DuplicateKeyError(this, collection, getKeys(), new KeyValue(values));
             }
         }
     }
