@@ -98,6 +98,12 @@ public class IndexedH2Backend extends H2Backend {
                     () -> super.queryDocuments(query, orderBy, skip, limit, batchSize, fieldSelector));
         }
 
+        /** Under the collection's lock, unlike the library's: a write during the build would miss the index. */
+        @Override
+        public synchronized void addIndex(Index<Object> index) {
+            super.addIndex(index);
+        }
+
         @Override
         public Stream<Document> queryAllAsStream() {
             Document match = MatchPushdown.take(getFullName());

@@ -74,6 +74,12 @@ public class IndexedMemoryBackend extends MemoryBackend {
                     () -> super.queryDocuments(query, orderBy, skip, limit, batchSize, fieldSelector));
         }
 
+        /** Under the collection's lock, unlike the library's: a write during the build would miss the index. */
+        @Override
+        public synchronized void addIndex(Index<Integer> index) {
+            super.addIndex(index);
+        }
+
         @Override
         public Stream<Document> queryAllAsStream() {
             Document match = MatchPushdown.take(getFullName());
