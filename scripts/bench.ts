@@ -457,22 +457,33 @@ try {
     ]);
     // The truth is the like rows: a like whose answer timed out at the client may still be stored,
     // and still be counted after the storm; so both are read until they agree (30 s at most).
-    const check = await connectMongo(mongoServer.uri, { appName: 'bench-check' });
+    // A machine saturated by the storm may not answer for seconds: a failed read is tried again.
     const settleStarted = performance.now();
     let finalCount = -1;
     let likeRows = -2;
     while (performance.now() - settleStarted < 30_000) {
       await delay(1_000);
-      const final = await gql('query($id: ID!) { post(id: $id) { likeCount } }', { id: hotPost });
-      finalCount = final.data?.post?.likeCount as number;
-      likeRows = await check
-        .db(databaseName(prefix, 'likes'))
-        .collection('likes')
-        .countDocuments({ shard: shardOfId(hotPost), postId: hotPost, active: true });
+      try {
+        const final = await gql('query($id: ID!) { post(id: $id) { likeCount } }', {
+          id: hotPost,
+        });
+        finalCount = final.data?.post?.likeCount as number;
+        const check = await connectMongo(mongoServer.uri, { appName: 'bench-check' });
+        try {
+          likeRows = await check
+            .db(databaseName(prefix, 'likes'))
+            .collection('likes')
+            .countDocuments({ shard: shardOfId(hotPost), postId: hotPost, active: true });
+        } finally {
+          await check.close();
+        }
+      } catch (error) {
+        say(`reading the storm's outcome failed, trying again: ${String(error)}`);
+        continue;
+      }
       if (finalCount === likeRows) break;
     }
     const settleSeconds = (performance.now() - settleStarted) / 1_000;
-    await check.close();
     const feedP95 = (phase: Phase) =>
       percentile(
         [...(phase.result.latencies.feed ?? [])].sort((a, b) => a - b),
