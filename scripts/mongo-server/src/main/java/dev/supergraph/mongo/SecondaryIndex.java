@@ -27,8 +27,8 @@ import de.bwaldvogel.mongo.exception.DuplicateKeyError;
 /**
  * An ordered, compound index kept in memory for either backend: the library accepts non-unique
  * index specs but stores them as an {@code EmptyIndex}, and its unique indexes only answer
- * queries naming every key. This one answers equality on any prefix of its keys ({@code $in} on
- * the first) and hands out positions in key order, so a matching sort needs no sort at all.
+ * queries naming every key. This one answers equality or {@code $in} on any prefix of its keys
+ * and hands out positions in key order, so a matching sort needs no sort at all.
  *
  * <p>Entries are ordered by the key values (each in its declared direction), then by {@code _id},
  * so every document has distinct entries even when the keys repeat. The library removes documents
