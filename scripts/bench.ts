@@ -11,6 +11,7 @@ import { connectMongo, databaseName } from '../platform/mongo.js';
 import { projectPath, projectRoot } from '../platform/paths.js';
 import type { LoadPlan, LoadResult } from './bench-load.js';
 import { FEED_QUERY } from './bench-queries.js';
+import { startGrafbase } from './bench-grafbase.js';
 import { seedBench } from './bench-seed.js';
 import { percentile, processStats } from './measure.js';
 import { startServiceProcess, startSupergraphProcesses, type ServiceProcess } from './processes.js';
@@ -19,10 +20,10 @@ import { SUPERGRAPH_FILE } from './supergraph.js';
 
 /**
  * `npm run bench`: the read path at scale. Seeds a large graph into the embedded Mongo-wire
- * server, starts the three subgraphs once (separate processes), then three gateways over them,
+ * server, starts the three subgraphs once (separate processes), then four gateways over them,
  * each one process: (a) ours, (b) a plain `@apollo/gateway` + `@apollo/server` with default
- * settings, (c) `@graphql-hive/gateway` with its router runtime. The same workload runs against
- * each in alternation (a, b, c, a, b, c, ...), each for a fixed time at a fixed concurrency, from
+ * settings, (c) `@graphql-hive/gateway` with its router runtime, (d) Grafbase, a Rust gateway.
+ * The same workload runs against each in alternation (a, b, c, d, a, b, c, d, ...), each for a fixed time at a fixed concurrency, from
  * a load generator in its own process; gateway CPU comes from /proc, subgraph requests and
  * database commands from the subgraphs' /metrics. Then a like storm on one post through our
  * gateway while the feed is read, against the same feed load without it, and the post's final
@@ -33,17 +34,15 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '2' },
     concurrency: { type: 'string', default: '32' },
-    // Sized for the embedded Mongo-wire server, which uses no secondary index: at 1,000 users and
-    // 20,000 posts its collection scans, not the gateways, take the seconds (pass them as flags).
-    users: { type: 'string', default: '300' },
-    posts: { type: 'string', default: '3000' },
+    users: { type: 'string', default: '1000' },
+    posts: { type: 'string', default: '20000' },
     'min-follows': { type: 'string', default: '20' },
     'max-follows': { type: 'string', default: '60' },
     'likes-per-post': { type: 'string', default: '3' },
     'comments-per-post': { type: 'string', default: '1' },
     'storm-rate': { type: 'string', default: '5000' },
     'storm-seconds': { type: 'string', default: '10' },
-    gateways: { type: 'string', default: 'ours,apollo,hive' },
+    gateways: { type: 'string', default: 'ours,apollo,hive,grafbase' },
     out: { type: 'string', default: '.data/bench.md' },
     profile: { type: 'boolean', default: false },
   },
@@ -104,23 +103,6 @@ const redis = await ensureRedis(process.env.REDIS_URL);
 const prefix = `bench${randomBytes(3).toString('hex')}`;
 const cleanups: (() => Promise<void>)[] = [];
 try {
-  say(`seeding ${args.users} users and ${args.posts} posts`);
-  const mongo = await connectMongo(mongoServer.uri, { appName: 'bench-seed' });
-  const seedStarted = performance.now();
-  const seeded = await seedBench(mongo, prefix, {
-    users: Number(args.users),
-    posts: Number(args.posts),
-    minFollows: Number(args['min-follows']),
-    maxFollows: Number(args['max-follows']),
-    likesPerPost: Number(args['likes-per-post']),
-    commentsPerPost: Number(args['comments-per-post']),
-  });
-  await mongo.close();
-  const seedSeconds = (performance.now() - seedStarted) / 1_000;
-  say(
-    `seeded in ${seedSeconds.toFixed(1)} s: ${seeded.follows} follows, ${seeded.likes} likes, ${seeded.comments} comments`,
-  );
-
   const ports = {
     gateway: await freePort(),
     feed: await freePort(),
@@ -139,14 +121,38 @@ try {
     REDIS_URL: redis.url,
     LOG_LEVEL: 'warn',
   };
-  const subgraphs = await startSupergraphProcesses({
+  const subgraphOptions = {
     host,
     ports,
     env: baseEnv,
     gateway: false,
     logsToStderr: true,
-    onExit: (name, code) => say(`${name} exited with ${code}`),
+    onExit: (name: string, code: number | string | null) => say(`${name} exited with ${code}`),
+  };
+  // The services create their indexes on the empty collections first, as in production where
+  // the data arrives through them: built afterwards over a seeded database, at once, under
+  // load, an index build could outlast a start-up command's timeout.
+  say('creating the indexes (the subgraphs started once on the empty database)');
+  await (await startSupergraphProcesses(subgraphOptions)).stop();
+
+  say(`seeding ${args.users} users and ${args.posts} posts`);
+  const mongo = await connectMongo(mongoServer.uri, { appName: 'bench-seed' });
+  const seedStarted = performance.now();
+  const seeded = await seedBench(mongo, prefix, {
+    users: Number(args.users),
+    posts: Number(args.posts),
+    minFollows: Number(args['min-follows']),
+    maxFollows: Number(args['max-follows']),
+    likesPerPost: Number(args['likes-per-post']),
+    commentsPerPost: Number(args['comments-per-post']),
   });
+  await mongo.close();
+  const seedSeconds = (performance.now() - seedStarted) / 1_000;
+  say(
+    `seeded in ${seedSeconds.toFixed(1)} s: ${seeded.follows} follows, ${seeded.likes} likes, ${seeded.comments} comments`,
+  );
+
+  const subgraphs = await startSupergraphProcesses(subgraphOptions);
   cleanups.push(() => subgraphs.stop());
 
   // Every gateway reads the same supergraph, with routing URLs pointed at this run's subgraphs.
@@ -216,11 +222,25 @@ try {
             readyInit: graphqlProbe,
           }),
       },
+      grafbase: {
+        label: '(d) Grafbase (Rust)',
+        start: (port) =>
+          startGrafbase({
+            host,
+            port,
+            env: baseEnv,
+            subgraphUrls: {
+              feed: subgraphUrl(ports.feed),
+              likes: subgraphUrl(ports.likes),
+              comments: subgraphUrl(ports.comments),
+            },
+          }),
+      },
     };
   const gateways: Gateway[] = [];
   for (const key of (args.gateways ?? '').split(',')) {
     const kind = kinds[key];
-    if (!kind) throw new Error(`unknown gateway ${key}: ours, apollo or hive`);
+    if (!kind) throw new Error(`unknown gateway ${key}: ours, apollo, hive or grafbase`);
     const port = key === 'ours' ? ports.gateway : await freePort();
     const started = await kind.start(port);
     cleanups.push(() => started.stop());
@@ -436,16 +456,35 @@ try {
         storm: { postId: hotPost, rate: STORM_RATE, userPrefix: 'storm-', maxInFlight: 256 },
       }),
     ]);
-    await delay(2_000);
-    const final = await gql('query($id: ID!) { post(id: $id) { likeCount } }', { id: hotPost });
-    const finalCount = final.data?.post?.likeCount as number;
-    // The truth is the like rows: a like whose answer timed out at the client may still be stored.
-    const check = await connectMongo(mongoServer.uri, { appName: 'bench-check' });
-    const likeRows = await check
-      .db(databaseName(prefix, 'likes'))
-      .collection('likes')
-      .countDocuments({ shard: shardOfId(hotPost), postId: hotPost, active: true });
-    await check.close();
+    // The truth is the like rows: a like whose answer timed out at the client may still be stored,
+    // and still be counted after the storm; so both are read until they agree (30 s at most).
+    // A machine saturated by the storm may not answer for seconds: a failed read is tried again.
+    const settleStarted = performance.now();
+    let finalCount = -1;
+    let likeRows = -2;
+    while (performance.now() - settleStarted < 30_000) {
+      await delay(1_000);
+      try {
+        const final = await gql('query($id: ID!) { post(id: $id) { likeCount } }', {
+          id: hotPost,
+        });
+        finalCount = final.data?.post?.likeCount as number;
+        const check = await connectMongo(mongoServer.uri, { appName: 'bench-check' });
+        try {
+          likeRows = await check
+            .db(databaseName(prefix, 'likes'))
+            .collection('likes')
+            .countDocuments({ shard: shardOfId(hotPost), postId: hotPost, active: true });
+        } finally {
+          await check.close();
+        }
+      } catch (error) {
+        say(`reading the storm's outcome failed, trying again: ${String(error)}`);
+        continue;
+      }
+      if (finalCount === likeRows) break;
+    }
+    const settleSeconds = (performance.now() - settleStarted) / 1_000;
     const feedP95 = (phase: Phase) =>
       percentile(
         [...(phase.result.latencies.feed ?? [])].sort((a, b) => a - b),
@@ -468,7 +507,7 @@ try {
         `${storm.likers ?? 0} acknowledged, ${storm.errors} errors${storm.errorSamples.length ? ` (${storm.errorSamples[0]})` : ''}`,
       `- like latency p50 / p95 / p99 ms: ${percentile(likeLatencies, 50).toFixed(1)} / ${percentile(likeLatencies, 95).toFixed(1)} / ${percentile(likeLatencies, 99).toFixed(1)}`,
       `- feed p95 during the storm: ${((stormP95 / quietP95 - 1) * 100).toFixed(0)}% over without (target: within 20%): ${stormP95 <= quietP95 * 1.2 ? 'met' : 'NOT met'}`,
-      `- final likeCount ${finalCount} after 2 s; distinct likers stored ${likeRows}: ${finalCount === likeRows ? 'exact' : 'NOT exact'}` +
+      `- final likeCount ${finalCount} after ${settleSeconds.toFixed(0)} s; distinct likers stored ${likeRows}: ${finalCount === likeRows ? 'exact' : 'NOT exact'}` +
         ` (acknowledged to the client: ${storm.likers ?? 0})`,
     ];
   }
@@ -503,14 +542,18 @@ try {
     ['subgraph CPU ms per query (all three)', (s) => fmt(s.subgraphCpuMsPerQuery, 2)],
     ['per CPU-second vs (b)', ratio((s) => s.perCpuSecond, 'apollo')],
     ['per CPU-second vs (c)', ratio((s) => s.perCpuSecond, 'hive')],
+    ['per CPU-second vs (d)', ratio((s) => s.perCpuSecond, 'grafbase')],
     ['above idle vs (b)', ratio((s) => s.perBusyCpuSecond, 'apollo')],
     ['above idle vs (c)', ratio((s) => s.perBusyCpuSecond, 'hive')],
+    ['above idle vs (d)', ratio((s) => s.perBusyCpuSecond, 'grafbase')],
     ['requests/s vs (b)', ratio((s) => s.perSecond, 'apollo')],
     ['requests/s vs (c)', ratio((s) => s.perSecond, 'hive')],
+    ['requests/s vs (d)', ratio((s) => s.perSecond, 'grafbase')],
   ];
   const a = byKey('ours');
   const b = byKey('apollo');
   const c = byKey('hive');
+  const d = byKey('grafbase');
   const lines = [
     `## npm run bench (${new Date().toISOString()})`,
     '',
@@ -527,7 +570,8 @@ try {
       `${ROUNDS} rounds of ${SECONDS} s per gateway, in alternation, after 3 s of warm-up each.`,
     '(b) is `@apollo/gateway` + `@apollo/server` standalone with default settings, plus a `willSendRequest` ' +
       'that forwards Authorization; (c) is `@graphql-hive/gateway` with `@graphql-hive/router-runtime`, ' +
-      'forwarding Authorization (`propagateHeaders`). Ours runs its rate limiter (budgets raised).',
+      'forwarding Authorization (`propagateHeaders`); (d) is Grafbase (`grafbase dev` 0.103, Rust) composing the ' +
+      "subgraphs' SDL, forwarding Authorization, in-flight de-duplication off. Ours runs its rate limiter (budgets raised).",
     `Same feed answer from every gateway: ${sameAnswers ? 'yes' : 'NO (see stderr)'}.`,
     '',
     `| | ${summaries.map((s) => s.gateway.label).join(' | ')} |`,
@@ -537,8 +581,9 @@ try {
       .filter((s) => s.errorSamples.length > 0)
       .map((s) => `\nerrors of ${s.gateway.label}: ${s.errorSamples.join(' | ')}`),
     '',
-    `Targets: (a) ≥ 2x (b) per gateway CPU-second: ${a && b ? (a.perCpuSecond >= 2 * b.perCpuSecond ? 'met' : 'NOT met') : 'n/a'}; ` +
-      `(a) ≥ (c): ${a && c ? (a.perCpuSecond >= c.perCpuSecond ? 'met' : 'NOT met') : 'n/a'}.`,
+    `Targets: (a) ≥ 3x (b) per gateway CPU-second: ${a && b ? (a.perCpuSecond >= 3 * b.perCpuSecond ? 'met' : 'NOT met') : 'n/a'}; ` +
+      `(a) ≥ (c): ${a && c ? (a.perCpuSecond >= c.perCpuSecond ? 'met' : 'NOT met') : 'n/a'}; ` +
+      `(a) ≥ half of (d): ${a && d ? (a.perCpuSecond >= d.perCpuSecond / 2 ? 'met' : 'NOT met') : 'n/a'}.`,
     ...stormLines,
   ];
   const report = lines.join('\n');

@@ -52,22 +52,29 @@ function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /**
- * One Node process running `entry` (a path under the project root), resolved once `readyUrl`
- * answers 2xx to a request made with `readyInit` (a GET by default). `nodeArgs` go before the
- * entry (for example `--cpu-prof`).
+ * One Node process running `entry` (a path under the project root), or a native program
+ * (`executable`, a benchmark peer), resolved once `readyUrl` answers 2xx to a request made with
+ * `readyInit` (a GET by default). `nodeArgs` go before the entry (for example `--cpu-prof`).
  */
-export async function startServiceProcess(options: {
-  name: string;
-  entry: string;
-  env: NodeJS.ProcessEnv;
-  readyUrl: string;
-  readyInit?: RequestInit;
-  nodeArgs?: string[];
-  /** Send the process's log lines (its stdout) to our stderr, leaving our stdout to results. */
-  logsToStderr?: boolean;
-}): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), projectPath(options.entry)], {
-    cwd: projectRoot,
+export async function startServiceProcess(
+  options: {
+    name: string;
+    env: NodeJS.ProcessEnv;
+    readyUrl: string;
+    readyInit?: RequestInit;
+    /** Send the process's log lines (its stdout) to our stderr, leaving our stdout to results. */
+    logsToStderr?: boolean;
+  } & (
+    | { entry: string; nodeArgs?: string[] }
+    | { executable: { file: string; args: string[]; cwd: string } }
+  ),
+): Promise<ServiceProcess> {
+  const [file, args, cwd] =
+    'executable' in options
+      ? [options.executable.file, options.executable.args, options.executable.cwd]
+      : [process.execPath, [...(options.nodeArgs ?? []), projectPath(options.entry)], projectRoot];
+  const child = spawn(file, args, {
+    cwd,
     env: options.env,
     stdio: ['ignore', options.logsToStderr ? process.stderr : 'inherit', 'inherit'],
   });

@@ -26,8 +26,11 @@ import io.netty.channel.Channel;
  *
  * <pre>
  * java -jar mongo-server.jar --host 127.0.0.1 --port 0 --backend memory|h2 [--file store.mv]
- *                            [--exit-on-stdin-close]
+ *                            [--exit-on-stdin-close] [--secondary-indexes on|off]
  * </pre>
+ *
+ * <p>Secondary indexes are on by default; off gives the library's stock behaviour (only unique
+ * indexes are kept), against which tests and benchmarks compare.
  *
  * <p>Protocol with the parent process: exactly one line {@code READY <host>:<port>} on stdout once
  * the socket is bound; everything else (logs, errors) goes to stderr.
@@ -61,7 +64,8 @@ public final class MongoLauncher {
     private MongoLauncher() {
     }
 
-    private record Options(String host, int port, String backend, String file, boolean exitOnStdinClose) {
+    private record Options(String host, int port, String backend, String file, boolean exitOnStdinClose,
+            boolean secondaryIndexes) {
     }
 
     public static void main(String[] args) {
@@ -78,7 +82,8 @@ public final class MongoLauncher {
         } catch (IllegalArgumentException e) {
             System.err.println("mongo-server: " + e.getMessage());
             System.err.println("usage: java -jar mongo-server.jar --host 127.0.0.1 --port 0"
-                    + " --backend memory|h2 [--file path/to/store.mv] [--exit-on-stdin-close]");
+                    + " --backend memory|h2 [--file path/to/store.mv] [--exit-on-stdin-close]"
+                    + " [--secondary-indexes on|off]");
             System.exit(EXIT_USAGE);
             return;
         }
@@ -173,6 +178,15 @@ public final class MongoLauncher {
     private static MongoBackend createBackend(Options options) throws IOException {
         switch (options.backend()) {
             case "memory":
+                if (options.secondaryIndexes()) {
+                    return new IndexedMemoryBackend() {
+                        @Override
+                        public Document handleCommand(Channel channel, String database, String command,
+                                Document query) {
+                            return handleCommandCompat(channel, database, command, query, super::handleCommand);
+                        }
+                    };
+                }
                 return new MemoryBackend() {
                     @Override
                     public Document handleCommand(Channel channel, String database, String command, Document query) {
@@ -184,6 +198,15 @@ public final class MongoLauncher {
                 Path parent = file.getParent();
                 if (parent != null) {
                     Files.createDirectories(parent);
+                }
+                if (options.secondaryIndexes()) {
+                    return new IndexedH2Backend(file.toString()) {
+                        @Override
+                        public Document handleCommand(Channel channel, String database, String command,
+                                Document query) {
+                            return handleCommandCompat(channel, database, command, query, super::handleCommand);
+                        }
+                    };
                 }
                 return new H2Backend(file.toString()) {
                     @Override
@@ -227,6 +250,7 @@ public final class MongoLauncher {
         String backend = "memory";
         String file = null;
         boolean exitOnStdinClose = false;
+        boolean secondaryIndexes = true;
 
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
@@ -246,6 +270,13 @@ public final class MongoLauncher {
                 case "--backend" -> backend = value(args, ++i, arg);
                 case "--file" -> file = value(args, ++i, arg);
                 case "--exit-on-stdin-close" -> exitOnStdinClose = true;
+                case "--secondary-indexes" -> {
+                    String raw = value(args, ++i, arg);
+                    if (!raw.equals("on") && !raw.equals("off")) {
+                        throw new IllegalArgumentException("--secondary-indexes must be on or off, got '" + raw + "'");
+                    }
+                    secondaryIndexes = raw.equals("on");
+                }
                 default -> throw new IllegalArgumentException("unknown argument '" + arg + "'");
             }
         }
@@ -259,7 +290,7 @@ public final class MongoLauncher {
         if (backend.equals("memory") && file != null) {
             throw new IllegalArgumentException("--file only applies to --backend h2");
         }
-        return new Options(host, port, backend, file, exitOnStdinClose);
+        return new Options(host, port, backend, file, exitOnStdinClose, secondaryIndexes);
     }
 
     private static String value(String[] args, int index, String flag) {

@@ -1,0 +1,127 @@
+package dev.supergraph.mongo;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.function.Supplier;
+
+import de.bwaldvogel.mongo.backend.Index;
+import de.bwaldvogel.mongo.backend.QueryResult;
+import de.bwaldvogel.mongo.bson.Document;
+
+/**
+ * Which positions a query reads, chosen over the collection's secondary indexes: the index that
+ * pins the longest prefix of its keys wins, then one whose order serves the sort. Without any, the
+ * library's own plan (the unique indexes, else a scan) stays in charge.
+ *
+ * @param positions candidates, a superset of the matches: the caller applies the whole query
+ * @param sortServed the positions already come in the requested order, so a limit may stop early
+ */
+record IndexPlan<P>(Iterable<P> positions, boolean sortServed) {
+
+    /** Reads the positions for a sorted view (null order when the positions come sorted already). */
+    @FunctionalInterface
+    interface Reader<P> {
+        QueryResult read(Iterable<P> positions, Document orderBy);
+    }
+
+    /** Runs a query through the best secondary index, else through the library's own plan. */
+    static <P> QueryResult run(List<Index<P>> indexes, Document query, Document orderBy, Comparator<P> natural,
+            Reader<P> reader, Supplier<QueryResult> library) {
+        IndexPlan<P> plan = choose(indexes, query, orderBy, natural);
+        if (plan == null) {
+            return library.get();
+        }
+        return reader.read(plan.positions(), plan.sortServed() ? null : orderBy);
+    }
+
+    /**
+     * @param natural the order of a collection scan: unsorted results keep the order the library's
+     *                scan would give them
+     * @return null when no secondary index helps
+     */
+    private static <P> IndexPlan<P> choose(List<Index<P>> indexes, Document query, Document orderBy, Comparator<P> natural) {
+        Document sort = orderBy == null ? new Document() : orderBy;
+        if (sort.containsKey("$natural")) {
+            return null;
+        }
+        SecondaryIndex<P> best = null;
+        List<List<Object>> bestPinned = List.of();
+        Boolean bestDescending = null;
+        for (Index<P> index : indexes) {
+            if (!(index instanceof SecondaryIndex<P> secondary)) {
+                if (index.canHandle(query)) {
+                    // A unique index naming exactly the queried fields: a point lookup, nothing beats it.
+                    return null;
+                }
+                continue;
+            }
+            List<List<Object>> pinned = secondary.pinnedValues(query);
+            Boolean descending = servedDirection(secondary, pinned, sort);
+            boolean better = best == null
+                    || pinned.size() > bestPinned.size()
+                    || (pinned.size() == bestPinned.size() && descending != null && bestDescending == null);
+            // A walk of the whole index in sort order: only complete when the index holds every
+            // document.
+            boolean usable = !pinned.isEmpty() || (descending != null && secondary.holdsEveryDocument());
+            if (usable && better) {
+                best = secondary;
+                bestPinned = pinned;
+                bestDescending = descending;
+            }
+        }
+        if (best == null) {
+            return null;
+        }
+        if (bestDescending != null) {
+            return new IndexPlan<>(best.positions(bestPinned, bestDescending), true);
+        }
+        Iterable<P> found = best.positions(bestPinned, false);
+        List<P> positions = new ArrayList<>();
+        if (best.isMultikey()) {
+            LinkedHashSet<P> distinct = new LinkedHashSet<>();
+            found.forEach(distinct::add);
+            positions.addAll(distinct);
+        } else {
+            found.forEach(positions::add);
+        }
+        positions.sort(natural);
+        return new IndexPlan<>(positions, false);
+    }
+
+    /**
+     * Whether walking the index yields the sort's order: null if not, else whether the walk runs
+     * backwards. Keys pinned to one value are constant; the sort must name the keys from the first
+     * one pinned to several values (or else from the first unpinned one) onwards, in order, all in
+     * the index's directions or all reversed. Arrays under a key sort differently, so multikey
+     * indexes never serve a sort.
+     */
+    private static Boolean servedDirection(SecondaryIndex<?> index, List<List<Object>> pinned, Document sort) {
+        if (sort.isEmpty() || index.isMultikey()) {
+            return null;
+        }
+        int start = 0;
+        while (start < pinned.size() && pinned.get(start).size() == 1) {
+            start++;
+        }
+        List<String> names = index.keyNames();
+        if (start + sort.size() > names.size()) {
+            return null;
+        }
+        Boolean descending = null;
+        int i = start;
+        for (String field : sort.keySet()) {
+            if (!field.equals(names.get(i)) || !(sort.get(field) instanceof Number direction)) {
+                return null;
+            }
+            boolean reversed = (direction.doubleValue() < 0) == index.getKeys().get(i).isAscending();
+            if (descending != null && descending != reversed) {
+                return null;
+            }
+            descending = reversed;
+            i++;
+        }
+        return descending;
+    }
+}

@@ -1,0 +1,338 @@
+package dev.supergraph.mongo;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.NoSuchElementException;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Supplier;
+
+import de.bwaldvogel.mongo.MongoCollection;
+import de.bwaldvogel.mongo.backend.Index;
+import de.bwaldvogel.mongo.backend.IndexKey;
+import de.bwaldvogel.mongo.backend.KeyValue;
+import de.bwaldvogel.mongo.backend.Missing;
+import de.bwaldvogel.mongo.backend.Utils;
+import de.bwaldvogel.mongo.backend.ValueComparator;
+import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.exception.DuplicateKeyError;
+
+/**
+ * An ordered, compound index kept in memory for either backend: the library accepts non-unique
+ * index specs but stores them as an {@code EmptyIndex}, and its unique indexes only answer
+ * queries naming every key. This one answers equality or {@code $in} on any prefix of its keys
+ * and hands out positions in key order, so a matching sort needs no sort at all.
+ *
+ * <p>Entries are ordered by the key values (each in its declared direction), then by {@code _id},
+ * so every document has distinct entries even when the keys repeat. The library removes documents
+ * without telling us their position, hence the map from {@code _id} to position and entries.
+ */
+final class SecondaryIndex<P> extends Index<P> {
+
+    private static final String ID_FIELD = "_id";
+    private static final ValueComparator VALUES = ValueComparator.asc();
+    /** Beyond this many combinations of {@code $in} values, a shorter prefix reads fewer ranges. */
+    private static final int MAX_RANGES = 1_000;
+
+    /**
+     * Key values of one document plus its {@code _id}, or, with {@code bias} -1 or +1, a bound just
+     * below or above every entry starting with {@code values} (a prefix of the keys).
+     */
+    record Entry(List<Object> values, Object id, int bias) {
+    }
+
+    private record Indexed<P>(P position, List<Entry> entries) {
+    }
+
+    private final boolean unique;
+    private final NavigableMap<Entry, P> entries;
+    private final Map<KeyValue, Indexed<P>> byId = new HashMap<>();
+    /** Set once a document yields several entries (an array under a key): positions may repeat. */
+    private boolean multikey;
+
+    SecondaryIndex(String name, List<IndexKey> keys, boolean sparse, boolean unique) {
+        super(name, keys, sparse);
+        this.unique = unique;
+        this.entries = new TreeMap<>(entryOrder(keys));
+    }
+
+    /**
+     * A unique index as a backend should open it: compound ones as ours, so that they serve prefix
+     * queries too; single keys (the {@code _id} index among them) as the library's own.
+     */
+    static <P> Index<P> unique(String name, List<IndexKey> keys, boolean sparse, Supplier<Index<P>> library) {
+        return keys.size() > 1 ? new SecondaryIndex<>(name, keys, sparse, true) : library.get();
+    }
+
+    private static Comparator<Entry> entryOrder(List<IndexKey> keys) {
+        return (a, b) -> {
+            int shared = Math.min(a.values().size(), b.values().size());
+            for (int i = 0; i < shared; i++) {
+                int order = compareValues(a.values().get(i), b.values().get(i));
+                if (order != 0) {
+                    return keys.get(i).isAscending() ? order : -order;
+                }
+            }
+            if (a.bias() != 0) {
+                return a.bias();
+            }
+            if (b.bias() != 0) {
+                return -b.bias();
+            }
+            return compareValues(a.id(), b.id());
+        };
+    }
+
+    /** The library's value order, with the common cases (same-typed strings, numbers) taken first. */
+    private static int compareValues(Object a, Object b) {
+        if (a instanceof String x && b instanceof String y) {
+            return x.compareTo(y);
+        }
+        if (a instanceof Double x && b instanceof Double y) {
+            return Double.compare(x, y);
+        }
+        return VALUES.compare(a, b);
+    }
+
+    /**
+     * The document's entries' key values: one list of normalized values for plain scalars (the
+     * common case, without the library's general path), else the library's multikey expansion.
+     */
+    private List<List<Object>> keyValuesOf(Document document) {
+        List<Object> values = new ArrayList<>(keys().size());
+        for (String key : keys()) {
+            Object value = Utils.getSubdocumentValueCollectionAware(document, key);
+            if (value instanceof Missing || value == null) {
+                values.add(null);
+            } else if (value instanceof Double || value instanceof Integer) {
+                values.add(((Number) value).doubleValue() == 0.0 ? 0.0 : ((Number) value).doubleValue());
+            } else if (value instanceof Number || value instanceof Map || value instanceof Collection) {
+                return getKeyValues(document).stream().map(keyValue -> keyValue.stream().toList()).toList();
+            } else {
+                // Strings, booleans, dates, ids: the library's normalization keeps them as they are.
+                values.add(value);
+            }
+        }
+        return List.of(values);
+    }
+
+    boolean holdsEveryDocument() {
+        return !isSparse();
+    }
+
+    boolean isMultikey() {
+        return multikey;
+    }
+
+    /** Key names, in index order. */
+    List<String> keyNames() {
+        return keys();
+    }
+
+    private static KeyValue idOf(Document document) {
+        return new KeyValue(document.get(ID_FIELD)).normalized();
+    }
+
+    private boolean skips(Document document) {
+        return isSparse() && keys().stream()
+                .allMatch(key -> Utils.getSubdocumentValueCollectionAware(document, key) instanceof Missing);
+    }
+
+    @Override
+    public P getPosition(Document document) {
+        Indexed<P> indexed = byId.get(idOf(document));
+        return indexed == null ? null : indexed.position();
+    }
+
+    @Override
+    public void checkAdd(Document document, MongoCollection<P> collection) {
+        if (unique && !skips(document)) {
+            for (List<Object> values : keyValuesOf(document)) {
+                if (holderOf(values) != null) {
+                    throw new DuplicateKeyError(this, collection, getKeys(), new KeyValue(values));
+                }
+            }
+        }
+    }
+
+    /** The {@code _id} of a document holding exactly these key values, or null. */
+    private Object holderOf(List<Object> values) {
+        Map.Entry<Entry, P> first = entries.ceilingEntry(new Entry(values, null, -1));
+        if (first == null || entries.comparator().compare(first.getKey(), new Entry(values, null, 1)) > 0) {
+            return null;
+        }
+        return first.getKey().id();
+    }
+
+    @Override
+    public void add(Document document, P position, MongoCollection<P> collection) {
+        checkAdd(document, collection);
+        if (skips(document)) {
+            return;
+        }
+        KeyValue id = idOf(document);
+        List<List<Object>> keyValues = keyValuesOf(document);
+        List<Entry> added = new ArrayList<>(keyValues.size());
+        for (List<Object> values : keyValues) {
+            Entry entry = new Entry(values, id.get(0), 0);
+            entries.put(entry, position);
+            added.add(entry);
+        }
+        multikey |= added.size() > 1;
+        byId.put(id, new Indexed<>(position, added));
+    }
+
+    @Override
+    public P remove(Document document) {
+        Indexed<P> indexed = byId.remove(idOf(document));
+        if (indexed == null) {
+            return null;
+        }
+        for (Entry entry : indexed.entries()) {
+            entries.remove(entry);
+        }
+        return indexed.position();
+    }
+
+    @Override
+    public void checkUpdate(Document oldDocument, Document newDocument, MongoCollection<P> collection) {
+        if (!unique || nullAwareEqualsKeys(oldDocument, newDocument) || skips(newDocument)) {
+            return;
+        }
+        Object ownId = idOf(oldDocument).get(0);
+        for (List<Object> values : keyValuesOf(newDocument)) {
+            Object holder = holderOf(values);
+            if (holder != null && compareValues(holder, ownId) != 0) {
+                throw new DuplicateKeyError(this, collection, getKeys(), new KeyValue(values));
+            }
+        }
+    }
+
+    @Override
+    public void updateInPlace(Document oldDocument, Document newDocument, P position, MongoCollection<P> collection) {
+        if (!nullAwareEqualsKeys(oldDocument, newDocument)) {
+            remove(oldDocument);
+            add(newDocument, position, collection);
+        }
+    }
+
+    /**
+     * The values each leading key is pinned to by the query (one for an equality, each distinct one
+     * of an {@code $in}), sorted in the key's direction, for as many leading keys as the query pins
+     * and as long as their combinations stay few; empty when the index cannot narrow the query.
+     */
+    List<List<Object>> pinnedValues(Document query) {
+        List<List<Object>> pinned = new ArrayList<>();
+        long combinations = 1;
+        for (int i = 0; i < keys().size(); i++) {
+            Object condition = query.get(keys().get(i));
+            Object equal = Conditions.equalTo(condition);
+            Collection<?> values = equal != null ? List.of(equal) : Conditions.in(condition);
+            if (values == null || combinations * values.size() > MAX_RANGES) {
+                break;
+            }
+            combinations *= values.size();
+            Comparator<Object> order = getKeys().get(i).isAscending() ? VALUES : VALUES.reversed();
+            TreeSet<Object> distinct = new TreeSet<>(order);
+            if (!values.isEmpty()) {
+                distinct.addAll(new KeyValue(values).normalized().stream().toList());
+            }
+            pinned.add(new ArrayList<>(distinct));
+        }
+        return pinned;
+    }
+
+    /**
+     * Positions of the entries matching the pinned values, in key order (every combination of
+     * {@code $in} values visited in key order too), or in reverse key order when descending.
+     */
+    Iterable<P> positions(List<List<Object>> pinned, boolean descending) {
+        List<List<Object>> prefixes = List.of(List.of());
+        for (List<Object> values : pinned) {
+            List<List<Object>> longer = new ArrayList<>(prefixes.size() * values.size());
+            for (List<Object> prefix : prefixes) {
+                for (Object value : values) {
+                    List<Object> next = new ArrayList<>(prefix);
+                    next.add(value);
+                    longer.add(next);
+                }
+            }
+            prefixes = longer;
+        }
+        if (descending) {
+            prefixes = new ArrayList<>(prefixes);
+            Collections.reverse(prefixes);
+        }
+        List<Iterable<P>> ranges = new ArrayList<>(prefixes.size());
+        for (List<Object> prefix : prefixes) {
+            NavigableMap<Entry, P> range = entries.subMap(new Entry(prefix, null, -1), true,
+                    new Entry(prefix, null, 1), true);
+            ranges.add((descending ? range.descendingMap() : range).values());
+        }
+        // Chained by hand: a flatMapped stream would copy each whole range before a limit could stop it.
+        return () -> new Iterator<P>() {
+            private final Iterator<Iterable<P>> remaining = ranges.iterator();
+            private Iterator<P> current = Collections.emptyIterator();
+
+            @Override
+            public boolean hasNext() {
+                while (!current.hasNext() && remaining.hasNext()) {
+                    current = remaining.next().iterator();
+                }
+                return current.hasNext();
+            }
+
+            @Override
+            public P next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                return current.next();
+            }
+        };
+    }
+
+    @Override
+    public boolean canHandle(Document query) {
+        return !pinnedValues(query).isEmpty();
+    }
+
+    @Override
+    public Iterable<P> getPositions(Document query) {
+        return positions(pinnedValues(query), false);
+    }
+
+    @Override
+    public long getCount() {
+        return entries.size();
+    }
+
+    @Override
+    public long getDataSize() {
+        // Not tracked: collStats reports it, nothing here reads it.
+        return 0;
+    }
+
+    @Override
+    public boolean isUnique() {
+        return unique;
+    }
+
+    @Override
+    public void drop() {
+        entries.clear();
+        byId.clear();
+    }
+
+    @Override
+    public String toString() {
+        return getClass().getSimpleName() + "[name=" + getName() + ", keys=" + keys() + ", unique=" + unique + "]";
+    }
+}

@@ -1,0 +1,250 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Collection, Document, Filter, Sort } from 'mongodb';
+import { connectMongo } from '../../platform/mongo.js';
+import { startMongo, type MongoServerOptions } from '../../scripts/services.js';
+
+/**
+ * The embedded server's secondary indexes against its stock, unindexed self: the same randomised
+ * writes (inserts, updates moving documents between index keys, deletes, upserts, unique
+ * violations) go to both, and every answer, reads and write results alike, must be identical.
+ */
+
+interface Row {
+  _id: string;
+  shard: number;
+  postId: string;
+  userId: string;
+  active: boolean;
+  synced: boolean;
+  updatedAt: number;
+  deleted?: boolean;
+  n: number;
+}
+
+/** mulberry32: the same sequence on every run, so a failure replays. */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** What a call answered, errors included (by code: messages may format numbers differently). */
+async function outcome(run: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return { ok: await run() };
+  } catch (error) {
+    const { code, writeErrors, message } = error as {
+      code?: number;
+      writeErrors?: { index: number; code: number }[];
+      message: string;
+    };
+    // Without a server code the failure is not the server's answer: keep what it says.
+    if (code === undefined && !writeErrors) return { failed: message };
+    return { code, writeErrors: writeErrors?.map((e) => [e.index, e.code]) };
+  }
+}
+
+async function compareBackends(
+  backend: MongoServerOptions['backend'],
+  operations: number,
+  seed: number,
+): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'mongo-indexes-'));
+  const servers = await Promise.all(
+    [true, false].map((secondaryIndexes) =>
+      startMongo({
+        backend,
+        port: 0,
+        secondaryIndexes,
+        ...(backend === 'h2' ? { file: join(dir, `${secondaryIndexes}.mv`) } : {}),
+      }),
+    ),
+  );
+  const clients = await Promise.all(
+    servers.map((server) => connectMongo(server.uri, { appName: 'index-test' })),
+  );
+  try {
+    const collections = clients.map((client) => client.db('indexes').collection<Row>('rows'));
+    for (const rows of collections) {
+      await rows.createIndex({ shard: 1, postId: 1, userId: 1 }, { unique: true });
+      await rows.createIndex({ shard: 1, postId: 1, _id: -1 });
+      await rows.createIndex({ synced: 1, updatedAt: 1 });
+      await rows.createIndex({ deleted: 1, updatedAt: 1 }, { sparse: true });
+    }
+    const next = random(seed);
+    const pick = <T>(values: readonly T[]): T => values[Math.floor(next() * values.length)] as T;
+    const shards = [0, 1, 2];
+    const posts = Array.from({ length: 8 }, (_, i) => `p${i}`);
+    const users = Array.from({ length: 12 }, (_, i) => `u${i}`);
+    const ids = Array.from({ length: 400 }, (_, i) => `r${String(i).padStart(4, '0')}`);
+    let clock = 0;
+    const row = (): Row => ({
+      _id: pick(ids),
+      shard: pick(shards),
+      postId: pick(posts),
+      userId: pick(users),
+      active: next() < 0.7,
+      synced: next() < 0.5,
+      updatedAt: ++clock,
+      ...(next() < 0.2 ? { deleted: true } : {}),
+      n: 0,
+    });
+    let duplicateKeys = 0;
+    const both = async (label: string, run: (rows: Collection<Row>) => Promise<unknown>) => {
+      const [indexed, stock] = [
+        await outcome(() => run(collections[0] as Collection<Row>)),
+        await outcome(() => run(collections[1] as Collection<Row>)),
+      ];
+      assert.deepEqual(indexed, stock, `${backend}: ${label}`);
+      if (JSON.stringify(stock).includes('11000')) duplicateKeys++;
+    };
+    const find =
+      (filter: Filter<Row>, sort?: Sort, skip = 0, limit = 0) =>
+      (rows: Collection<Row>) =>
+        rows.find(filter, { sort, skip, limit }).toArray();
+
+    for (let i = 0; i < operations; i++) {
+      // Every random pick happens out here: each callback runs once per server.
+      const shard = pick(shards);
+      const postId = pick(posts);
+      const userId = pick(users);
+      const id = pick(ids);
+      const op = next();
+      if (op < 0.25) {
+        const doc = row();
+        await both(`insert ${JSON.stringify(doc)}`, (rows) => rows.insertOne({ ...doc }));
+      } else if (op < 0.3) {
+        const docs = [row(), row(), row()];
+        await both(`insertMany ordered`, (rows) =>
+          rows.insertMany(
+            docs.map((d) => ({ ...d })),
+            { ordered: true },
+          ),
+        );
+      } else if (op < 0.42) {
+        // Moves a document to other index keys, or onto a taken unique key.
+        const set = { postId: pick(posts), userId: pick(users), updatedAt: ++clock };
+        await both(`move ${id} ${JSON.stringify(set)}`, (rows) =>
+          rows.updateOne({ _id: id }, { $set: set }),
+        );
+      } else if (op < 0.5) {
+        const set = { synced: next() < 0.5, active: next() < 0.5, updatedAt: ++clock };
+        await both(`updateOne by prefix`, (rows) =>
+          rows.updateOne({ shard, postId, userId }, { $set: set }),
+        );
+      } else if (op < 0.55) {
+        await both(`updateMany $inc`, (rows) =>
+          rows.updateMany({ shard, postId }, { $inc: { n: 1 } }),
+        );
+      } else if (op < 0.63) {
+        const doc = row();
+        await both(`upsert`, (rows) =>
+          rows.updateOne(
+            { _id: doc._id, shard: doc.shard, postId: doc.postId, userId: doc.userId },
+            { $set: { active: doc.active, updatedAt: doc.updatedAt } },
+            { upsert: true },
+          ),
+        );
+      } else if (op < 0.67) {
+        const doc = row();
+        await both(`findOneAndUpdate upsert`, (rows) =>
+          rows.findOneAndUpdate(
+            { _id: doc._id, shard: doc.shard, postId: doc.postId },
+            { $set: { userId: doc.userId, updatedAt: doc.updatedAt }, $inc: { n: 1 } },
+            { upsert: true, returnDocument: 'after' },
+          ),
+        );
+      } else if (op < 0.71) {
+        await both(`deleteOne`, (rows) => rows.deleteOne({ shard, postId, userId }));
+      } else if (op < 0.73) {
+        await both(`deleteMany`, (rows) => rows.deleteMany({ shard, postId, active: false }));
+      } else if (op < 0.75) {
+        await both(`deleteOne by id`, (rows) => rows.deleteOne({ _id: id }));
+      }
+
+      // Reads after every write, each shape the indexes plan differently.
+      await both(`count ${shard} ${postId}`, (rows) =>
+        rows.countDocuments({ shard, postId, active: true }),
+      );
+      await both(`newest page`, find({ shard, postId }, { _id: -1 }, 0, 5));
+      await both(`oldest page`, find({ shard, postId }, { _id: 1 }, 2, 4));
+      await both(`unsorted prefix`, find({ shard, postId }));
+      await both(`unique key`, find({ shard, postId, userId }));
+      await both(`$in on the first key`, find({ shard: { $in: [shard, 2, shard] }, postId }));
+      await both(`$in sorted`, find({ shard: { $in: [0, 2] } }, { shard: 1, postId: -1 }, 0, 7));
+      await both(
+        `$in on two keys`,
+        find({ shard: { $in: [shard, 2] }, postId: { $in: [postId, 'p1'] }, userId, active: true }),
+      );
+      await both(
+        `$in served sort`,
+        find({ shard, postId: { $in: ['p3', postId, 'p1'] } }, { postId: 1, _id: -1 }, 1, 6),
+      );
+      await both(
+        `$in reversed sort`,
+        find({ shard, postId: { $in: ['p3', postId] } }, { postId: -1, _id: 1 }, 0, 6),
+      );
+      await both(`empty $in`, find({ shard, postId: { $in: [] } }));
+      await both(`walk in sort order`, find({ synced: false }, { updatedAt: 1 }, 0, 6));
+      await both(`sparse index`, find({ deleted: true }, { updatedAt: -1 }, 0, 6));
+      if (i % 25 === 0) {
+        await both(`whole collection`, find({}));
+        await both(
+          `$eq and ranges`,
+          find({ shard: { $eq: shard }, updatedAt: { $gt: clock / 2 } }),
+        );
+        await both(`distinct`, (rows) => rows.distinct('userId', { shard, postId }));
+        await both(`pages by parent`, (rows) =>
+          rows
+            .aggregate<Document>([
+              {
+                $match: {
+                  shard: { $in: [0, shard] },
+                  postId: { $in: [postId, 'p2'] },
+                  active: true,
+                  _id: { $lt: id },
+                },
+              },
+              { $sort: { postId: 1, _id: -1 } },
+              { $group: { _id: '$postId', rows: { $push: '$$ROOT' } } },
+              { $project: { rows: { $slice: ['$rows', 3] } } },
+              { $sort: { _id: 1 } },
+            ])
+            .toArray(),
+        );
+        await both(`aggregate`, (rows) =>
+          rows
+            .aggregate<Document>([
+              { $match: { shard, active: true } },
+              { $group: { _id: '$postId', likes: { $sum: 1 } } },
+              { $sort: { _id: 1 } },
+            ])
+            .toArray(),
+        );
+      }
+    }
+    const count = await (collections[0] as Collection<Row>).countDocuments();
+    assert.ok(count > 30, `enough rows to mean something: ${count}`);
+    assert.ok(duplicateKeys > 3, `unique violations exercised: ${duplicateKeys}`);
+  } finally {
+    await Promise.all(clients.map((client) => client.close()));
+    await Promise.all(servers.map((server) => server.stop()));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('memory backend: indexed answers equal the unindexed ones', { timeout: 120_000 }, () =>
+  compareBackends('memory', 300, 14),
+);
+
+test('h2 backend: indexed answers equal the unindexed ones', { timeout: 120_000 }, () =>
+  compareBackends('h2', 120, 41),
+);
