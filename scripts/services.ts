@@ -21,10 +21,17 @@ export interface MongoServerOptions {
   /** 0 (the default) lets the OS pick a free port. */
   port?: number;
   host?: string;
+  /**
+   * H2 only: `commit` (the default) commits before each write is acknowledged, so it survives the
+   * server's kill -9; `fsync` also forces it to disk (survives the machine's crash); `delayed` is
+   * the library's auto-commit every second, which loses the last second's writes.
+   */
+  durability?: 'commit' | 'fsync' | 'delayed';
 }
 
 export interface MongoServerHandle {
   uri: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -189,9 +196,11 @@ export async function startMongo(opts: MongoServerOptions): Promise<MongoServerH
     args.push(
       '--file',
       path.resolve(opts.file ?? path.join(projectRoot, '.data', 'mongo', 'store.mv')),
+      '--durability',
+      opts.durability ?? 'commit',
     );
-  } else if (opts.file !== undefined) {
-    throw new Error('startMongo: `file` only applies to the h2 backend');
+  } else if (opts.file !== undefined || opts.durability !== undefined) {
+    throw new Error('startMongo: `file` and `durability` only apply to the h2 backend');
   }
   // Lets the server notice our death through its stdin, even when we are SIGKILLed.
   args.push('--exit-on-stdin-close');
@@ -293,6 +302,7 @@ export async function startMongo(opts: MongoServerOptions): Promise<MongoServerH
   log(`mongo: started mongo-server (${store}) at ${uri} (pid ${child.pid})`);
   return {
     uri,
+    pid: child.pid ?? 0,
     stop: () => {
       stopRequested = true;
       return stop();

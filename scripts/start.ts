@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { MongoClient } from 'mongodb';
 import { signDevToken } from '../platform/auth.js';
 import { connectCache } from '../platform/cache.js';
-import { int, optionalStr, readEnv, str } from '../platform/env.js';
+import { int, oneOf, optionalStr, readEnv, str } from '../platform/env.js';
 import { createLogger } from '../platform/logger.js';
 import { createMetrics } from '../platform/metrics.js';
 import { databaseName } from '../platform/mongo.js';
@@ -21,6 +21,7 @@ import { composeFromConfig, SUPERGRAPH_FILE } from './supergraph.js';
 const env = readEnv({
   MONGODB_URI: optionalStr(),
   MONGO_PORT: int(27017, 0, 65_535),
+  MONGO_DURABILITY: oneOf(['commit', 'fsync', 'delayed'], 'commit'),
   MONGODB_DB_PREFIX: str('ig'),
   REDIS_URL: str('redis://127.0.0.1:6379'),
   EVENTS_PREFIX: str('ig'),
@@ -62,7 +63,11 @@ try {
   await composeIfChanged();
   let mongoUri = env.MONGODB_URI;
   if (!mongoUri) {
-    const mongo = await startMongo({ backend: 'h2', port: env.MONGO_PORT });
+    const mongo = await startMongo({
+      backend: 'h2',
+      port: env.MONGO_PORT,
+      durability: env.MONGO_DURABILITY,
+    });
     cleanups.push(() => mongo.stop());
     mongoUri = mongo.uri;
     say(`embedded Mongo-wire server (H2 store in .data/mongo) at ${mongoUri}`);

@@ -16,6 +16,7 @@ import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import de.bwaldvogel.mongo.bson.Document;
 import io.netty.channel.Channel;
+import org.h2.mvstore.MVStore;
 
 /**
  * Local MongoDB-wire server for dev runs and tests.
@@ -26,8 +27,16 @@ import io.netty.channel.Channel;
  *
  * <pre>
  * java -jar mongo-server.jar --host 127.0.0.1 --port 0 --backend memory|h2 [--file store.mv]
- *                            [--exit-on-stdin-close]
+ *                            [--durability commit|fsync|delayed] [--exit-on-stdin-close]
  * </pre>
+ *
+ * <p>Durability of the H2 backend ({@code --durability}): the library leaves MVStore's default, an
+ * auto-commit every second from a background thread, so a kill -9 loses the writes of the last
+ * second although every client was told they were written. {@code commit} (the default) commits
+ * the store before a command's reply leaves, whenever the command changed anything: an
+ * acknowledged write is in the file (the OS page cache) and survives the server's death.
+ * {@code fsync} also forces the file to the disk before replying, so it survives the machine's
+ * death too. {@code delayed} is the library's behaviour, for measuring what the others cost.
  *
  * <p>Protocol with the parent process: exactly one line {@code READY <host>:<port>} on stdout once
  * the socket is bound; everything else (logs, errors) goes to stderr.
@@ -61,7 +70,8 @@ public final class MongoLauncher {
     private MongoLauncher() {
     }
 
-    private record Options(String host, int port, String backend, String file, boolean exitOnStdinClose) {
+    private record Options(String host, int port, String backend, String file, String durability,
+            boolean exitOnStdinClose) {
     }
 
     public static void main(String[] args) {
@@ -78,7 +88,8 @@ public final class MongoLauncher {
         } catch (IllegalArgumentException e) {
             System.err.println("mongo-server: " + e.getMessage());
             System.err.println("usage: java -jar mongo-server.jar --host 127.0.0.1 --port 0"
-                    + " --backend memory|h2 [--file path/to/store.mv] [--exit-on-stdin-close]");
+                    + " --backend memory|h2 [--file path/to/store.mv] [--durability commit|fsync|delayed]"
+                    + " [--exit-on-stdin-close]");
             System.exit(EXIT_USAGE);
             return;
         }
@@ -185,14 +196,39 @@ public final class MongoLauncher {
                 if (parent != null) {
                     Files.createDirectories(parent);
                 }
-                return new H2Backend(file.toString()) {
+                MVStore store = new MVStore.Builder().fileName(file.toString()).open();
+                boolean commitPerWrite = !options.durability().equals("delayed");
+                boolean fsync = options.durability().equals("fsync");
+                return new H2Backend(store) {
                     @Override
                     public Document handleCommand(Channel channel, String database, String command, Document query) {
-                        return handleCommandCompat(channel, database, command, query, super::handleCommand);
+                        try {
+                            return handleCommandCompat(channel, database, command, query, super::handleCommand);
+                        } finally {
+                            if (commitPerWrite) {
+                                commitWrites(store, fsync);
+                            }
+                        }
                     }
                 };
             default:
                 throw new IllegalStateException("unknown backend " + options.backend());
+        }
+    }
+
+    /**
+     * Runs on the thread that will send the reply, so the reply waits for the commit. Writers that
+     * finish together share a commit: the first one stores every change made so far, and the
+     * others find nothing unsaved. A failed command may have changed documents too (an unordered
+     * insert stops at a duplicate), hence the call from a finally block.
+     */
+    private static void commitWrites(MVStore store, boolean fsync) {
+        if (!store.hasUnsavedChanges()) {
+            return;
+        }
+        store.commit();
+        if (fsync) {
+            store.sync();
         }
     }
 
@@ -226,6 +262,7 @@ public final class MongoLauncher {
         int port = 0;
         String backend = "memory";
         String file = null;
+        String durability = "commit";
         boolean exitOnStdinClose = false;
 
         for (int i = 0; i < args.length; i++) {
@@ -245,6 +282,7 @@ public final class MongoLauncher {
                 }
                 case "--backend" -> backend = value(args, ++i, arg);
                 case "--file" -> file = value(args, ++i, arg);
+                case "--durability" -> durability = value(args, ++i, arg);
                 case "--exit-on-stdin-close" -> exitOnStdinClose = true;
                 default -> throw new IllegalArgumentException("unknown argument '" + arg + "'");
             }
@@ -259,7 +297,10 @@ public final class MongoLauncher {
         if (backend.equals("memory") && file != null) {
             throw new IllegalArgumentException("--file only applies to --backend h2");
         }
-        return new Options(host, port, backend, file, exitOnStdinClose);
+        if (!List.of("commit", "fsync", "delayed").contains(durability)) {
+            throw new IllegalArgumentException("--durability must be commit, fsync or delayed, got '" + durability + "'");
+        }
+        return new Options(host, port, backend, file, durability, exitOnStdinClose);
     }
 
     private static String value(String[] args, int index, String flag) {
