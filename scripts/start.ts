@@ -21,7 +21,7 @@ import { composeFromConfig, SUPERGRAPH_FILE } from './supergraph.js';
 const env = readEnv({
   MONGODB_URI: optionalStr(),
   MONGO_PORT: int(27017, 0, 65_535),
-  MONGO_DURABILITY: oneOf(['commit', 'fsync', 'delayed'], 'commit'),
+  MONGO_DURABILITY: oneOf(['commit', 'fsync', 'delayed'] as const, 'commit'),
   MONGODB_DB_PREFIX: str('ig'),
   REDIS_URL: str('redis://127.0.0.1:6379'),
   EVENTS_PREFIX: str('ig'),
