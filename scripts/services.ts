@@ -27,6 +27,11 @@ export interface MongoServerOptions {
    * the library's auto-commit every second, which loses the last second's writes.
    */
   durability?: 'commit' | 'fsync' | 'delayed';
+  /**
+   * Answer as a mongos router, so that drivers send each read's preference (they leave it out for
+   * a standalone server): for tests of where reads would go in a replicated deployment.
+   */
+  asMongos?: boolean;
 }
 
 export interface MongoServerHandle {
@@ -202,6 +207,7 @@ export async function startMongo(opts: MongoServerOptions): Promise<MongoServerH
   } else if (opts.file !== undefined || opts.durability !== undefined) {
     throw new Error('startMongo: `file` and `durability` only apply to the h2 backend');
   }
+  if (opts.asMongos) args.push('--as-mongos');
   // Lets the server notice our death through its stdin, even when we are SIGKILLed.
   args.push('--exit-on-stdin-close');
 

@@ -79,6 +79,10 @@ export interface TestStack {
  */
 export interface StackOptions {
   supergraphPath?: string;
+  /** A Mongo-wire server of the test's own; MONGODB_URI or one started here by default. */
+  mongoUri?: string;
+  /** How often the subgraphs' repair pass runs (60 s by default). */
+  repairIntervalMs?: number;
   /** The live pub/sub engine; PUBSUB_ENGINE or NATS by default. */
   engine?: 'nats' | 'redis';
   /** NATS_URL or the local server by default. */
@@ -98,10 +102,9 @@ export interface StackOptions {
 }
 
 export async function startStack(options: StackOptions = {}): Promise<TestStack> {
-  const ownMongo = process.env.MONGODB_URI
-    ? undefined
-    : await startMongo({ backend: 'memory', port: 0 });
-  const uri = process.env.MONGODB_URI ?? (ownMongo as { uri: string }).uri;
+  const givenUri = options.mongoUri ?? process.env.MONGODB_URI;
+  const ownMongo = givenUri ? undefined : await startMongo({ backend: 'memory', port: 0 });
+  const uri = givenUri ?? (ownMongo as { uri: string }).uri;
   const commands: CommandStartedEvent[] = [];
   const allCommands: CommandStartedEvent[] = [];
   let recording = false;
@@ -123,7 +126,12 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       : createLogger(service, process.env.TEST_LOG_LEVEL ?? 'silent');
   const logger = loggerOf('test');
   const auth = createTokenVerifier(readAuthConfig({}));
-  const common = { auth, host: '127.0.0.1', port: 0, repairIntervalMs: 60_000 };
+  const common = {
+    auth,
+    host: '127.0.0.1',
+    port: 0,
+    repairIntervalMs: options.repairIntervalMs ?? 60_000,
+  };
   const db = (name: string) => mongo.db(databaseName(dbPrefix, name));
   const engine = options.engine ?? (process.env.PUBSUB_ENGINE === 'redis' ? 'redis' : 'nats');
   const connections: EventClients[] = [];

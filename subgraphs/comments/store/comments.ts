@@ -3,6 +3,7 @@ import type { Page } from '../../../platform/connection.js';
 import { repairUnsynced, type Recounted } from '../../../platform/counters.js';
 import { pagesByParent } from '../../../platform/grouped-pages.js';
 import { newId, shardOfId } from '../../../platform/ids.js';
+import { staleReads } from '../../../platform/mongo.js';
 import type { CommentCountsStore } from './comment-counts.js';
 
 /**
@@ -28,6 +29,8 @@ export interface CommentDoc {
 
 export function commentsStore(db: Db, deps: { counts: CommentCountsStore }) {
   const comments = db.collection<CommentDoc>('comments');
+  /** Pages for readers: nobody needs their own write in them within `maxStalenessSeconds`. */
+  const staleComments = staleReads(db).collection<CommentDoc>('comments');
   const keyOf = (id: string) => ({ shard: shardOfId(id), _id: id });
 
   async function sync(
@@ -117,7 +120,7 @@ export function commentsStore(db: Db, deps: { counts: CommentCountsStore }) {
     },
 
     pagesByPost(postIds: readonly string[], page: Page): Promise<Map<string, CommentDoc[]>> {
-      return pagesByParent(comments, {
+      return pagesByParent(staleComments, {
         parentField: 'postId',
         parents: postIds.map((id) => ({ id, shard: shardOfId(id) })),
         direction: 1,

@@ -27,7 +27,7 @@ import org.h2.mvstore.MVStore;
  *
  * <pre>
  * java -jar mongo-server.jar --host 127.0.0.1 --port 0 --backend memory|h2 [--file store.mv]
- *                            [--durability commit|fsync|delayed] [--exit-on-stdin-close]
+ *                            [--durability commit|fsync|delayed] [--as-mongos] [--exit-on-stdin-close]
  * </pre>
  *
  * <p>Durability of the H2 backend ({@code --durability}): the library leaves MVStore's default, an
@@ -37,6 +37,10 @@ import org.h2.mvstore.MVStore;
  * acknowledged write is in the file (the OS page cache) and survives the server's death.
  * {@code fsync} also forces the file to the disk before replying, so it survives the machine's
  * death too. {@code delayed} is the library's behaviour, for measuring what the others cost.
+ *
+ * <p>{@code --as-mongos} answers {@code hello} as a mongos router does: drivers then send the read
+ * preference with each command (they leave it out for a standalone server), so a test can see
+ * where each read would be routed in a replicated deployment.
  *
  * <p>Protocol with the parent process: exactly one line {@code READY <host>:<port>} on stdout once
  * the socket is bound; everything else (logs, errors) goes to stderr.
@@ -71,7 +75,7 @@ public final class MongoLauncher {
     }
 
     private record Options(String host, int port, String backend, String file, String durability,
-            boolean exitOnStdinClose) {
+            boolean asMongos, boolean exitOnStdinClose) {
     }
 
     public static void main(String[] args) {
@@ -89,7 +93,7 @@ public final class MongoLauncher {
             System.err.println("mongo-server: " + e.getMessage());
             System.err.println("usage: java -jar mongo-server.jar --host 127.0.0.1 --port 0"
                     + " --backend memory|h2 [--file path/to/store.mv] [--durability commit|fsync|delayed]"
-                    + " [--exit-on-stdin-close]");
+                    + " [--as-mongos] [--exit-on-stdin-close]");
             System.exit(EXIT_USAGE);
             return;
         }
@@ -187,7 +191,8 @@ public final class MongoLauncher {
                 return new MemoryBackend() {
                     @Override
                     public Document handleCommand(Channel channel, String database, String command, Document query) {
-                        return handleCommandCompat(channel, database, command, query, super::handleCommand);
+                        return handleCommandCompat(channel, database, command, query, super::handleCommand,
+                                options.asMongos());
                     }
                 };
             case "h2":
@@ -203,7 +208,8 @@ public final class MongoLauncher {
                     @Override
                     public Document handleCommand(Channel channel, String database, String command, Document query) {
                         try {
-                            return handleCommandCompat(channel, database, command, query, super::handleCommand);
+                            return handleCommandCompat(channel, database, command, query, super::handleCommand,
+                                    options.asMongos());
                         } finally {
                             if (commitPerWrite) {
                                 commitWrites(store, fsync);
@@ -238,11 +244,18 @@ public final class MongoLauncher {
      * answer is the same document under the newer field name.
      */
     private static Document handleCommandCompat(Channel channel, String database, String command, Document query,
-            CommandHandler next) {
-        if (!command.equalsIgnoreCase("hello")) {
+            CommandHandler next, boolean asMongos) {
+        boolean hello = command.equalsIgnoreCase("hello");
+        if (!hello && !command.equalsIgnoreCase("isMaster")) {
             return next.handle(channel, database, command, query);
         }
-        Document reply = next.handle(channel, database, "isMaster", query);
+        Document reply = next.handle(channel, database, hello ? "isMaster" : command, query);
+        if (asMongos) {
+            reply.put("msg", "isdbgrid");
+        }
+        if (!hello) {
+            return reply;
+        }
         Object primary = reply.remove("ismaster");
         reply.put("isWritablePrimary", primary == null ? Boolean.TRUE : primary);
         return reply;
@@ -263,6 +276,7 @@ public final class MongoLauncher {
         String backend = "memory";
         String file = null;
         String durability = "commit";
+        boolean asMongos = false;
         boolean exitOnStdinClose = false;
 
         for (int i = 0; i < args.length; i++) {
@@ -283,6 +297,7 @@ public final class MongoLauncher {
                 case "--backend" -> backend = value(args, ++i, arg);
                 case "--file" -> file = value(args, ++i, arg);
                 case "--durability" -> durability = value(args, ++i, arg);
+                case "--as-mongos" -> asMongos = true;
                 case "--exit-on-stdin-close" -> exitOnStdinClose = true;
                 default -> throw new IllegalArgumentException("unknown argument '" + arg + "'");
             }
@@ -300,7 +315,7 @@ public final class MongoLauncher {
         if (!List.of("commit", "fsync", "delayed").contains(durability)) {
             throw new IllegalArgumentException("--durability must be commit, fsync or delayed, got '" + durability + "'");
         }
-        return new Options(host, port, backend, file, durability, exitOnStdinClose);
+        return new Options(host, port, backend, file, durability, asMongos, exitOnStdinClose);
     }
 
     private static String value(String[] args, int index, String flag) {
