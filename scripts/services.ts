@@ -32,6 +32,8 @@ export interface MongoServerOptions {
    * a standalone server): for tests of where reads would go in a replicated deployment.
    */
   asMongos?: boolean;
+  /** Told when the server exits before `stop` (a crash, a kill). */
+  onExit?: (exit: string) => void;
 }
 
 export interface MongoServerHandle {
@@ -42,6 +44,8 @@ export interface MongoServerHandle {
 
 export interface ServiceHandle {
   url: string;
+  /** The server's process id when this process started it, 0 for one found running. */
+  pid: number;
   /** Stops the server only if this process started it; a no-op for one found running. */
   stop(): Promise<void>;
 }
@@ -299,6 +303,7 @@ export async function startMongo(opts: MongoServerOptions): Promise<MongoServerH
   child.once('exit', () => {
     if (!stopRequested) {
       log(`mongo: mongo-server (pid ${child.pid}) exited unexpectedly with ${describeExit(child)}`);
+      opts.onExit?.(describeExit(child));
     }
   });
   detachFromEventLoop(child);
@@ -471,7 +476,7 @@ async function ensureServer(spec: ServerSpec, url: string): Promise<ServiceHandl
   const initial = await spec.probe(host, port);
   if (initial.kind === 'found') {
     log(`${spec.name}: using the server already running at ${url}`);
-    return { url, stop: noop };
+    return { url, pid: 0, stop: noop };
   }
   if (initial.kind === 'foreign') throw foreignError(spec, url, initial.detail);
   if (!isLoopback(host)) {
@@ -516,7 +521,7 @@ async function ensureServer(spec: ServerSpec, url: string): Promise<ServiceHandl
       // Typically "address in use": another process (a parallel test file) won the race.
       if ((await spec.probe(host, port)).kind === 'found') {
         log(`${spec.name}: using the server already running at ${url}`);
-        return { url, stop: noop };
+        return { url, pid: 0, stop: noop };
       }
       throw new Error(
         `${spec.name}: ${binary} exited with ${describeExit(child)} before answering at ` +
@@ -537,7 +542,7 @@ async function ensureServer(spec: ServerSpec, url: string): Promise<ServiceHandl
 
   detachFromEventLoop(child);
   log(`${spec.name}: started ${binary} at ${url} (pid ${child.pid})`);
-  return { url, stop: stopOnce(child) };
+  return { url, pid: child.pid ?? 0, stop: stopOnce(child) };
 }
 
 /** Uses the Redis answering at `url`, or starts a throwaway one there (loopback only). */

@@ -7,9 +7,9 @@ import { createLogger } from '../platform/logger.js';
 import { createMetrics } from '../platform/metrics.js';
 import { databaseName } from '../platform/mongo.js';
 import { projectPath } from '../platform/paths.js';
-import { startSupergraphProcesses } from './processes.js';
+import { restartDelay, startSupergraphProcesses, type RestartEvent } from './processes.js';
 import { seedDemoData } from './seed.js';
-import { ensureNats, ensureRedis, startMongo } from './services.js';
+import { ensureNats, ensureRedis, startMongo, type MongoServerHandle } from './services.js';
 import { composeFromConfig, SUPERGRAPH_FILE } from './supergraph.js';
 
 /**
@@ -48,6 +48,57 @@ async function stopAll(code: number): Promise<never> {
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
 
+function describeRestart(event: RestartEvent): string {
+  switch (event.phase) {
+    case 'exited':
+      return `${event.name} exited (${event.exit}); restarting in ${event.delayMs} ms (restart ${event.attempt} in a row)`;
+    case 'ready':
+      return `${event.name} restarted (pid ${event.pid})`;
+    case 'failed':
+      return `${event.name} did not come back: ${event.error}`;
+  }
+}
+
+const RESTART_POLICY = { initialDelayMs: 1_000, maxDelayMs: 30_000, resetAfterMs: 60_000 };
+
+/**
+ * The embedded server, started again on the same port (the subgraphs' URI) whenever it dies: the
+ * H2 store on disk holds every acknowledged write, and the drivers reconnect on their own.
+ */
+async function superviseMongo(): Promise<string> {
+  let current: MongoServerHandle | undefined;
+  let attempt = 0;
+  let startedAt = 0;
+  // Restarts reuse the port the first start got, so the URI the services hold stays right.
+  let port = env.MONGO_PORT;
+  const restart = (why: string) => {
+    attempt = Date.now() - startedAt >= RESTART_POLICY.resetAfterMs ? 1 : attempt + 1;
+    const delayMs = restartDelay(RESTART_POLICY, attempt);
+    say(`mongo-server ${why}; restarting in ${delayMs} ms (restart ${attempt} in a row)`);
+    setTimeout(() => {
+      if (stopping) return;
+      launch().then(
+        () => say(`mongo-server restarted on port ${port}`),
+        (error: Error) => restart(`did not come back (${error.message})`),
+      );
+    }, delayMs);
+  };
+  const launch = async () => {
+    startedAt = Date.now();
+    current = await startMongo({
+      backend: 'h2',
+      port,
+      durability: env.MONGO_DURABILITY,
+      onExit: (exit) => restart(`exited (${exit})`),
+    });
+    return current;
+  };
+  const { uri } = await launch();
+  port = Number(new URL(uri).port);
+  cleanups.push(() => current?.stop() ?? Promise.resolve());
+  return uri;
+}
+
 async function composeIfChanged() {
   const result = await composeFromConfig();
   if (!result.supergraphSdl) throw new Error(`composition failed:\n${result.errors.join('\n')}`);
@@ -63,13 +114,7 @@ try {
   await composeIfChanged();
   let mongoUri = env.MONGODB_URI;
   if (!mongoUri) {
-    const mongo = await startMongo({
-      backend: 'h2',
-      port: env.MONGO_PORT,
-      durability: env.MONGO_DURABILITY,
-    });
-    cleanups.push(() => mongo.stop());
-    mongoUri = mongo.uri;
+    mongoUri = await superviseMongo();
     say(`embedded Mongo-wire server (H2 store in .data/mongo) at ${mongoUri}`);
   }
   const redis = await ensureRedis(env.REDIS_URL);
@@ -95,9 +140,10 @@ try {
       REDIS_URL: redis.url,
       NATS_URL: nats.url,
     },
-    onExit: (name, code) => {
-      say(`${name} exited (${code}); stopping everything`);
-      void stopAll(1);
+    // A crashed service comes back on its own; the others keep serving meanwhile.
+    restart: {
+      ...RESTART_POLICY,
+      onRestart: (event) => say(describeRestart(event)),
     },
   });
   cleanups.push(() => services.stop());
