@@ -65,6 +65,23 @@ export interface ScenarioResult {
   restarts: RestartEvent[];
 }
 
+interface PostCounts {
+  postId: string;
+  likeCount: number;
+  commentCount: number;
+}
+
+/** The fields of the suite's operations it reads back. */
+interface Answer {
+  data?: {
+    createPost?: { id: string };
+    addComment?: { id: string };
+    post?: { id: string } | null;
+    postCounts?: PostCounts[] | null;
+  } | null;
+  errors?: unknown[];
+}
+
 interface Sent {
   kind: 'write' | 'read';
   start: number;
@@ -145,7 +162,7 @@ export async function runChaos(options: ChaosOptions): Promise<ScenarioResult[]>
         body: JSON.stringify({ query, variables, onError: 'NULL' }),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
-      return (await response.json()) as { data?: Record<string, any> | null; errors?: unknown[] };
+      return (await response.json()) as Answer;
     };
 
     const authorToken = await signDevToken(`${prefix}-author`);
@@ -156,7 +173,9 @@ export async function runChaos(options: ChaosOptions): Promise<ScenarioResult[]>
         {},
         authorToken,
       );
-      postIds.push(created.data?.createPost?.id as string);
+      const id = created.data?.createPost?.id;
+      if (!id) throw new Error(`chaos: createPost failed: ${JSON.stringify(created.errors)}`);
+      postIds.push(id);
     }
 
     const likes = new Set<string>();
@@ -187,7 +206,8 @@ export async function runChaos(options: ChaosOptions): Promise<ScenarioResult[]>
             liked.add(postId);
             likes.add(`${postId}|${userId}`);
           }
-          if (ok && !like) comments.add(answer.data?.addComment?.id as string);
+          const commentId = answer.data?.addComment?.id;
+          if (ok && !like && commentId) comments.add(commentId);
         } catch {
           ok = false;
         }
