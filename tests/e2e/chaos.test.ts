@@ -11,10 +11,10 @@ test(
   { timeout: 240_000 },
   async () => {
     const results = await runChaos({
-      users: 12,
+      users: 10,
       pauseMs: 100,
-      warmMs: 1_500,
-      downMs: 1_500,
+      warmMs: 1_000,
+      downMs: 1_000,
       tiers: ALL_TIERS,
       log: () => undefined,
     });

@@ -85,6 +85,10 @@ public final class MongoLauncher {
         // Every failed command (duplicate key, unsupported operator, ...) is logged there with a
         // full stack trace, although the client already receives the error in its reply.
         setDefaultProperty("org.slf4j.simpleLogger.log.de.bwaldvogel.mongo.wire.MongoWireProtocolHandler", "off");
+        // A client that dies (kill -9 of a service, which `npm start` then restarts) resets its
+        // connections, and each reset is logged as an error with a stack trace; the client's own
+        // side is what matters, and it sees its errors.
+        setDefaultProperty("org.slf4j.simpleLogger.log.de.bwaldvogel.mongo.wire.MongoExceptionHandler", "off");
 
         Options options;
         try {
