@@ -98,6 +98,7 @@ export type RestartEvent =
       delayMs: number;
       attempt: number;
     }
+  /** Answering `/health/live` again. */
   | { name: string; phase: 'ready'; pid: number; attempt: number }
   | { name: string; phase: 'failed'; error: string; attempt: number };
 
@@ -179,7 +180,8 @@ export async function startSupergraphProcesses(options: {
       restarts.delete(name);
       if (stopping) return;
       const child = spawnService(name, entry, attempt);
-      waitReady(name, readyUrl(name), child).then(
+      // Alive is enough: a restarted gateway stays unready while Redis is away, yet serves.
+      waitReady(name, healthUrl(name, 'live'), child).then(
         () => policy.onRestart({ name, phase: 'ready', pid: child.pid ?? 0, attempt }),
         (error: Error) => {
           policy.onRestart({ name, phase: 'failed', error: error.message, attempt });
@@ -191,11 +193,12 @@ export async function startSupergraphProcesses(options: {
     restarts.set(name, timer);
   }
 
-  const readyUrl = (name: keyof Ports) => `http://${host}:${ports[name]}/health/ready`;
+  const healthUrl = (name: keyof Ports, state: 'live' | 'ready') =>
+    `http://${host}:${ports[name]}/health/${state}`;
 
   async function start(name: keyof Ports, entry: string) {
     const child = spawnService(name, entry, 0);
-    await waitReady(name, readyUrl(name), child);
+    await waitReady(name, healthUrl(name, 'ready'), child);
   }
 
   async function stop() {
