@@ -8,7 +8,7 @@ import { ALL_TIERS, chaosTable, runChaos, type Tier } from './chaos-harness.js';
 const { values } = parseArgs({
   options: {
     users: { type: 'string', default: '50' },
-    'pause-ms': { type: 'string', default: '100' },
+    'pause-ms': { type: 'string', default: '1000' },
     'warm-ms': { type: 'string', default: '5000' },
     'down-ms': { type: 'string', default: '5000' },
     tiers: { type: 'string', default: ALL_TIERS.join(',') },
