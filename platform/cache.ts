@@ -13,6 +13,11 @@ import type { Metrics } from './metrics.js';
  * the way for a second, so a hung Redis costs one timeout per second, not one per request. A put
  * that failed may have left an older version behind: the key is remembered, never read from the
  * cache by this process, and deleted as soon as Redis answers again.
+ *
+ * The cache never outlives the database: after a rollback or a restore (the database restarted
+ * from an older state, a backup put back), Redis holds versions newer than the database's, which
+ * keep-the-newer puts would never replace. `reconcile`, run by every repair pass, compares each
+ * cached version with the database's and drops the cached documents the database is behind.
  */
 export interface CacheOptions {
   url: string;
@@ -51,7 +56,15 @@ export interface CachedCollection<T> {
     ids: readonly string[],
     fetch: (missing: string[]) => Promise<{ id: string; doc: T }[]>,
   ): Promise<Map<string, T>>;
+  /**
+   * Drops every cached document whose version is newer than the one `fetch` finds in the
+   * database (or that `fetch` does not find): what a rollback or a restore left. Returns how many.
+   */
+  reconcile(fetch: (ids: string[]) => Promise<{ id: string; doc: T }[]>): Promise<number>;
 }
+
+/** Keys read per round trip by `reconcile`, and ids per database read. */
+const RECONCILE_BATCH = 500;
 
 /** Sets KEYS[1] to ARGV[2] (prefixed with its version ARGV[1]) unless a newer version is there. */
 const PUT_IF_NEWER = `
@@ -63,6 +76,16 @@ end
 redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'EX', ARGV[3])
 return 1`;
 
+/** Deletes KEYS[1] only if it still holds ARGV[1]: a put made meanwhile is newer, and stays. */
+const DELETE_IF_UNCHANGED = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+interface CacheScripts {
+  putIfNewer(key: string, version: number, value: string, ttl: number): void;
+  deleteIfUnchanged(key: string, value: string): void;
+}
+
 export function connectCache(options: CacheOptions): Cache {
   const redis = new Redis(options.url, {
     commandTimeout: options.timeoutMs,
@@ -71,6 +94,7 @@ export function connectCache(options: CacheOptions): Cache {
     lazyConnect: false,
   });
   redis.defineCommand('putIfNewer', { numberOfKeys: 1, lua: PUT_IF_NEWER });
+  redis.defineCommand('deleteIfUnchanged', { numberOfKeys: 1, lua: DELETE_IF_UNCHANGED });
   let pausedUntil = 0;
   let lastWarning = 0;
   /** Keys whose put failed: possibly stale in Redis until deleted. */
@@ -103,6 +127,37 @@ export function connectCache(options: CacheOptions): Cache {
   return {
     of<T>(name: string, codec: CacheCodec<T>): CachedCollection<T> {
       const keyOf = (id: string) => `${options.prefix}:${name}:${id}`;
+      const idOf = (key: string) => key.slice(keyOf('').length);
+
+      /** Deletes those of `keys` whose cached version is ahead of the database's. */
+      const dropAhead = async (
+        keys: string[],
+        fetch: (ids: string[]) => Promise<{ id: string; doc: T }[]>,
+      ): Promise<number> => {
+        // Cache first, then the database: a write landing in between makes the database newer
+        // than what was read here, never older, so nothing current is dropped.
+        const values = await redis.mget(keys);
+        const cached = keys.flatMap((key, i) => {
+          const value = values[i];
+          return value ? [{ key, value, version: Number(value.slice(0, value.indexOf('|'))) }] : [];
+        });
+        const inDatabase = new Map(
+          (await fetch(cached.map(({ key }) => idOf(key)))).map(({ id, doc }) => [
+            id,
+            codec.version(doc),
+          ]),
+        );
+        const ahead = cached.filter(
+          ({ key, version }) => !(version <= (inDatabase.get(idOf(key)) ?? -1)),
+        );
+        if (ahead.length === 0) return 0;
+        const pipeline = redis.pipeline();
+        for (const { key, value } of ahead) {
+          (pipeline as unknown as CacheScripts).deleteIfUnchanged(key, value);
+        }
+        const results = (await pipeline.exec()) ?? [];
+        return results.filter(([error, deleted]) => !error && deleted === 1).length;
+      };
       const collection: CachedCollection<T> = {
         async get(ids) {
           const found = new Map<string, T>();
@@ -134,11 +189,7 @@ export function connectCache(options: CacheOptions): Cache {
           if (!usable()) return forget();
           const pipeline = redis.pipeline();
           for (const { id, doc } of docs) {
-            (
-              pipeline as unknown as {
-                putIfNewer(key: string, version: number, value: string, ttl: number): void;
-              }
-            ).putIfNewer(
+            (pipeline as unknown as CacheScripts).putIfNewer(
               keyOf(id),
               codec.version(doc),
               JSON.stringify(codec.encode(doc)),
@@ -164,6 +215,28 @@ export function connectCache(options: CacheOptions): Cache {
           for (const { id, doc } of fetched) found.set(id, doc);
           await collection.put(fetched);
           return found;
+        },
+
+        async reconcile(fetch) {
+          if (redis.status !== 'ready') return 0;
+          let dropped = 0;
+          try {
+            // SCAN, not KEYS: the keyspace is walked a batch at a time without blocking Redis.
+            const batches = redis.scanStream({ match: keyOf('*'), count: RECONCILE_BATCH });
+            for await (const keys of batches as AsyncIterable<string[]>) {
+              if (keys.length > 0) dropped += await dropAhead(keys, fetch);
+            }
+          } catch (error) {
+            // Redis went away mid-walk: the next repair pass walks again.
+            failed(name, error);
+          }
+          if (dropped > 0) {
+            options.logger.warn(
+              { cache: name, dropped },
+              'cache: dropped documents newer than the database (rolled back or restored)',
+            );
+          }
+          return dropped;
         },
       };
       return collection;

@@ -1,7 +1,7 @@
 import type { Collection, Db, Document, Filter, WithId } from 'mongodb';
 import type { Cache } from './cache.js';
 import { shardOfId } from './ids.js';
-import { BACKGROUND_SCAN } from './mongo.js';
+import { BACKGROUND_SCAN, staleReads } from './mongo.js';
 
 /**
  * Counters that converge without transactions.
@@ -129,6 +129,7 @@ export function postCounterStore(
 ) {
   const { field } = options;
   const counts = db.collection<PostCounterDoc>(options.collection);
+  const staleCounts = staleReads(db).collection<PostCounterDoc>(options.collection);
   const cached = options.cache.of<CachedCount>(field, {
     version: (count) => count.seq,
     encode: (count) => [count.value, count.seq],
@@ -138,36 +139,54 @@ export function postCounterStore(
     },
   });
   const coalesce = coalescing<Recounted>();
+  // A post nobody counted yet is cached too, as 0 at ticket 0.
+  const fromDatabase =
+    (collection: typeof counts) =>
+    async (postIds: string[]): Promise<{ id: string; doc: CachedCount }[]> => {
+      const docs = await collection
+        .find(
+          { shard: { $in: [...new Set(postIds.map(shardOfId))] }, _id: { $in: postIds } },
+          { projection: { [field]: 1, [`${field}Applied`]: 1 }, batchSize: postIds.length + 1 },
+        )
+        .toArray();
+      const byId = new Map(docs.map((doc) => [doc._id, doc]));
+      return postIds.map((id) => {
+        const doc = byId.get(id);
+        const applied = doc?.[`${field}Applied`];
+        const value = doc?.[field];
+        return {
+          id,
+          doc: {
+            value: typeof value === 'number' ? value : 0,
+            seq: typeof applied === 'number' ? applied : 0,
+          },
+        };
+      });
+    };
 
   return {
     async ensureIndexes() {
       await counts.createIndex({ shard: 1, _id: 1 });
     },
 
+    /** Read where staleness is tolerated: a mutation answers with its own recount instead. */
     async byPostIds(postIds: readonly string[]): Promise<Map<string, number>> {
-      const found = await cached.through(postIds, async (missing) => {
-        const docs = await counts
-          .find(
-            { shard: { $in: [...new Set(missing.map(shardOfId))] }, _id: { $in: missing } },
-            { projection: { [field]: 1, [`${field}Applied`]: 1 }, batchSize: missing.length + 1 },
-          )
-          .toArray();
-        const byId = new Map(docs.map((doc) => [doc._id, doc]));
-        // A post nobody counted yet is cached too, as 0 at ticket 0.
-        return missing.map((id) => {
-          const doc = byId.get(id);
-          const applied = doc?.[`${field}Applied`];
-          const value = doc?.[field];
-          return {
-            id,
-            doc: {
-              value: typeof value === 'number' ? value : 0,
-              seq: typeof applied === 'number' ? applied : 0,
-            },
-          };
-        });
-      });
+      const found = await cached.through(postIds, fromDatabase(staleCounts));
       return new Map(postIds.map((id) => [id, found.get(id)?.value ?? 0]));
+    },
+
+    /**
+     * The count as the primary holds it, past the cache: what a mutation that changed no row
+     * answers, so that its answer reflects the database even before a reconciliation.
+     */
+    async current(postId: string): Promise<number> {
+      const [count] = await fromDatabase(counts)([postId]);
+      return count?.doc.value ?? 0;
+    },
+
+    /** Drops cached counts the database is behind (after a rollback or a restore). */
+    reconcileCache(): Promise<number> {
+      return cached.reconcile(fromDatabase(counts));
     },
 
     async forgetPost(postId: string): Promise<void> {

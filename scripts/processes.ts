@@ -11,8 +11,8 @@ export interface Ports {
 }
 
 export interface SupergraphProcesses {
-  /** Process ids by service, for measuring them. */
-  pids: Record<keyof Ports, number>;
+  /** Process ids by service, for measuring them: a restarted service has a new one. */
+  readonly pids: Record<keyof Ports, number>;
   gatewayUrl: string;
   /** SIGTERM to each, waiting for it to exit. */
   stop(): Promise<void>;
@@ -26,8 +26,8 @@ async function waitReady(
 ): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null)
-      throw new Error(`${name} exited with ${child.exitCode} during start-up`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`${name} exited with ${child.exitCode ?? child.signalCode} during start-up`);
     const ready = await fetch(url, init)
       .then((response) => response.ok)
       .catch(() => false);
@@ -87,17 +87,54 @@ export async function startServiceProcess(
   return { pid: child.pid ?? 0, stop: () => stopChild(child) };
 }
 
+/** Restarts of a service that keeps crashing wait longer each time, up to `maxDelayMs`. */
+export interface RestartPolicy {
+  /** The first restart's wait; each one in a row doubles it. */
+  initialDelayMs: number;
+  maxDelayMs: number;
+  /** A service that stayed up this long starts again from `initialDelayMs`. */
+  resetAfterMs: number;
+  /** Told of every restart: `npm start` logs it. */
+  onRestart(event: RestartEvent): void;
+}
+
+export type RestartEvent =
+  | {
+      name: string;
+      phase: 'exited';
+      exit: number | string | null;
+      delayMs: number;
+      attempt: number;
+    }
+  /** Answering `/health/live` again. */
+  | { name: string; phase: 'ready'; pid: number; attempt: number }
+  | { name: string; phase: 'failed'; error: string; attempt: number };
+
+/**
+ * The next wait of a service restarted `attempt` times in a row (1 for the first): doubled each
+ * time from `initialDelayMs`, never past `maxDelayMs`.
+ */
+export function restartDelay(
+  policy: Pick<RestartPolicy, 'initialDelayMs' | 'maxDelayMs'>,
+  attempt: number,
+): number {
+  return Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** Math.max(0, attempt - 1));
+}
+
 /**
  * The four subgraphs and the gateway, each its own process as in production, started in
  * dependency order (likes, comments and notifications call feed; the gateway plans over all).
- * `onExit` hears of a process that exits before `stop`. With `gateway: false` only the subgraphs
- * start (`pids.gateway` is then 0), for a caller that runs gateways of its own over them.
+ * With `restart`, a process that exits before `stop` is started again after a back-off, alone:
+ * the others keep serving meanwhile (the gateway answers partial data without a subgraph).
+ * Without it, `onExit` hears of such an exit. With `gateway: false` only the subgraphs start
+ * (`pids.gateway` is then 0), for a caller that runs gateways of its own over them.
  */
 export async function startSupergraphProcesses(options: {
   host: string;
   ports: Ports;
   env: NodeJS.ProcessEnv;
   onExit?: (name: string, code: number | string | null) => void;
+  restart?: RestartPolicy;
   gateway?: boolean;
   /** Send the services' log lines (their stdout) to our stderr, leaving our stdout to results. */
   logsToStderr?: boolean;
@@ -118,23 +155,65 @@ export async function startSupergraphProcesses(options: {
     NOTIFICATIONS_URL: url(ports.notifications),
   };
   const children = new Map<keyof Ports, ChildProcess>();
+  const restarts = new Map<keyof Ports, NodeJS.Timeout>();
   let stopping = false;
 
-  async function start(name: keyof Ports, entry: string) {
+  function spawnService(name: keyof Ports, entry: string, attempt: number): ChildProcess {
     const child = spawn(process.execPath, [projectPath(entry)], {
       cwd: projectRoot,
       env,
       stdio: ['ignore', options.logsToStderr ? process.stderr : 'inherit', 'inherit'],
     });
+    const startedAt = Date.now();
     child.on('exit', (code, signal) => {
-      if (!stopping) options.onExit?.(name, signal ?? code);
+      if (stopping) return;
+      const exit = signal ?? code;
+      if (!options.restart) return options.onExit?.(name, exit);
+      // A service that ran for a while crashed afresh: back to the shortest wait.
+      const next = Date.now() - startedAt >= options.restart.resetAfterMs ? 1 : attempt + 1;
+      scheduleRestart(name, entry, next, exit);
     });
     children.set(name, child);
-    await waitReady(name, `http://${host}:${ports[name]}/health/ready`, child);
+    return child;
+  }
+
+  function scheduleRestart(
+    name: keyof Ports,
+    entry: string,
+    attempt: number,
+    exit: number | string | null,
+  ) {
+    const policy = options.restart as RestartPolicy;
+    const delayMs = restartDelay(policy, attempt);
+    policy.onRestart({ name, phase: 'exited', exit, delayMs, attempt });
+    const timer = setTimeout(() => {
+      restarts.delete(name);
+      if (stopping) return;
+      const child = spawnService(name, entry, attempt);
+      // Alive is enough: a restarted gateway stays unready while Redis is away, yet serves.
+      waitReady(name, healthUrl(name, 'live'), child).then(
+        () => policy.onRestart({ name, phase: 'ready', pid: child.pid ?? 0, attempt }),
+        (error: Error) => {
+          policy.onRestart({ name, phase: 'failed', error: error.message, attempt });
+          // Its exit, now or after this kill, schedules the next try.
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        },
+      );
+    }, delayMs);
+    restarts.set(name, timer);
+  }
+
+  const healthUrl = (name: keyof Ports, state: 'live' | 'ready') =>
+    `http://${host}:${ports[name]}/health/${state}`;
+
+  async function start(name: keyof Ports, entry: string) {
+    const child = spawnService(name, entry, 0);
+    await waitReady(name, healthUrl(name, 'ready'), child);
   }
 
   async function stop() {
     stopping = true;
+    for (const timer of restarts.values()) clearTimeout(timer);
     await Promise.all([...children.values()].map(stopChild));
   }
 
@@ -152,12 +231,14 @@ export async function startSupergraphProcesses(options: {
   }
   const pid = (name: keyof Ports) => children.get(name)?.pid ?? 0;
   return {
-    pids: {
-      gateway: pid('gateway'),
-      feed: pid('feed'),
-      likes: pid('likes'),
-      comments: pid('comments'),
-      notifications: pid('notifications'),
+    get pids() {
+      return {
+        gateway: pid('gateway'),
+        feed: pid('feed'),
+        likes: pid('likes'),
+        comments: pid('comments'),
+        notifications: pid('notifications'),
+      };
     },
     gatewayUrl: url(ports.gateway),
     stop,

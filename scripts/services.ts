@@ -23,15 +23,31 @@ export interface MongoServerOptions {
   host?: string;
   /** false runs the library's stock indexing (unique indexes only), for comparisons; default true. */
   secondaryIndexes?: boolean;
+  /**
+   * H2 only: `commit` (the default) commits before each write is acknowledged, so it survives the
+   * server's kill -9; `fsync` also forces it to disk (survives the machine's crash); `delayed` is
+   * the library's auto-commit every second, which loses the last second's writes.
+   */
+  durability?: 'commit' | 'fsync' | 'delayed';
+  /**
+   * Answer as a mongos router, so that drivers send each read's preference (they leave it out for
+   * a standalone server): for tests of where reads would go in a replicated deployment.
+   */
+  asMongos?: boolean;
+  /** Told when the server exits before `stop` (a crash, a kill). */
+  onExit?: (exit: string) => void;
 }
 
 export interface MongoServerHandle {
   uri: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
 export interface ServiceHandle {
   url: string;
+  /** The server's process id when this process started it, 0 for one found running. */
+  pid: number;
   /** Stops the server only if this process started it; a no-op for one found running. */
   stop(): Promise<void>;
 }
@@ -191,11 +207,14 @@ export async function startMongo(opts: MongoServerOptions): Promise<MongoServerH
     args.push(
       '--file',
       path.resolve(opts.file ?? path.join(projectRoot, '.data', 'mongo', 'store.mv')),
+      '--durability',
+      opts.durability ?? 'commit',
     );
-  } else if (opts.file !== undefined) {
-    throw new Error('startMongo: `file` only applies to the h2 backend');
+  } else if (opts.file !== undefined || opts.durability !== undefined) {
+    throw new Error('startMongo: `file` and `durability` only apply to the h2 backend');
   }
   if (opts.secondaryIndexes === false) args.push('--secondary-indexes', 'off');
+  if (opts.asMongos) args.push('--as-mongos');
   // Lets the server notice our death through its stdin, even when we are SIGKILLed.
   args.push('--exit-on-stdin-close');
 
@@ -287,6 +306,7 @@ export async function startMongo(opts: MongoServerOptions): Promise<MongoServerH
   child.once('exit', () => {
     if (!stopRequested) {
       log(`mongo: mongo-server (pid ${child.pid}) exited unexpectedly with ${describeExit(child)}`);
+      opts.onExit?.(describeExit(child));
     }
   });
   detachFromEventLoop(child);
@@ -296,6 +316,7 @@ export async function startMongo(opts: MongoServerOptions): Promise<MongoServerH
   log(`mongo: started mongo-server (${store}) at ${uri} (pid ${child.pid})`);
   return {
     uri,
+    pid: child.pid ?? 0,
     stop: () => {
       stopRequested = true;
       return stop();
@@ -458,7 +479,7 @@ async function ensureServer(spec: ServerSpec, url: string): Promise<ServiceHandl
   const initial = await spec.probe(host, port);
   if (initial.kind === 'found') {
     log(`${spec.name}: using the server already running at ${url}`);
-    return { url, stop: noop };
+    return { url, pid: 0, stop: noop };
   }
   if (initial.kind === 'foreign') throw foreignError(spec, url, initial.detail);
   if (!isLoopback(host)) {
@@ -503,7 +524,7 @@ async function ensureServer(spec: ServerSpec, url: string): Promise<ServiceHandl
       // Typically "address in use": another process (a parallel test file) won the race.
       if ((await spec.probe(host, port)).kind === 'found') {
         log(`${spec.name}: using the server already running at ${url}`);
-        return { url, stop: noop };
+        return { url, pid: 0, stop: noop };
       }
       throw new Error(
         `${spec.name}: ${binary} exited with ${describeExit(child)} before answering at ` +
@@ -524,7 +545,7 @@ async function ensureServer(spec: ServerSpec, url: string): Promise<ServiceHandl
 
   detachFromEventLoop(child);
   log(`${spec.name}: started ${binary} at ${url} (pid ${child.pid})`);
-  return { url, stop: stopOnce(child) };
+  return { url, pid: child.pid ?? 0, stop: stopOnce(child) };
 }
 
 /** Uses the Redis answering at `url`, or starts a throwaway one there (loopback only). */

@@ -2,14 +2,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { MongoClient } from 'mongodb';
 import { signDevToken } from '../platform/auth.js';
 import { connectCache } from '../platform/cache.js';
-import { int, optionalStr, readEnv, str } from '../platform/env.js';
+import { int, oneOf, optionalStr, readEnv, str } from '../platform/env.js';
 import { createLogger } from '../platform/logger.js';
 import { createMetrics } from '../platform/metrics.js';
 import { databaseName } from '../platform/mongo.js';
 import { projectPath } from '../platform/paths.js';
-import { startSupergraphProcesses } from './processes.js';
+import { restartDelay, startSupergraphProcesses, type RestartEvent } from './processes.js';
 import { seedDemoData } from './seed.js';
-import { ensureNats, ensureRedis, startMongo } from './services.js';
+import { ensureNats, ensureRedis, startMongo, type MongoServerHandle } from './services.js';
 import { API_SCHEMA_FILE, composeFromConfig, SUPERGRAPH_FILE } from './supergraph.js';
 import { buildWebApp, serveWebApp } from './web-app.js';
 
@@ -22,6 +22,7 @@ import { buildWebApp, serveWebApp } from './web-app.js';
 const env = readEnv({
   MONGODB_URI: optionalStr(),
   MONGO_PORT: int(27017, 0, 65_535),
+  MONGO_DURABILITY: oneOf(['commit', 'fsync', 'delayed'] as const, 'commit'),
   MONGODB_DB_PREFIX: str('ig'),
   REDIS_URL: str('redis://127.0.0.1:6379'),
   EVENTS_PREFIX: str('ig'),
@@ -51,6 +52,57 @@ async function stopAll(code: number): Promise<never> {
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
 
+function describeRestart(event: RestartEvent): string {
+  switch (event.phase) {
+    case 'exited':
+      return `${event.name} exited (${event.exit}); restarting in ${event.delayMs} ms (restart ${event.attempt} in a row)`;
+    case 'ready':
+      return `${event.name} restarted (pid ${event.pid})`;
+    case 'failed':
+      return `${event.name} did not come back: ${event.error}`;
+  }
+}
+
+const RESTART_POLICY = { initialDelayMs: 1_000, maxDelayMs: 30_000, resetAfterMs: 60_000 };
+
+/**
+ * The embedded server, started again on the same port (the subgraphs' URI) whenever it dies: the
+ * H2 store on disk holds every acknowledged write, and the drivers reconnect on their own.
+ */
+async function superviseMongo(): Promise<string> {
+  let current: MongoServerHandle | undefined;
+  let attempt = 0;
+  let startedAt = 0;
+  // Restarts reuse the port the first start got, so the URI the services hold stays right.
+  let port = env.MONGO_PORT;
+  const restart = (why: string) => {
+    attempt = Date.now() - startedAt >= RESTART_POLICY.resetAfterMs ? 1 : attempt + 1;
+    const delayMs = restartDelay(RESTART_POLICY, attempt);
+    say(`mongo-server ${why}; restarting in ${delayMs} ms (restart ${attempt} in a row)`);
+    setTimeout(() => {
+      if (stopping) return;
+      launch().then(
+        () => say(`mongo-server restarted on port ${port}`),
+        (error: Error) => restart(`did not come back (${error.message})`),
+      );
+    }, delayMs);
+  };
+  const launch = async () => {
+    startedAt = Date.now();
+    current = await startMongo({
+      backend: 'h2',
+      port,
+      durability: env.MONGO_DURABILITY,
+      onExit: (exit) => restart(`exited (${exit})`),
+    });
+    return current;
+  };
+  const { uri } = await launch();
+  port = Number(new URL(uri).port);
+  cleanups.push(() => current?.stop() ?? Promise.resolve());
+  return uri;
+}
+
 async function composeIfChanged() {
   const result = await composeFromConfig();
   if (!result.supergraphSdl || !result.apiSdl)
@@ -73,9 +125,7 @@ try {
   await composeIfChanged();
   let mongoUri = env.MONGODB_URI;
   if (!mongoUri) {
-    const mongo = await startMongo({ backend: 'h2', port: env.MONGO_PORT });
-    cleanups.push(() => mongo.stop());
-    mongoUri = mongo.uri;
+    mongoUri = await superviseMongo();
     say(`embedded Mongo-wire server (H2 store in .data/mongo) at ${mongoUri}`);
   }
   const redis = await ensureRedis(env.REDIS_URL);
@@ -104,9 +154,10 @@ try {
       REDIS_URL: redis.url,
       NATS_URL: nats.url,
     },
-    onExit: (name, code) => {
-      say(`${name} exited (${code}); stopping everything`);
-      void stopAll(1);
+    // A crashed service comes back on its own; the others keep serving meanwhile.
+    restart: {
+      ...RESTART_POLICY,
+      onRestart: (event) => say(describeRestart(event)),
     },
   });
   cleanups.push(() => services.stop());

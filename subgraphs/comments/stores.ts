@@ -13,7 +13,9 @@ export function commentsStores(db: Db, cache: Cache, announce: AnnounceComment) 
     async ensureIndexes() {
       await Promise.all([counts.ensureIndexes(), comments.ensureIndexes()]);
     },
-    repair: (olderThanMs: number) => comments.repair(olderThanMs),
+    /** Unfinished writes first: their recounts may put counts the reconciliation then checks. */
+    repair: async (olderThanMs: number) =>
+      (await comments.repair(olderThanMs)) + (await counts.reconcileCache()),
     /** Comments first: a count recomputed meanwhile would recreate the counter document. */
     async forgetPost(postId: string) {
       await comments.forgetPost(postId);

@@ -59,7 +59,8 @@ export async function startFeed(deps: FeedDeps): Promise<RunningService> {
       repair: async (olderThanMs) =>
         (await stores.follows.repair(olderThanMs)) +
         (await events.repair(olderThanMs)) +
-        (await media.repair(olderThanMs)),
+        (await media.repair(olderThanMs)) +
+        (await stores.reconcileCache()),
     },
     resolvers,
     context: feedContext(stores, events, home, media.urls),

@@ -32,6 +32,8 @@ export function feedStores(
     follows,
     timelines,
     assets,
+    /** Drops cached users and posts the database is behind (after a rollback or a restore). */
+    reconcileCache: async () => (await users.reconcileCache()) + (await posts.reconcileCache()),
     /** Idempotent: run at every start-up. */
     async ensureIndexes() {
       await Promise.all(

@@ -13,7 +13,9 @@ export function likesStores(db: Db, cache: Cache, announce: AnnounceLike) {
     async ensureIndexes() {
       await Promise.all([counts.ensureIndexes(), likes.ensureIndexes()]);
     },
-    repair: (olderThanMs: number) => likes.repair(olderThanMs),
+    /** Unfinished writes first: their recounts may put counts the reconciliation then checks. */
+    repair: async (olderThanMs: number) =>
+      (await likes.repair(olderThanMs)) + (await counts.reconcileCache()),
     /** Likes first: a count recomputed meanwhile would recreate the counter document. */
     async forgetPost(postId: string) {
       await likes.forgetPost(postId);

@@ -94,6 +94,8 @@ export interface TestStack {
  */
 export interface StackOptions {
   supergraphPath?: string;
+  /** A Mongo-wire server of the test's own; MONGODB_URI or one started here by default. */
+  mongoUri?: string;
   /** The live pub/sub engine; PUBSUB_ENGINE or NATS by default. */
   engine?: 'nats' | 'redis';
   /** NATS_URL or the local server by default. */
@@ -119,10 +121,9 @@ export interface StackOptions {
 }
 
 export async function startStack(options: StackOptions = {}): Promise<TestStack> {
-  const ownMongo = process.env.MONGODB_URI
-    ? undefined
-    : await startMongo({ backend: 'memory', port: 0 });
-  const uri = process.env.MONGODB_URI ?? (ownMongo as { uri: string }).uri;
+  const givenUri = options.mongoUri ?? process.env.MONGODB_URI;
+  const ownMongo = givenUri ? undefined : await startMongo({ backend: 'memory', port: 0 });
+  const uri = givenUri ?? (ownMongo as { uri: string }).uri;
   const commands: CommandStartedEvent[] = [];
   const allCommands: CommandStartedEvent[] = [];
   let recording = false;

@@ -35,7 +35,8 @@ export const Mutation = {
     if (!post) throw notFound(`No post with id "${args.postId}"`);
     const { comment, count } = await context.stores.comments.add(post, viewerId, body);
     await context.events.commentChanged('comment.created', comment, viewerId, count);
-    context.loaders.commentCounts.clear(post.id);
+    // The answer carries this write's own recount, never a cached count a rollback left ahead.
+    context.loaders.commentCounts.clear(post.id).prime(post.id, count.value);
     return comment;
   },
 
@@ -46,7 +47,8 @@ export const Mutation = {
     if (comment.authorId !== viewerId) throw forbidden('Only the author can edit this comment');
     const edited = await context.stores.comments.edit(args.id, viewerId, body);
     if (!edited) throw notFound(`No comment with id "${args.id}"`);
-    const commentCount = await context.loaders.commentCounts.load(edited.postId);
+    const commentCount = await context.stores.counts.current(edited.postId);
+    context.loaders.commentCounts.clear(edited.postId).prime(edited.postId, commentCount);
     const unchanged = { value: commentCount, seq: 0 };
     await context.events.commentChanged('comment.edited', edited, viewerId, unchanged);
     // New mentions in the edit: best effort, as nothing marks an edit for the repair pass.
@@ -63,7 +65,7 @@ export const Mutation = {
     const count = await context.stores.comments.delete(args.id);
     if (!count) throw notFound(`No comment with id "${args.id}"`);
     await context.events.commentChanged('comment.deleted', comment, viewerId, count);
-    context.loaders.commentCounts.clear(comment.postId);
+    context.loaders.commentCounts.clear(comment.postId).prime(comment.postId, count.value);
     return args.id;
   },
 };

@@ -3,6 +3,7 @@ import type { Page } from '../../../platform/connection.js';
 import { repairUnsynced, type Recounted } from '../../../platform/counters.js';
 import { pagesByParent } from '../../../platform/grouped-pages.js';
 import { newId, shardOfId } from '../../../platform/ids.js';
+import { staleReads } from '../../../platform/mongo.js';
 import type { CommentCountsStore } from './comment-counts.js';
 
 /**
@@ -34,6 +35,8 @@ export function commentsStore(
   deps: { counts: CommentCountsStore; announce: AnnounceComment },
 ) {
   const comments = db.collection<CommentDoc>('comments');
+  /** Pages for readers: nobody needs their own write in them within `maxStalenessSeconds`. */
+  const staleComments = staleReads(db).collection<CommentDoc>('comments');
   const keyOf = (id: string) => ({ shard: shardOfId(id), _id: id });
 
   /** Counted, then announced, then marked synced (or, when deleted, gone): each step idempotent. */
@@ -123,7 +126,7 @@ export function commentsStore(
     },
 
     pagesByPost(postIds: readonly string[], page: Page): Promise<Map<string, CommentDoc[]>> {
-      return pagesByParent(comments, {
+      return pagesByParent(staleComments, {
         parentField: 'postId',
         parents: postIds.map((id) => ({ id, shard: shardOfId(id) })),
         direction: 1,

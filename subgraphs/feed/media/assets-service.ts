@@ -57,7 +57,7 @@ export function assetsService(deps: AssetsServiceDeps) {
     const dir = await mkdtemp(join(tmpdir(), 'asset-'));
     try {
       const file = join(dir, 'original');
-      await pipeline(await blobs.get(assetId), createWriteStream(file));
+      await pipeline((await blobs.get(assetId)).body, createWriteStream(file));
       const found = await extractMetadata(file, asset.kind, media.tools, logger);
       let thumbnail = null;
       if (found.thumbnail) {

@@ -18,13 +18,22 @@ export interface BlobStore {
    * destroyed part-way, rejects with its error and leaves nothing stored under `name`.
    */
   put(name: string, body: Readable, contentType: string): Promise<void>;
-  /** The bytes of `name`, all of them or `range`; rejects with `BlobNotFound` when absent. */
-  get(name: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * The bytes of `name`, all of them or `range`, and the size of the whole blob as stored, which
+   * a reader checks against what it recorded before sending a byte; rejects with `BlobNotFound`
+   * when absent.
+   */
+  get(name: string, range?: ByteRange): Promise<StoredBlob>;
   /** Idempotent: deleting an absent blob succeeds. */
   delete(name: string): Promise<void>;
   /** True when the backend answers; for readiness. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+export interface StoredBlob {
+  body: Readable;
+  size: number;
 }
 
 export class BlobNotFound extends Error {

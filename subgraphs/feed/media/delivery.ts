@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sendError, type Route } from '../../../platform/http.js';
 import { isEntityId } from '../../../platform/ids.js';
@@ -66,6 +67,24 @@ async function servableOf(assets: AssetsStore, path: string): Promise<Servable |
     size: asset.thumbnail.size,
     sha256: asset.thumbnail.sha256,
   };
+}
+
+/**
+ * Passes the bytes through and fails at the end if they were not `promised` many: a store that
+ * ends early (chunks missing under a whole-looking record) must not end the response normally,
+ * or the client would wait for the promised rest on a kept-alive connection.
+ */
+function exactly(promised: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      seen += chunk.length;
+      callback(null, chunk);
+    },
+    flush(callback) {
+      callback(seen === promised ? null : new Error(`the store gave ${seen} of ${promised} bytes`));
+    },
+  });
 }
 
 export function thumbnailBlobName(assetId: string): string {
@@ -142,18 +161,28 @@ export function deliveryRoute(deps: {
       res.end();
       return;
     }
-    let body;
+    let stored;
     try {
-      body = await deps.blobs.get(blob.name, range);
+      stored = await deps.blobs.get(blob.name, range);
     } catch (error) {
       if (!(error instanceof BlobNotFound)) throw error;
       deps.logger.error({ requestId, path }, 'an asset is recorded but its blob is missing');
       sendError(res, 404, 'NOT_FOUND', 'No media at this address');
       return;
     }
+    if (stored.size !== blob.size) {
+      // Sending it would promise bytes that never come, and the client would wait for them.
+      stored.body.destroy();
+      deps.logger.error(
+        { requestId, path, recorded: blob.size, stored: stored.size },
+        'an asset is recorded but its blob has another size',
+      );
+      sendError(res, 404, 'NOT_FOUND', 'No media at this address');
+      return;
+    }
     res.writeHead(range ? 206 : 200, headers);
     try {
-      await pipeline(body, res);
+      await pipeline(stored.body, exactly(Number(headers['content-length'])), res);
     } catch (error) {
       // Headers are gone: all that can be done is to cut the response short, which the client sees.
       if (!req.socket.destroyed)

@@ -43,13 +43,14 @@ export function gridfsBlobStore(db: Db): BlobStore {
 
     async get(name, range?: ByteRange) {
       const found = await db
-        .collection(`${GRIDFS_BUCKET}.files`)
-        .findOne({ _id: fileId(name) }, { projection: { _id: 1 } });
+        .collection<{ length: number }>(`${GRIDFS_BUCKET}.files`)
+        .findOne({ _id: fileId(name) }, { projection: { length: 1 } });
       if (!found) throw new BlobNotFound(name);
-      return bucket.openDownloadStream(
+      const body = bucket.openDownloadStream(
         fileId(name),
         range ? { start: range.start, end: range.end + 1 } : {},
       ) as Readable;
+      return { body, size: found.length };
     },
 
     delete: remove,

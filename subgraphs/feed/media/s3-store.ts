@@ -87,7 +87,12 @@ export function s3BlobStore(options: S3StoreOptions, client = s3Client(options))
             Range: range ? `bytes=${range.start}-${range.end}` : undefined,
           }),
         );
-        return object.Body as Readable;
+        // A range's answer names the whole object's size after the slash.
+        const total = object.ContentRange?.split('/')[1];
+        return {
+          body: object.Body as Readable,
+          size: total !== undefined ? Number(total) : (object.ContentLength ?? -1),
+        };
       } catch (error) {
         if (isMissing(error)) throw new BlobNotFound(name);
         throw error;

@@ -57,6 +57,15 @@ export function postsStore(db: Db, cache: Cache) {
   const keyOf = (id: string) => ({ shard: shardOfId(id), _id: id });
   const olderThan = (page: Page) => (page.after ? { _id: { $lt: page.after } } : {});
   const live = { deleted: { $ne: true } };
+  const fromDatabase = async (ids: string[]) => {
+    const fetched = await posts
+      .find(
+        { shard: { $in: [...new Set(ids.map(shardOfId))] }, _id: { $in: ids }, ...live },
+        { batchSize: ids.length + 1 },
+      )
+      .toArray();
+    return fetched.map((post) => ({ id: post._id, doc: post }));
+  };
 
   return {
     async ensureIndexes() {
@@ -100,21 +109,14 @@ export function postsStore(db: Db, cache: Cache) {
     },
 
     async byIds(ids: readonly string[]): Promise<PostDoc[]> {
-      const found = await cached.through(ids, async (missing) => {
-        const fetched = await posts
-          .find(
-            {
-              shard: { $in: [...new Set(missing.map(shardOfId))] },
-              _id: { $in: missing },
-              ...live,
-            },
-            { batchSize: missing.length + 1 },
-          )
-          .toArray();
-        return fetched.map((post) => ({ id: post._id, doc: post }));
-      });
+      const found = await cached.through(ids, fromDatabase);
       // A deleted post is cached as a tombstone.
       return [...found.values()].filter((post) => !post.deleted);
+    },
+
+    /** Drops cached posts the database is behind (after a rollback or a restore). */
+    reconcileCache(): Promise<number> {
+      return cached.reconcile(fromDatabase);
     },
 
     /** The newest posts of any of `authorIds`: the home feed, fanned out on read. */

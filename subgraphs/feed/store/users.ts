@@ -68,6 +68,11 @@ export function usersStore(db: Db, cache: Cache) {
       return [...(await cached.through(ids, fromDatabase)).values()];
     },
 
+    /** Drops cached profiles the database is behind (after a rollback or a restore). */
+    reconcileCache(): Promise<number> {
+      return cached.reconcile(fromDatabase);
+    },
+
     /** After their counts changed: the cache gets the users as they now are. */
     async refresh(ids: readonly string[]): Promise<void> {
       await cached.put(await fromDatabase(ids));

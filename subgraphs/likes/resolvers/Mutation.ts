@@ -1,5 +1,6 @@
 import { requireViewer } from '../../../platform/auth.js';
 import { notFound } from '../../../platform/errors.js';
+import type { Recounted } from '../../../platform/counters.js';
 import { isEntityId } from '../../../platform/ids.js';
 import type { LikesContext } from '../context.js';
 
@@ -11,8 +12,13 @@ async function viewerAndPost(context: LikesContext, postId: string) {
   return { viewerId, postId, authorId: post.authorId };
 }
 
-function fresh(context: LikesContext, postId: string) {
-  context.loaders.likeCounts.clear(postId);
+/**
+ * The answer carries the count as the database has it: this mutation's own recount, or for one
+ * that changed nothing the primary's, never a cached count a rollback may have left ahead.
+ */
+async function fresh(context: LikesContext, postId: string, count: Recounted | null) {
+  const value = count ? count.value : await context.stores.counts.current(postId);
+  context.loaders.likeCounts.clear(postId).prime(postId, value);
   context.loaders.viewerLikes.clear(postId);
   return { id: postId };
 }
@@ -22,12 +28,12 @@ export const Mutation = {
     const { viewerId, postId, authorId } = await viewerAndPost(context, args.postId);
     const count = await context.stores.likes.like(postId, viewerId, authorId);
     if (count) await context.events.likeChanged('post.liked', postId, viewerId, count);
-    return fresh(context, postId);
+    return fresh(context, postId, count);
   },
   async unlikePost(_root: unknown, args: { postId: string }, context: LikesContext) {
     const { viewerId, postId } = await viewerAndPost(context, args.postId);
     const count = await context.stores.likes.unlike(postId, viewerId);
     if (count) await context.events.likeChanged('post.unliked', postId, viewerId, count);
-    return fresh(context, postId);
+    return fresh(context, postId, count);
   },
 };

@@ -3,7 +3,7 @@ import type { Page } from '../../../platform/connection.js';
 import { repairUnsynced, type Recounted } from '../../../platform/counters.js';
 import { pagesByParent } from '../../../platform/grouped-pages.js';
 import { newId, shardOfId } from '../../../platform/ids.js';
-import { isDuplicateKey } from '../../../platform/mongo.js';
+import { isDuplicateKey, staleReads } from '../../../platform/mongo.js';
 import type { LikeCountsStore } from './like-counts.js';
 
 /**
@@ -31,6 +31,8 @@ export type AnnounceLike = (like: LikeDoc, count: Recounted) => Promise<boolean>
 
 export function likesStore(db: Db, deps: { counts: LikeCountsStore; announce: AnnounceLike }) {
   const likes = db.collection<LikeDoc>('likes');
+  /** Pages for readers: nobody needs their own write in them within `maxStalenessSeconds`. */
+  const staleLikes = staleReads(db).collection<LikeDoc>('likes');
   const keyOf = (postId: string, userId: string) => ({ shard: shardOfId(postId), postId, userId });
 
   /** Counted, then announced, then marked synced (or, for an unlike, gone): each step idempotent. */
@@ -113,7 +115,7 @@ export function likesStore(db: Db, deps: { counts: LikeCountsStore; announce: An
     },
 
     pagesByPost(postIds: readonly string[], page: Page): Promise<Map<string, LikeDoc[]>> {
-      return pagesByParent(likes, {
+      return pagesByParent(staleLikes, {
         parentField: 'postId',
         parents: postIds.map((id) => ({ id, shard: shardOfId(id) })),
         direction: -1,

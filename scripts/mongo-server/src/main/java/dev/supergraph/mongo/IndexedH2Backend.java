@@ -32,10 +32,6 @@ public class IndexedH2Backend extends H2Backend {
         super(mvStore);
     }
 
-    public IndexedH2Backend(String fileName) {
-        this(MVStore.open(fileName));
-    }
-
     @Override
     protected MongoDatabase openOrCreateDatabase(String databaseName) {
         return new IndexedH2Database(databaseName, getCursorRegistry());

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 
 import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoServer;
@@ -16,6 +17,7 @@ import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import de.bwaldvogel.mongo.bson.Document;
 import io.netty.channel.Channel;
+import org.h2.mvstore.MVStore;
 
 /**
  * Local MongoDB-wire server for dev runs and tests.
@@ -26,11 +28,24 @@ import io.netty.channel.Channel;
  *
  * <pre>
  * java -jar mongo-server.jar --host 127.0.0.1 --port 0 --backend memory|h2 [--file store.mv]
- *                            [--exit-on-stdin-close] [--secondary-indexes on|off]
+ *                            [--durability commit|fsync|delayed] [--as-mongos] [--exit-on-stdin-close]
+ *                            [--secondary-indexes on|off]
  * </pre>
  *
  * <p>Secondary indexes are on by default; off gives the library's stock behaviour (only unique
  * indexes are kept), against which tests and benchmarks compare.
+ *
+ * <p>Durability of the H2 backend ({@code --durability}): the library leaves MVStore's default, an
+ * auto-commit every second from a background thread, so a kill -9 loses the writes of the last
+ * second although every client was told they were written. {@code commit} (the default) commits
+ * the store before a command's reply leaves, whenever the command changed anything: an
+ * acknowledged write is in the file (the OS page cache) and survives the server's death.
+ * {@code fsync} also forces the file to the disk before replying, so it survives the machine's
+ * death too. {@code delayed} is the library's behaviour, for measuring what the others cost.
+ *
+ * <p>{@code --as-mongos} answers {@code hello} as a mongos router does: drivers then send the read
+ * preference with each command (they leave it out for a standalone server), so a test can see
+ * where each read would be routed in a replicated deployment.
  *
  * <p>Protocol with the parent process: exactly one line {@code READY <host>:<port>} on stdout once
  * the socket is bound; everything else (logs, errors) goes to stderr.
@@ -64,8 +79,8 @@ public final class MongoLauncher {
     private MongoLauncher() {
     }
 
-    private record Options(String host, int port, String backend, String file, boolean exitOnStdinClose,
-            boolean secondaryIndexes) {
+    private record Options(String host, int port, String backend, String file, String durability,
+            boolean asMongos, boolean exitOnStdinClose, boolean secondaryIndexes) {
     }
 
     public static void main(String[] args) {
@@ -75,6 +90,10 @@ public final class MongoLauncher {
         // Every failed command (duplicate key, unsupported operator, ...) is logged there with a
         // full stack trace, although the client already receives the error in its reply.
         setDefaultProperty("org.slf4j.simpleLogger.log.de.bwaldvogel.mongo.wire.MongoWireProtocolHandler", "off");
+        // A client that dies (kill -9 of a service, which `npm start` then restarts) resets its
+        // connections, and each reset is logged as an error with a stack trace; the client's own
+        // side is what matters, and it sees its errors.
+        setDefaultProperty("org.slf4j.simpleLogger.log.de.bwaldvogel.mongo.wire.MongoExceptionHandler", "off");
 
         Options options;
         try {
@@ -82,8 +101,8 @@ public final class MongoLauncher {
         } catch (IllegalArgumentException e) {
             System.err.println("mongo-server: " + e.getMessage());
             System.err.println("usage: java -jar mongo-server.jar --host 127.0.0.1 --port 0"
-                    + " --backend memory|h2 [--file path/to/store.mv] [--exit-on-stdin-close]"
-                    + " [--secondary-indexes on|off]");
+                    + " --backend memory|h2 [--file path/to/store.mv] [--durability commit|fsync|delayed]"
+                    + " [--as-mongos] [--exit-on-stdin-close] [--secondary-indexes on|off]");
             System.exit(EXIT_USAGE);
             return;
         }
@@ -183,14 +202,16 @@ public final class MongoLauncher {
                         @Override
                         public Document handleCommand(Channel channel, String database, String command,
                                 Document query) {
-                            return handleCommandCompat(channel, database, command, query, super::handleCommand);
+                            return handleCommandCompat(channel, database, command, query, super::handleCommand,
+                                    options.asMongos());
                         }
                     };
                 }
                 return new MemoryBackend() {
                     @Override
                     public Document handleCommand(Channel channel, String database, String command, Document query) {
-                        return handleCommandCompat(channel, database, command, query, super::handleCommand);
+                        return handleCommandCompat(channel, database, command, query, super::handleCommand,
+                                options.asMongos());
                     }
                 };
             case "h2":
@@ -199,23 +220,56 @@ public final class MongoLauncher {
                 if (parent != null) {
                     Files.createDirectories(parent);
                 }
+                MVStore store = new MVStore.Builder().fileName(file.toString()).open();
+                boolean commitPerWrite = !options.durability().equals("delayed");
+                boolean fsync = options.durability().equals("fsync");
                 if (options.secondaryIndexes()) {
-                    return new IndexedH2Backend(file.toString()) {
+                    return new IndexedH2Backend(store) {
                         @Override
                         public Document handleCommand(Channel channel, String database, String command,
                                 Document query) {
-                            return handleCommandCompat(channel, database, command, query, super::handleCommand);
+                            return durably(store, commitPerWrite, fsync, () -> handleCommandCompat(channel,
+                                    database, command, query, super::handleCommand, options.asMongos()));
                         }
                     };
                 }
-                return new H2Backend(file.toString()) {
+                return new H2Backend(store) {
                     @Override
                     public Document handleCommand(Channel channel, String database, String command, Document query) {
-                        return handleCommandCompat(channel, database, command, query, super::handleCommand);
+                        return durably(store, commitPerWrite, fsync, () -> handleCommandCompat(channel, database,
+                                command, query, super::handleCommand, options.asMongos()));
                     }
                 };
             default:
                 throw new IllegalStateException("unknown backend " + options.backend());
+        }
+    }
+
+    /** Runs {@code command}, then (with commit per write) commits what it changed before replying. */
+    private static Document durably(MVStore store, boolean commitPerWrite, boolean fsync,
+            Supplier<Document> command) {
+        try {
+            return command.get();
+        } finally {
+            if (commitPerWrite) {
+                commitWrites(store, fsync);
+            }
+        }
+    }
+
+    /**
+     * Runs on the thread that will send the reply, so the reply waits for the commit. Writers that
+     * finish together share a commit: the first one stores every change made so far, and the
+     * others find nothing unsaved. A failed command may have changed documents too (an unordered
+     * insert stops at a duplicate), hence the call from a finally block.
+     */
+    private static void commitWrites(MVStore store, boolean fsync) {
+        if (!store.hasUnsavedChanges()) {
+            return;
+        }
+        store.commit();
+        if (fsync) {
+            store.sync();
         }
     }
 
@@ -225,11 +279,18 @@ public final class MongoLauncher {
      * answer is the same document under the newer field name.
      */
     private static Document handleCommandCompat(Channel channel, String database, String command, Document query,
-            CommandHandler next) {
-        if (!command.equalsIgnoreCase("hello")) {
+            CommandHandler next, boolean asMongos) {
+        boolean hello = command.equalsIgnoreCase("hello");
+        if (!hello && !command.equalsIgnoreCase("isMaster")) {
             return next.handle(channel, database, command, query);
         }
-        Document reply = next.handle(channel, database, "isMaster", query);
+        Document reply = next.handle(channel, database, hello ? "isMaster" : command, query);
+        if (asMongos) {
+            reply.put("msg", "isdbgrid");
+        }
+        if (!hello) {
+            return reply;
+        }
         Object primary = reply.remove("ismaster");
         reply.put("isWritablePrimary", primary == null ? Boolean.TRUE : primary);
         return reply;
@@ -249,6 +310,8 @@ public final class MongoLauncher {
         int port = 0;
         String backend = "memory";
         String file = null;
+        String durability = "commit";
+        boolean asMongos = false;
         boolean exitOnStdinClose = false;
         boolean secondaryIndexes = true;
 
@@ -269,6 +332,8 @@ public final class MongoLauncher {
                 }
                 case "--backend" -> backend = value(args, ++i, arg);
                 case "--file" -> file = value(args, ++i, arg);
+                case "--durability" -> durability = value(args, ++i, arg);
+                case "--as-mongos" -> asMongos = true;
                 case "--exit-on-stdin-close" -> exitOnStdinClose = true;
                 case "--secondary-indexes" -> {
                     String raw = value(args, ++i, arg);
@@ -290,7 +355,10 @@ public final class MongoLauncher {
         if (backend.equals("memory") && file != null) {
             throw new IllegalArgumentException("--file only applies to --backend h2");
         }
-        return new Options(host, port, backend, file, exitOnStdinClose, secondaryIndexes);
+        if (!List.of("commit", "fsync", "delayed").contains(durability)) {
+            throw new IllegalArgumentException("--durability must be commit, fsync or delayed, got '" + durability + "'");
+        }
+        return new Options(host, port, backend, file, durability, asMongos, exitOnStdinClose, secondaryIndexes);
     }
 
     private static String value(String[] args, int index, String flag) {
