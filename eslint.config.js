@@ -7,7 +7,7 @@ export default tseslint.config(
       'dist/',
       'node_modules/',
       '.data/',
-      'scripts/mongo-server/',
+      'scripts/stack/mongo-server/',
       'web/dist/',
       'web/src/gql/',
     ],

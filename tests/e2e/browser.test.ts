@@ -13,8 +13,13 @@ import {
 import { loadTrustedDocuments, type TrustedDocuments } from '../../gateway/trusted-documents.js';
 import { DEV_JWT_SECRET } from '../../platform/auth.js';
 import { projectPath } from '../../platform/paths.js';
-import { freePort } from '../../scripts/services.js';
-import { buildWebApp, serveWebApp, WEB_DIST, type WebAppServer } from '../../scripts/web-app.js';
+import { freePort } from '../../scripts/stack/services.js';
+import {
+  buildWebApp,
+  serveWebApp,
+  WEB_DIST,
+  type WebAppServer,
+} from '../../scripts/stack/web-app.js';
 import { makeImage, uploadTo } from '../helpers/media.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
 

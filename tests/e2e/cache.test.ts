@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { freePort, ensureRedis, type ServiceHandle } from '../../scripts/services.js';
+import { freePort, ensureRedis, type ServiceHandle } from '../../scripts/stack/services.js';
 import { sample } from '../helpers/metrics.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
 import { until } from '../helpers/ws.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ALL_TIERS, chaosTable, runChaos } from '../../scripts/chaos-harness.js';
+import { ALL_TIERS, chaosTable, runChaos } from '../../scripts/faults/chaos-harness.js';
 
 /** Tiers whose absence must leave queries served (partial data allowed). */
 const SERVED_WITHOUT = new Set(['feed', 'likes', 'comments', 'notifications', 'redis', 'nats']);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ensureNats, freePort } from '../../scripts/services.js';
+import { ensureNats, freePort } from '../../scripts/stack/services.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
 import { until, wsClient } from '../helpers/ws.js';
 import { createPost, readiness, uid } from './support.js';

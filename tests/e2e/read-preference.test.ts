@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { CommandStartedEvent } from 'mongodb';
-import { startMongo, type MongoServerHandle } from '../../scripts/services.js';
+import { startMongo, type MongoServerHandle } from '../../scripts/stack/services.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
 import { createPost, uid } from './support.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ensureRedis, freePort } from '../../scripts/services.js';
+import { ensureRedis, freePort } from '../../scripts/stack/services.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
 import { readiness, uid } from './support.js';
 

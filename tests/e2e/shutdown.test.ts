@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { freePort } from '../../scripts/services.js';
+import { freePort } from '../../scripts/stack/services.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
 import { closeCodeFor } from '../helpers/ws.js';
 import WebSocket from 'ws';

@@ -1,6 +1,6 @@
 /**
  * Real media made at test time: JPEG and PNG with sharp, MP4 with ffmpeg (Debian's `ffmpeg`,
- * which scripts/setup.sh installs), so no binary fixtures in the repository; and uploads through
+ * which scripts/stack/setup.sh installs), so no binary fixtures in the repository; and uploads through
  * a test stack's gateway.
  */
 import { execFile } from 'node:child_process';

@@ -1,6 +1,6 @@
 import type { CommandStartedEvent, Document } from 'mongodb';
 import { BACKGROUND_SCAN } from '../../platform/mongo.js';
-import { SHARD_KEYS } from '../../scripts/shard-keys.js';
+import { SHARD_KEYS } from '../../scripts/tools/shard-keys.js';
 
 /**
  * What a mongos would have to broadcast: a read or a multi-document write whose filter lacks the

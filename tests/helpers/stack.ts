@@ -27,7 +27,7 @@ import { startFeed, type TimelineOptions } from '../../subgraphs/feed/server.js'
 import { startLikes } from '../../subgraphs/likes/server.js';
 import { startNotifications } from '../../subgraphs/notifications/server.js';
 import { resolveUsernames } from '../../platform/user-directory.js';
-import { freePort, startMongo } from '../../scripts/services.js';
+import { freePort, startMongo } from '../../scripts/stack/services.js';
 import { shardKeyViolations } from './shard-keys.js';
 
 export interface GraphQLResult<T = Record<string, unknown>> {

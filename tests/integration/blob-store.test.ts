@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { MongoClient } from 'mongodb';
 import S3rver from 's3rver';
-import { startMongo } from '../../scripts/services.js';
+import { startMongo } from '../../scripts/stack/services.js';
 import { BlobNotFound, type BlobStore } from '../../subgraphs/feed/media/blob-store.js';
 import { gridfsBlobStore } from '../../subgraphs/feed/media/gridfs-store.js';
 import { s3BlobStore, s3Client, type S3StoreOptions } from '../../subgraphs/feed/media/s3-store.js';

@@ -3,7 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { buildSchema, type GraphQLObjectType } from 'graphql';
 import { projectPath } from '../../platform/paths.js';
-import { API_SCHEMA_FILE, composeFromConfig, SUPERGRAPH_FILE } from '../../scripts/supergraph.js';
+import {
+  API_SCHEMA_FILE,
+  composeFromConfig,
+  SUPERGRAPH_FILE,
+} from '../../scripts/tools/supergraph.js';
 
 test('supergraph.yaml composes without errors', async () => {
   const result = await composeFromConfig();

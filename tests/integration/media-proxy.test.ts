@@ -10,7 +10,7 @@ import { closeServer, createGraphQLHttpService, listen } from '../../platform/ht
 import { createLogger } from '../../platform/logger.js';
 import { createMetrics } from '../../platform/metrics.js';
 import { readRequestLimits } from '../../platform/request-limits.js';
-import { freePort } from '../../scripts/services.js';
+import { freePort } from '../../scripts/stack/services.js';
 
 /** The gateway's media routes in front of a feed that is not there. */
 const server = createServer();

@@ -3,8 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { insertUntil, missingIds } from '../../scripts/acknowledged-writes.js';
-import { startMongo } from '../../scripts/services.js';
+import { insertUntil, missingIds } from '../../scripts/bench/acknowledged-writes.js';
+import { startMongo } from '../../scripts/stack/services.js';
 
 test(
   'the embedded server (H2) keeps every acknowledged write through a kill -9',

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Collection, Document, Filter, Sort } from 'mongodb';
 import { connectMongo } from '../../platform/mongo.js';
-import { startMongo, type MongoServerOptions } from '../../scripts/services.js';
+import { startMongo, type MongoServerOptions } from '../../scripts/stack/services.js';
 
 /**
  * The embedded server's secondary indexes against its stock, unindexed self: the same randomised

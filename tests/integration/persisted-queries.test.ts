@@ -8,7 +8,7 @@ import {
   type PersistedQueryCacheOptions,
 } from '../../gateway/persisted-queries.js';
 import { createLogger } from '../../platform/logger.js';
-import { freePort } from '../../scripts/services.js';
+import { freePort } from '../../scripts/stack/services.js';
 
 function cacheOn(redis: Redis, options: Partial<PersistedQueryCacheOptions> = {}) {
   return persistedQueryCache({

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { MongoClient, MongoServerError } from 'mongodb';
 import { connect as connectNats } from 'nats';
-import { ensureNats, ensureRedis, startMongo } from '../../scripts/services.js';
+import { ensureNats, ensureRedis, startMongo } from '../../scripts/stack/services.js';
 
 const TIMEOUT = 120_000;
 

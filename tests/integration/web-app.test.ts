@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { serveWebApp, type WebAppServer } from '../../scripts/web-app.js';
+import { serveWebApp, type WebAppServer } from '../../scripts/stack/web-app.js';
 
 /** The static server `npm start` puts the built app behind, on its own origin. */
 let web: WebAppServer;

@@ -20,7 +20,7 @@ import { STANDARD_INTROSPECTION } from '../helpers/introspection.js';
 import { projectPath } from '../../platform/paths.js';
 import { checkSource, readRequestLimits, subgraphLimits } from '../../platform/request-limits.js';
 import { subgraphTypeDefs } from '../../platform/subgraph.js';
-import { SUPERGRAPH_FILE } from '../../scripts/supergraph.js';
+import { SUPERGRAPH_FILE } from '../../scripts/tools/supergraph.js';
 
 // The composed supergraph: every type of the API and then some, so introspection is at its largest.
 const api = buildSchema(readFileSync(projectPath(SUPERGRAPH_FILE), 'utf8'), {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { restartDelay } from '../../scripts/processes.js';
+import { restartDelay } from '../../scripts/stack/processes.js';
 
 test('a service that keeps crashing waits twice as long each time, up to the cap', () => {
   const policy = { initialDelayMs: 1_000, maxDelayMs: 30_000 };

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { Kind, parse, type ObjectTypeDefinitionNode } from 'graphql';
 import { parse as parseYaml } from 'yaml';
 import { projectPath } from '../../platform/paths.js';
-import { SUPERGRAPH_FILE } from '../../scripts/supergraph.js';
+import { SUPERGRAPH_FILE } from '../../scripts/tools/supergraph.js';
 import {
   VIEWER_DEPENDENT,
   VIEWER_INDEPENDENT,

@@ -3,13 +3,13 @@ import { connect, createServer, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import WebSocket from 'ws';
-import { signDevToken } from '../platform/auth.js';
-import { createLogger } from '../platform/logger.js';
-import { createMetrics } from '../platform/metrics.js';
-import { connectEvents } from '../platform/pubsub.js';
+import { signDevToken } from '../../platform/auth.js';
+import { createLogger } from '../../platform/logger.js';
+import { createMetrics } from '../../platform/metrics.js';
+import { connectEvents } from '../../platform/pubsub.js';
 import { percentile, processStats } from './measure.js';
-import { startSupergraphProcesses } from './processes.js';
-import { ensureNats, ensureRedis, freePort, startMongo } from './services.js';
+import { startSupergraphProcesses } from '../stack/processes.js';
+import { ensureNats, ensureRedis, freePort, startMongo } from '../stack/services.js';
 
 /**
  * `npm run bench:live`: the gateway's subscription fan-out under a like storm. N WebSocket

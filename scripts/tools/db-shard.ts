@@ -1,6 +1,6 @@
 import { MongoClient } from 'mongodb';
-import { databaseName } from '../platform/mongo.js';
-import { readEnv, str, url } from '../platform/env.js';
+import { databaseName } from '../../platform/mongo.js';
+import { readEnv, str, url } from '../../platform/env.js';
 import { SHARD_KEYS } from './shard-keys.js';
 
 /**

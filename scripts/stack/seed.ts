@@ -1,8 +1,8 @@
 import type { Db } from 'mongodb';
 import sharp from 'sharp';
-import type { Cache } from '../platform/cache.js';
-import { signDevToken } from '../platform/auth.js';
-import { usersStore } from '../subgraphs/feed/store/users.js';
+import type { Cache } from '../../platform/cache.js';
+import { signDevToken } from '../../platform/auth.js';
+import { usersStore } from '../../subgraphs/feed/store/users.js';
 
 /**
  * Demo data, written through the gateway like any client would (so it exercises the real write

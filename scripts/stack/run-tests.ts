@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { projectPath, projectRoot } from '../platform/paths.js';
+import { projectPath, projectRoot } from '../../platform/paths.js';
 import { ensureNats, ensureRedis, startMongo } from './services.js';
 
 /**

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { composeServices } from '@apollo/composition';
 import { lexicographicSortSchema, parse, printSchema } from 'graphql';
 import { parse as parseYaml } from 'yaml';
-import { projectPath } from '../platform/paths.js';
+import { projectPath } from '../../platform/paths.js';
 
 export const SUPERGRAPH_FILE = 'schema/supergraph.graphql';
 /** The schema clients see, for codegen and mobile toolchains: no federation definitions. */

@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { projectPath } from '../platform/paths.js';
+import { projectPath } from '../../platform/paths.js';
 import { API_SCHEMA_FILE, composeFromConfig, SUPERGRAPH_FILE } from './supergraph.js';
 
 const result = await composeFromConfig();

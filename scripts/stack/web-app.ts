@@ -3,8 +3,8 @@ import { readdir, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
 import { build } from 'vite';
-import { listen } from '../platform/http.js';
-import { projectPath } from '../platform/paths.js';
+import { listen } from '../../platform/http.js';
+import { projectPath } from '../../platform/paths.js';
 
 /** The web app's sources and its build (`web/dist`, which `npm start` and the tests serve). */
 export const WEB_DIST = projectPath('web/dist');

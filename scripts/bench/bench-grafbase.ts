@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { projectPath } from '../platform/paths.js';
-import { startServiceProcess, type ServiceProcess } from './processes.js';
+import { projectPath } from '../../platform/paths.js';
+import { startServiceProcess, type ServiceProcess } from '../stack/processes.js';
 
 /**
  * Peer (d) of `npm run bench`: Grafbase, a federation gateway written in Rust, as the static binary

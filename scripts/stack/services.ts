@@ -3,7 +3,7 @@
  * mongod can be installed here), Redis and NATS with JetStream.
  *
  * Redis and NATS are reused when something already answers at their address; otherwise the Debian
- * binaries (installed by scripts/setup.sh) are started and owned by this process. Everything we
+ * binaries (installed by scripts/stack/setup.sh) are started and owned by this process. Everything we
  * start is tied to our lifetime, so a crashed or killed test run leaves no servers behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -12,7 +12,7 @@ import { access, mkdir } from 'node:fs/promises';
 import { createConnection, createServer, type Socket } from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { projectRoot } from '../platform/paths.js';
+import { projectRoot } from '../../platform/paths.js';
 
 export interface MongoServerOptions {
   backend: 'memory' | 'h2';
@@ -221,7 +221,7 @@ export async function startMongo(opts: MongoServerOptions): Promise<MongoServerH
   if (!(await fileExists(MONGO_SERVER_JAR))) {
     throw new Error(
       `mongo: ${path.relative(projectRoot, MONGO_SERVER_JAR)} is missing. Build it with ` +
-        '`sh scripts/setup.sh` (or `mvn -q -B -f scripts/mongo-server/pom.xml package`).',
+        '`sh scripts/stack/setup.sh` (or `mvn -q -B -f scripts/stack/mongo-server/pom.xml package`).',
     );
   }
 
@@ -493,7 +493,7 @@ async function ensureServer(spec: ServerSpec, url: string): Promise<ServiceHandl
   if (!binary) {
     throw new Error(
       `${spec.name}: nothing answers at ${url} and ${spec.binary} is not installed. ` +
-        `Install it with \`apt-get install ${spec.aptPackage}\` (scripts/setup.sh does this), ` +
+        `Install it with \`apt-get install ${spec.aptPackage}\` (scripts/stack/setup.sh does this), ` +
         `or start ${spec.name} at ${host}:${port} yourself.`,
     );
   }

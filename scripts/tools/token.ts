@@ -1,5 +1,5 @@
-import { signDevToken } from '../platform/auth.js';
-import { optionalStr, readEnv, str } from '../platform/env.js';
+import { signDevToken } from '../../platform/auth.js';
+import { optionalStr, readEnv, str } from '../../platform/env.js';
 
 /** `npm run token -- <userId> [expiresIn]`: a development token, alone on stdout. */
 const [userId, expiresIn = '7d'] = process.argv.slice(2);

@@ -4,16 +4,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { MongoClient } from 'mongodb';
-import { signDevToken } from '../platform/auth.js';
-import { shardOfId } from '../platform/ids.js';
-import { databaseName } from '../platform/mongo.js';
-import { projectRoot } from '../platform/paths.js';
+import { signDevToken } from '../../platform/auth.js';
+import { shardOfId } from '../../platform/ids.js';
+import { databaseName } from '../../platform/mongo.js';
+import { projectRoot } from '../../platform/paths.js';
 import {
   startSupergraphProcesses,
   type Ports,
   type RestartEvent,
   type SupergraphProcesses,
-} from './processes.js';
+} from '../stack/processes.js';
 import {
   ensureNats,
   ensureRedis,
@@ -21,7 +21,7 @@ import {
   startMongo,
   type MongoServerHandle,
   type ServiceHandle,
-} from './services.js';
+} from '../stack/services.js';
 
 /**
  * The fault suite: the whole stack as separate processes on private servers (the Mongo-wire

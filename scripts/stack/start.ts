@@ -1,16 +1,16 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { MongoClient } from 'mongodb';
-import { signDevToken } from '../platform/auth.js';
-import { connectCache } from '../platform/cache.js';
-import { int, oneOf, optionalStr, readEnv, str } from '../platform/env.js';
-import { createLogger } from '../platform/logger.js';
-import { createMetrics } from '../platform/metrics.js';
-import { databaseName } from '../platform/mongo.js';
-import { projectPath } from '../platform/paths.js';
+import { signDevToken } from '../../platform/auth.js';
+import { connectCache } from '../../platform/cache.js';
+import { int, oneOf, optionalStr, readEnv, str } from '../../platform/env.js';
+import { createLogger } from '../../platform/logger.js';
+import { createMetrics } from '../../platform/metrics.js';
+import { databaseName } from '../../platform/mongo.js';
+import { projectPath } from '../../platform/paths.js';
 import { restartDelay, startSupergraphProcesses, type RestartEvent } from './processes.js';
 import { seedDemoData } from './seed.js';
 import { ensureNats, ensureRedis, startMongo, type MongoServerHandle } from './services.js';
-import { API_SCHEMA_FILE, composeFromConfig, SUPERGRAPH_FILE } from './supergraph.js';
+import { API_SCHEMA_FILE, composeFromConfig, SUPERGRAPH_FILE } from '../tools/supergraph.js';
 import { buildWebApp, serveWebApp } from './web-app.js';
 
 /**

@@ -5,7 +5,7 @@
 # Progress goes to stderr so callers' stdout stays clean.
 set -eu
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 say() {
   printf '[setup] %s\n' "$*" >&2
@@ -46,7 +46,7 @@ if [ ! -f node_modules/.package-lock.json ] || newer_than node_modules/.package-
 fi
 
 # --- (b) system packages ------------------------------------------------------------------------
-mongo_dir=scripts/mongo-server
+mongo_dir=scripts/stack/mongo-server
 mongo_jar=$mongo_dir/target/mongo-server.jar
 build_jar=no
 if [ ! -f "$mongo_jar" ] || newer_than "$mongo_jar" "$mongo_dir/pom.xml" "$mongo_dir/src"; then
@@ -84,7 +84,7 @@ if [ -n "$packages" ]; then
       say "apt-get failed; install these packages yourself:$packages"
     fi
   else
-    # Not fatal: scripts/services.ts explains what is missing if a run really needs it.
+    # Not fatal: scripts/stack/services.ts explains what is missing if a run really needs it.
     say "missing packages:$packages (run as root: apt-get install -y$packages)"
   fi
 fi

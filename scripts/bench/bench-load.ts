@@ -1,5 +1,5 @@
 import { Agent, request } from 'node:http';
-import { signDevToken } from '../platform/auth.js';
+import { signDevToken } from '../../platform/auth.js';
 import { COMMENT, FEED_QUERY, LIKE, POST_QUERY, UNLIKE } from './bench-queries.js';
 
 /**

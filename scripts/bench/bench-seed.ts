@@ -1,12 +1,12 @@
 import type { Collection, Document, MongoClient } from 'mongodb';
-import { newId, shardOfId, shardOfUser } from '../platform/ids.js';
-import { databaseName } from '../platform/mongo.js';
-import type { CommentDoc } from '../subgraphs/comments/store/comments.js';
-import type { FollowerDoc } from '../subgraphs/feed/store/followers.js';
-import type { FollowDoc } from '../subgraphs/feed/store/follows.js';
-import type { PostDoc } from '../subgraphs/feed/store/posts.js';
-import type { UserDoc } from '../subgraphs/feed/store/users.js';
-import type { LikeDoc } from '../subgraphs/likes/store/likes.js';
+import { newId, shardOfId, shardOfUser } from '../../platform/ids.js';
+import { databaseName } from '../../platform/mongo.js';
+import type { CommentDoc } from '../../subgraphs/comments/store/comments.js';
+import type { FollowerDoc } from '../../subgraphs/feed/store/followers.js';
+import type { FollowDoc } from '../../subgraphs/feed/store/follows.js';
+import type { PostDoc } from '../../subgraphs/feed/store/posts.js';
+import type { UserDoc } from '../../subgraphs/feed/store/users.js';
+import type { LikeDoc } from '../../subgraphs/likes/store/likes.js';
 
 export interface SeedSizes {
   users: number;

@@ -3,14 +3,14 @@ import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { signDevToken } from '../platform/auth.js';
-import { publishLikeActivity } from '../platform/durable-events.js';
-import { createLogger } from '../platform/logger.js';
-import { createMetrics } from '../platform/metrics.js';
-import { connectEvents } from '../platform/pubsub.js';
+import { signDevToken } from '../../platform/auth.js';
+import { publishLikeActivity } from '../../platform/durable-events.js';
+import { createLogger } from '../../platform/logger.js';
+import { createMetrics } from '../../platform/metrics.js';
+import { connectEvents } from '../../platform/pubsub.js';
 import { percentile, processStats } from './measure.js';
-import { startSupergraphProcesses } from './processes.js';
-import { ensureNats, ensureRedis, freePort, startMongo } from './services.js';
+import { startSupergraphProcesses } from '../stack/processes.js';
+import { ensureNats, ensureRedis, freePort, startMongo } from '../stack/services.js';
 
 /**
  * A like storm on one viral post, as the notifications subgraph sees it: `--rate` like events a

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
-import { projectPath, projectRoot } from '../platform/paths.js';
+import { projectPath, projectRoot } from '../../platform/paths.js';
 
 export interface Ports {
   gateway: number;

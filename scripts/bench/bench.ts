@@ -5,18 +5,22 @@ import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
-import { signDevToken } from '../platform/auth.js';
-import { shardOfId } from '../platform/ids.js';
-import { connectMongo, databaseName } from '../platform/mongo.js';
-import { projectPath, projectRoot } from '../platform/paths.js';
+import { signDevToken } from '../../platform/auth.js';
+import { shardOfId } from '../../platform/ids.js';
+import { connectMongo, databaseName } from '../../platform/mongo.js';
+import { projectPath, projectRoot } from '../../platform/paths.js';
 import type { LoadPlan, LoadResult } from './bench-load.js';
 import { FEED_QUERY } from './bench-queries.js';
 import { startGrafbase } from './bench-grafbase.js';
 import { seedBench } from './bench-seed.js';
 import { percentile, processStats } from './measure.js';
-import { startServiceProcess, startSupergraphProcesses, type ServiceProcess } from './processes.js';
-import { ensureNats, ensureRedis, freePort, startMongo } from './services.js';
-import { SUPERGRAPH_FILE } from './supergraph.js';
+import {
+  startServiceProcess,
+  startSupergraphProcesses,
+  type ServiceProcess,
+} from '../stack/processes.js';
+import { ensureNats, ensureRedis, freePort, startMongo } from '../stack/services.js';
+import { SUPERGRAPH_FILE } from '../tools/supergraph.js';
 
 /**
  * `npm run bench`: the read path at scale. Seeds a large graph into the embedded Mongo-wire
@@ -83,7 +87,7 @@ function sumSamples(text: string, name: string, filter = ''): number {
 
 function runLoad(plan: LoadPlan): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [projectPath('dist/scripts/bench-load.js')], {
+    const child = spawn(process.execPath, [projectPath('dist/scripts/bench/bench-load.js')], {
       cwd: projectRoot,
       stdio: ['pipe', 'pipe', 'inherit'],
     });
@@ -204,7 +208,7 @@ try {
           startServiceProcess({
             logsToStderr: true,
             name: 'apollo-gateway',
-            entry: 'dist/scripts/bench-apollo-gateway.js',
+            entry: 'dist/scripts/bench/bench-apollo-gateway.js',
             env: { ...baseEnv, BENCH_PORT: String(port), SUPERGRAPH_PATH: supergraphPath },
             readyUrl: `http://${host}:${port}/`,
             readyInit: graphqlProbe,
@@ -216,7 +220,7 @@ try {
           startServiceProcess({
             logsToStderr: true,
             name: 'hive-gateway',
-            entry: 'dist/scripts/bench-hive-gateway.js',
+            entry: 'dist/scripts/bench/bench-hive-gateway.js',
             env: { ...baseEnv, BENCH_PORT: String(port), SUPERGRAPH_PATH: supergraphPath },
             readyUrl: `http://${host}:${port}/graphql`,
             readyInit: graphqlProbe,

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { insertUntil, missingIds } from './acknowledged-writes.js';
-import { startMongo, type MongoServerOptions } from './services.js';
+import { startMongo, type MongoServerOptions } from '../stack/services.js';
 
 /**
  * `npm run bench:durability`: what each durability mode of the embedded server's H2 store costs
