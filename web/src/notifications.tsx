@@ -76,7 +76,7 @@ function NotificationList({ onRead }: { onRead: (unread: number) => void }) {
             data-read={node.read}
             className={node.read ? 'read' : 'unread'}
           >
-            {describe(node)}{' '}
+            <span data-testid="notification-text">{describe(node)}</span>{' '}
             <time dateTime={node.updatedAt}>{new Date(node.updatedAt).toLocaleString()}</time>
           </li>
         ))}
