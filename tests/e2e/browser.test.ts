@@ -182,6 +182,7 @@ test('cutting alice’s WebSocket shows reconnecting; after the reconnect her co
   await bobs.locator('[data-testid=like-button][aria-pressed=false]').waitFor();
   await bobs.locator('[data-testid=like-count]', { hasText: /^0$/ }).waitFor();
   assert.equal(await count.textContent(), '1', 'alice has not heard yet');
+  assert.equal(await alice.page.getByTestId('unread-count').textContent(), '3');
 
   socketsCut = false;
   await alice.page
