@@ -23,6 +23,8 @@ export function likesEvents(events: EventClients) {
     /**
      * Durable, for notifications: the like row stays unsynced until this succeeds, and the repair
      * pass announces it again; the event id names the row's version, so JetStream drops a repeat.
+     * It names the row by its `_id`: a synced unlike deletes the row, and a like again makes a new
+     * one at version 1, which is news, not a repeat of the first like.
      */
     async announce(like: LikeDoc, count: Recounted): Promise<boolean> {
       const postAuthorId = like.postAuthorId;
@@ -30,7 +32,7 @@ export function likesEvents(events: EventClients) {
       if (!postAuthorId) return true;
       return tryAnnounce(events, `like of ${like.postId}`, () =>
         publishLikeActivity(events, {
-          eventId: `like:${like.postId}:${like.userId}:${like.version}`,
+          eventId: `like:${like._id}:${like.version}`,
           type: like.active ? 'post.liked' : 'post.unliked',
           postId: like.postId,
           postAuthorId,

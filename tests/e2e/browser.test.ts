@@ -110,6 +110,9 @@ async function signIn(page: Page, userId: string) {
 }
 
 const post = (page: Page, id: string) => page.locator(`[data-post-id="${id}"]`);
+/** The bell's unread count, once it reads `count`. */
+const unread = (page: Page, count: number) =>
+  page.getByTestId('unread-count').filter({ hasText: new RegExp(`^${count}$`) });
 const newest = () => postIds[postIds.length - 1] as string;
 
 test('the app: JavaScript within its gzipped budget', async () => {
@@ -164,6 +167,8 @@ test('bob likes and comments on alice’s post: alice sees both within 2 s, with
   await alices
     .locator('[data-testid=comment-count]', { hasText: /^1$/ })
     .waitFor({ timeout: 2_000 });
+  // Bob's follow (before), like and comment: three unread.
+  await unread(alice.page, 3).waitFor({ timeout: 2_000 });
   console.log(`bob's like and comment on alice's screen: ${Date.now() - acknowledged} ms`);
   assert.ok(Date.now() - acknowledged <= 2_000);
 });
@@ -182,6 +187,7 @@ test('cutting alice’s WebSocket shows reconnecting; after the reconnect her co
   await bobs.locator('[data-testid=like-button][aria-pressed=false]').waitFor();
   await bobs.locator('[data-testid=like-count]', { hasText: /^0$/ }).waitFor();
   assert.equal(await count.textContent(), '1', 'alice has not heard yet');
+  assert.equal(await alice.page.getByTestId('unread-count').textContent(), '3');
 
   socketsCut = false;
   await alice.page
@@ -191,6 +197,37 @@ test('cutting alice’s WebSocket shows reconnecting; after the reconnect her co
   await post(alice.page, id)
     .locator('[data-testid=like-count]', { hasText: /^0$/ })
     .waitFor({ timeout: 2_000 });
+  // The unlike took bob out of the unread like notification, which is gone with him.
+  await unread(alice.page, 2).waitFor({ timeout: 2_000 });
+});
+
+test('alice opens her notifications: bob’s like, comment and follow; the count goes to 0 and stays', async () => {
+  const id = newest();
+  const bobs = post(bob.page, id);
+  await bobs.getByTestId('like-button').click();
+  await bobs.locator('[data-testid=like-button][aria-pressed=true]').waitFor();
+  await unread(alice.page, 3).waitFor({ timeout: 2_000 });
+
+  await alice.page.getByRole('button', { name: 'Notifications, 3 unread' }).click();
+  const items = alice.page.getByTestId('notification');
+  await items.first().waitFor({ timeout: 5_000 });
+  assert.deepEqual(await items.getByTestId('notification-text').allTextContents(), [
+    'bob liked your post',
+    'bob commented: lovely, from bob',
+    'bob started following you',
+  ]);
+  assert.equal(await alice.page.locator('[data-testid=notification][data-read=false]').count(), 3);
+  await unread(alice.page, 0).waitFor({ timeout: 2_000 });
+  await alice.page.getByRole('button', { name: 'Notifications, 0 unread' }).click();
+  assert.equal(await items.count(), 0, 'the list closes');
+
+  await alice.page.reload();
+  await alice.page.locator('[data-testid=post]').first().waitFor();
+  await unread(alice.page, 0).waitFor({ timeout: 5_000 });
+  await alice.page.getByRole('button', { name: 'Notifications, 0 unread' }).click();
+  await items.first().waitFor({ timeout: 5_000 });
+  assert.equal(await alice.page.locator('[data-testid=notification][data-read=false]').count(), 0);
+  await alice.page.getByTestId('bell').click();
 });
 
 test('a token the gateway refuses sends the app back to sign-in', async () => {

@@ -88,7 +88,9 @@ export function createApolloClient(
   ]);
   const cache = new InMemoryCache({
     typePolicies: {
-      Query: { fields: { feed: relayStylePagination() } },
+      Query: {
+        fields: { feed: relayStylePagination(), notifications: relayStylePagination() },
+      },
       // PostCounts has no id: one entry per post, keyed as the API contract says.
       PostCounts: { keyFields: ['postId'] },
     },

@@ -4,6 +4,7 @@ import { createApolloClient } from './apollo';
 import type { AppConfig } from './config';
 import { Feed } from './feed';
 import { NewPost } from './new-post';
+import { NotificationBell } from './notifications';
 import { forgetSession, storedSession, type Session } from './session';
 import { SignIn } from './sign-in';
 import { StatusBar } from './status-bar';
@@ -23,6 +24,7 @@ export function App({ config }: { config: AppConfig }) {
       <header className="top">
         <h1>Feed</h1>
         <span data-testid="viewer">{session.userId}</span>
+        <NotificationBell />
         <button
           type="button"
           onClick={() => {

@@ -128,3 +128,56 @@ export const CreatePost = graphql(`
     }
   }
 `);
+
+export const NotificationFields = graphql(`
+  fragment NotificationFields on Notification {
+    id
+    kind
+    read
+    updatedAt
+    actorCount
+    actors(first: 1) {
+      id
+      username
+    }
+    comment {
+      id
+      body
+    }
+  }
+`);
+
+export const NotificationsQuery = graphql(`
+  query Notifications($first: Int!, $after: String) {
+    notifications(first: $first, after: $after) {
+      edges {
+        cursor
+        node {
+          ...NotificationFields
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      unreadCount
+    }
+  }
+`);
+
+export const MarkNotificationsRead = graphql(`
+  mutation MarkNotificationsRead($upTo: ID) {
+    markNotificationsRead(upTo: $upTo)
+  }
+`);
+
+export const NotificationsChanged = graphql(`
+  subscription NotificationsChanged {
+    notificationsChanged {
+      unreadCount
+      latest {
+        ...NotificationFields
+      }
+    }
+  }
+`);

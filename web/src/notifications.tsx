@@ -1,0 +1,116 @@
+import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
+import { useEffect, useState } from 'react';
+import type { NotificationFieldsFragment } from './gql/graphql';
+import { MarkNotificationsRead, NotificationsChanged, NotificationsQuery } from './operations';
+
+const PAGE = 20;
+
+/**
+ * The bell: the unread count, kept by one `notificationsChanged` subscription, which starts with
+ * the current state (so a reconnect sets the count right at once); a click opens the list.
+ */
+export function NotificationBell() {
+  const [unread, setUnread] = useState<number | null>(null);
+  const [open, setOpen] = useState(false);
+  useSubscription(NotificationsChanged, {
+    onData: ({ data }) => {
+      const change = data.data?.notificationsChanged;
+      if (change) setUnread(change.unreadCount);
+    },
+  });
+  const label = unread === null ? 'Notifications' : `Notifications, ${unread} unread`;
+  return (
+    <div className="bell">
+      <button
+        type="button"
+        data-testid="bell"
+        aria-label={label}
+        aria-expanded={open}
+        aria-controls="notifications"
+        onClick={() => setOpen(!open)}
+      >
+        <span aria-hidden="true">🔔</span>{' '}
+        <span data-testid="unread-count" className={unread ? 'badge' : 'badge none'}>
+          {unread ?? ''}
+        </span>
+      </button>
+      {open && <NotificationList onRead={setUnread} />}
+    </div>
+  );
+}
+
+/**
+ * The viewer's notifications, newest first. Opening it marks what it shows read (up to the newest
+ * it shows, so one that arrives meanwhile stays unread); the items keep their unread look until
+ * the list is opened again.
+ */
+function NotificationList({ onRead }: { onRead: (unread: number) => void }) {
+  const { data, error, fetchMore, loading } = useQuery(NotificationsQuery, {
+    variables: { first: PAGE },
+    fetchPolicy: 'network-only',
+  });
+  const [markRead] = useMutation(MarkNotificationsRead);
+  const edges = data?.notifications.edges ?? [];
+  const newest = edges[0]?.node.id;
+  const unreadShown = (data?.notifications.unreadCount ?? 0) > 0;
+  useEffect(() => {
+    if (!newest || !unreadShown) return;
+    void markRead({ variables: { upTo: newest } }).then(
+      (result) => {
+        if (result.data) onRead(result.data.markNotificationsRead);
+      },
+      () => undefined,
+    );
+  }, [newest, unreadShown, markRead, onRead]);
+  const pageInfo = data?.notifications.pageInfo;
+  return (
+    <section id="notifications" className="notifications" aria-label="Notifications">
+      {loading && <p className="state loading">Loading…</p>}
+      {error && <p className="state error">{error.message}</p>}
+      {data && edges.length === 0 && <p className="state empty">No notifications yet.</p>}
+      <ul>
+        {edges.map(({ node }) => (
+          <li
+            key={node.id}
+            data-testid="notification"
+            data-read={node.read}
+            className={node.read ? 'read' : 'unread'}
+          >
+            <span data-testid="notification-text">{describe(node)}</span>{' '}
+            <time dateTime={node.updatedAt}>{new Date(node.updatedAt).toLocaleString()}</time>
+          </li>
+        ))}
+      </ul>
+      {pageInfo?.hasNextPage && (
+        <button
+          type="button"
+          onClick={() =>
+            void fetchMore({ variables: { after: pageInfo.endCursor } }).catch(() => undefined)
+          }
+        >
+          Show more
+        </button>
+      )}
+    </section>
+  );
+}
+
+/** "bob and 3 others liked your post", "bob commented: …". */
+function describe(notification: NotificationFieldsFragment): string {
+  const actor = notification.actors[0];
+  const others = notification.actorCount - 1;
+  const name = actor ? (actor.username ?? actor.id) : 'Someone';
+  const who = others > 0 ? `${name} and ${others} ${others === 1 ? 'other' : 'others'}` : name;
+  switch (notification.kind) {
+    case 'LIKE':
+      return `${who} liked your post`;
+    case 'COMMENT':
+      return notification.comment
+        ? `${name} commented: ${notification.comment.body}`
+        : `${name} commented on your post`;
+    case 'FOLLOW':
+      return `${who} started following you`;
+    case 'MENTION':
+      return `${name} mentioned you`;
+  }
+}
