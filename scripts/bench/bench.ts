@@ -24,7 +24,7 @@ import { SUPERGRAPH_FILE } from '../tools/supergraph.js';
 
 /**
  * `npm run bench`: the read path at scale. Seeds a large graph into the embedded Mongo-wire
- * server, starts the three subgraphs once (separate processes), then four gateways over them,
+ * server, starts the four subgraphs once (separate processes), then four gateways over them,
  * each one process: (a) ours, (b) a plain `@apollo/gateway` + `@apollo/server` with default
  * settings, (c) `@graphql-hive/gateway` with its router runtime, (d) Grafbase, a Rust gateway.
  * The same workload runs against each in alternation (a, b, c, d, a, b, c, d, ...), each for a fixed time at a fixed concurrency, from

@@ -55,6 +55,7 @@ export interface ServiceHandle {
 export const MONGO_SERVER_JAR = path.join(
   projectRoot,
   'scripts',
+  'stack',
   'mongo-server',
   'target',
   'mongo-server.jar',
