@@ -18,20 +18,23 @@ export class NextFrames {
   private static lastPayload: string | undefined;
   private static lastEncoded = Buffer.alloc(0);
   private readonly prefix: Buffer;
+  /** Extensions are negotiated in the handshake, before any subscription: known once. */
+  private readonly raw: Duplex | undefined;
 
   constructor(
     private readonly ws: WebSocket,
-    private readonly raw: Duplex | undefined,
+    raw: Duplex | undefined,
     private readonly id: string,
   ) {
     this.prefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
+    this.raw = ws.extensions === '' ? raw : undefined;
   }
 
   /** Sends `{"id":…,"type":"next","payload":<payload>}` if the socket is still open. */
   send(payload: string): void {
     const { ws, raw } = this;
     if (ws.readyState !== ws.OPEN) return;
-    if (!raw || ws.extensions !== '') {
+    if (!raw) {
       ws.send(`{"id":${JSON.stringify(this.id)},"type":"next","payload":${payload}}`);
       return;
     }
