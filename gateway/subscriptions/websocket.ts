@@ -20,6 +20,7 @@ import type { GatewayContext } from '../context.js';
 import { AsyncQueue } from './async-queue.js';
 import type { LiveSubscriptions } from './live-subscriptions.js';
 import type { ConnectionCaps } from './connection-caps.js';
+import { NextFrames } from './next-frames.js';
 import type { AcceptedSubscription } from './root-event-source.js';
 import type { SubscriptionTransport } from './subscription-transport.js';
 import { onTokenExpiry } from './token-expiry.js';
@@ -132,6 +133,8 @@ export interface WebSocketTransport {
 export function startWebSocketTransport(options: WebSocketTransportOptions): WebSocketTransport {
   const { apollo, live, metrics, limits, caps } = options;
   const connections = new WeakMap<WebSocket, Connection>();
+  /** Each WebSocket's upgraded TCP socket, which `NextFrames` writes pre-built frames to. */
+  const rawSockets = new WeakMap<WebSocket, Duplex>();
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes });
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -152,6 +155,7 @@ export function startWebSocketTransport(options: WebSocketTransportOptions): Web
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
+      rawSockets.set(ws, socket);
       ws.once('close', caps.holdIp(ip));
       quietSizeViolations(ws);
       wss.emit('connection', ws, request);
@@ -229,16 +233,12 @@ export function startWebSocketTransport(options: WebSocketTransportOptions): Web
         );
         const schema = options.schema() as GraphQLSchema;
         if (operation.accepted) {
-          const idJson = JSON.stringify(id);
           const socket = ctx.extra.socket;
+          const frames = new NextFrames(socket, rawSockets.get(socket), id);
           return {
             schema,
             document: SUBSCRIPTION,
-            contextValue: () =>
-              stream(operation, (json) => {
-                if (socket.readyState === socket.OPEN)
-                  socket.send(`{"id":${idJson},"type":"next","payload":${json}}`);
-              }),
+            contextValue: () => stream(operation, (json) => frames.send(json)),
           };
         }
         const result =
