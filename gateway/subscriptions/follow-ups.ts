@@ -113,8 +113,24 @@ export const anonymous = (): GatewayContext => ({
   authorization: undefined,
 });
 
+/**
+ * A subscription's result as sent: `data` under the root field's response key, and the follow-up
+ * query's errors (paths starting after its first `drop` segments) moved under that key.
+ */
+export function rootPayload(
+  rootKey: string,
+  data: Record<string, unknown>,
+  followUpErrors: ExecutionResult['errors'],
+  drop: number,
+): string {
+  const errors = relocate(followUpErrors, [rootKey], drop);
+  return JSON.stringify(
+    errors.length > 0 ? { data: { [rootKey]: data }, errors } : { data: { [rootKey]: data } },
+  );
+}
+
 /** Errors of a follow-up query, moved under the subscription's response path. */
-export function relocate(
+function relocate(
   errors: ExecutionResult['errors'],
   prefix: (string | number)[],
   drop: number,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parse, type FieldNode } from 'graphql';
 import type { GatewayContext } from '../context.js';
-import { relocate, type FollowUps } from './follow-ups.js';
+import { rootPayload, type FollowUps } from './follow-ups.js';
 import { latestOnly, watchNotifications, type NotificationsPush } from './notifications.js';
 import type { RootEventSource } from './root-event-source.js';
 import type { SharedSubscriptions } from './shared-subscriptions.js';
@@ -68,14 +68,7 @@ export function notificationsChanged(
                 ? state.unreadCount
                 : (fetched?.data?.latest ?? null);
         }
-        const errors = relocate(fetched?.errors, [rootKey], 1);
-        deliver(
-          JSON.stringify(
-            errors.length > 0
-              ? { data: { [rootKey]: data }, errors }
-              : { data: { [rootKey]: data } },
-          ),
-        );
+        deliver(rootPayload(rootKey, data, fetched?.errors, 1));
       });
       return watchNotifications({
         subscribe: (handler) => shared.acquire('notifications', viewer.id, handler),

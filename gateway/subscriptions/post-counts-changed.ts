@@ -2,7 +2,7 @@ import { Kind, type ExecutionResult, type FieldNode } from 'graphql';
 import { badInput } from '../../platform/errors.js';
 import { isEntityId } from '../../platform/ids.js';
 import type { FollowUps } from './follow-ups.js';
-import { relocate } from './follow-ups.js';
+import { rootPayload } from './follow-ups.js';
 import type { CountsPush, PostCountsHub } from './post-counts.js';
 import type { RootEventSource } from './root-event-source.js';
 import { collectFields } from './selection.js';
@@ -72,10 +72,7 @@ export function postCountsChanged(hub: PostCountsHub, followUps: FollowUps): Roo
                     ? push.commentCount
                     : (row[key] ?? null);
         }
-        const errors = relocate(fetched?.errors, [rootKey], 2);
-        return JSON.stringify(
-          errors.length > 0 ? { data: { [rootKey]: data }, errors } : { data: { [rootKey]: data } },
-        );
+        return rootPayload(rootKey, data, fetched?.errors, 2);
       };
 
       const postIds = subscription.args.postIds as string[];
