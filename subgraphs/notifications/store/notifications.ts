@@ -59,10 +59,13 @@ export function notificationsStore(db: Db, options: { actorsKept: number }) {
     recipientId,
     group,
   });
-  const stamp = (recipientId: string, now: Date) => ({
-    sortKey: newId(shardOfUser(recipientId), now.getTime()),
-    updatedAt: now,
-  });
+  // Strictly increasing in this process: notifications written in one batch keep the order of the
+  // events behind them (a shared timestamp would leave it to the ids' random part).
+  let lastTime = 0;
+  const stamp = (recipientId: string) => {
+    lastTime = Math.max(Date.now(), lastTime + 1);
+    return { sortKey: newId(shardOfUser(recipientId), lastTime), updatedAt: new Date(lastTime) };
+  };
 
   /** Read, aggregate, write guarded by `rev`; groups that lost a race are read again. */
   async function applyGroups(groups: GroupActions[]): Promise<string[]> {
@@ -78,7 +81,6 @@ export function notificationsStore(db: Db, options: { actorsKept: number }) {
         })
         .toArray();
       const byKey = new Map(found.map((doc) => [`${doc.recipientId}\n${doc.group}`, doc]));
-      const now = new Date();
       const writes: { group: GroupActions; write: GroupWrite }[] = [];
       for (const group of pending) {
         const doc = byKey.get(`${group.recipientId}\n${group.group}`);
@@ -92,21 +94,22 @@ export function notificationsStore(db: Db, options: { actorsKept: number }) {
         const { actors, actorCount, read, seq, total, seen, self } = state;
         const fields = { actors, actorCount, read, seq, total, seen, self };
         if (JSON.stringify(fields) === JSON.stringify(pick(before))) continue;
-        const touched = bumped ? stamp(group.recipientId, now) : {};
+        const touched = bumped ? stamp(group.recipientId) : {};
         if (doc) {
           writes.push({ group, write: { rev: doc.rev, set: { ...fields, ...touched } } });
         } else {
+          const stamped = stamp(group.recipientId);
           writes.push({
             group,
             write: {
               insert: {
-                _id: newId(shardOfUser(group.recipientId), now.getTime()),
+                _id: stamped.sortKey,
                 ...keyOf(group.recipientId, group.group),
                 kind: group.kind,
                 postId: group.postId,
                 commentId: null,
                 ...fields,
-                ...stamp(group.recipientId, now),
+                ...stamped,
                 rev: 1,
               },
             },
@@ -156,27 +159,29 @@ export function notificationsStore(db: Db, options: { actorsKept: number }) {
      */
     async createSingles(singles: SingleNotification[]): Promise<string[]> {
       if (singles.length === 0) return [];
-      const now = new Date();
       const result = await notifications.bulkWrite(
-        singles.map((single) => ({
-          updateOne: {
-            filter: keyOf(single.recipientId, single.group),
-            update: {
-              $setOnInsert: {
-                _id: newId(shardOfUser(single.recipientId), now.getTime()),
-                kind: single.kind,
-                postId: single.postId,
-                commentId: single.commentId,
-                ...EMPTY_GROUP,
-                actors: [single.actorId],
-                actorCount: 1,
-                ...stamp(single.recipientId, now),
-                rev: 1,
+        singles.map((single) => {
+          const stamped = stamp(single.recipientId);
+          return {
+            updateOne: {
+              filter: keyOf(single.recipientId, single.group),
+              update: {
+                $setOnInsert: {
+                  _id: stamped.sortKey,
+                  kind: single.kind,
+                  postId: single.postId,
+                  commentId: single.commentId,
+                  ...EMPTY_GROUP,
+                  actors: [single.actorId],
+                  actorCount: 1,
+                  ...stamped,
+                  rev: 1,
+                },
               },
+              upsert: true,
             },
-            upsert: true,
-          },
-        })),
+          };
+        }),
         { ordered: false },
       );
       const inserted = Object.keys(result.upsertedIds).map(
