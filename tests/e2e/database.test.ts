@@ -89,16 +89,22 @@ describe('database discipline', () => {
 
   test('the feed query costs the same number of database commands for 5 posts as for 50', async () => {
     // The first read builds the viewer's timeline from history; every later read only reads it.
-    const first = await stack.record(() => stack.gql(FEED_QUERY, { first: 5 }, { as: viewer }));
+    const first = await stack.recordQuery(() =>
+      stack.gql(FEED_QUERY, { first: 5 }, { as: viewer }),
+    );
     assert.ok(
       summary(first.commands).includes('update feed.timelines'),
       'the first read did not build the timeline',
     );
     // Cold: nothing cached, every collection read once.
     await stack.flushCache();
-    const small = await stack.record(() => stack.gql(FEED_QUERY, { first: 5 }, { as: viewer }));
+    const small = await stack.recordQuery(() =>
+      stack.gql(FEED_QUERY, { first: 5 }, { as: viewer }),
+    );
     await stack.flushCache();
-    const large = await stack.record(() => stack.gql(FEED_QUERY, { first: 50 }, { as: viewer }));
+    const large = await stack.recordQuery(() =>
+      stack.gql(FEED_QUERY, { first: 50 }, { as: viewer }),
+    );
     const smallFeed = ok(small.result).feed;
     const largeFeed = ok(large.result).feed;
     assert.equal(smallFeed.edges.length, 5);
@@ -116,7 +122,9 @@ describe('database discipline', () => {
     assert.equal(large.commands.length, FEED_COMMANDS, summary(large.commands).join('\n'));
 
     // Warm: posts, authors and counts come from Redis; what is the viewer's own stays.
-    const warm = await stack.record(() => stack.gql(FEED_QUERY, { first: 50 }, { as: viewer }));
+    const warm = await stack.recordQuery(() =>
+      stack.gql(FEED_QUERY, { first: 50 }, { as: viewer }),
+    );
     assert.deepEqual(ok(warm.result).feed, largeFeed);
     assert.deepEqual(summary(warm.commands).sort(), WARM_FEED_COMMANDS);
   });
@@ -139,7 +147,7 @@ describe('database discipline', () => {
     });
     ok(await stack.gql(FEED_QUERY, { first: 20 }, { as: many })); // builds the timeline
     await stack.flushCache();
-    const { result, commands } = await stack.record(() =>
+    const { result, commands } = await stack.recordQuery(() =>
       stack.gql(FEED_QUERY, { first: 20 }, { as: many }),
     );
     const edges = ok(result).feed.edges as { node: { id: string; author: { id: string } } }[];

@@ -269,9 +269,9 @@ describe('cost and repair', () => {
     ok(await stack.gql(FEED, { first: 1 }, { as: author })); // builds the timeline
     // Cold reads: posts come from the database, not the cache, both times.
     await stack.flushCache();
-    const small = await stack.record(() => stack.gql(FEED, { first: 5 }, { as: author }));
+    const small = await stack.recordQuery(() => stack.gql(FEED, { first: 5 }, { as: author }));
     await stack.flushCache();
-    const large = await stack.record(() => stack.gql(FEED, { first: 50 }, { as: author }));
+    const large = await stack.recordQuery(() => stack.gql(FEED, { first: 50 }, { as: author }));
     assert.equal(ok(large.result).feed.edges.length, 50);
     assert.ok(small.commands.some((command) => command.command.find === 'assets'));
     assert.equal(large.commands.length, small.commands.length);

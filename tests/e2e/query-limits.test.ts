@@ -31,7 +31,7 @@ function deepQuery(levels: number): string {
 }
 
 test('a query nested 50 deep is QUERY_TOO_COMPLEX, before any subgraph is asked', async () => {
-  const { result, commands } = await stack.record(() => stack.gql(deepQuery(12)));
+  const { result, commands } = await stack.recordQuery(() => stack.gql(deepQuery(12)));
   assert.equal(result.status, 400);
   assert.deepEqual(codes(result), ['QUERY_TOO_COMPLEX']);
   assert.match(result.errors?.[0]?.message ?? '', /nested \d+ deep/);
