@@ -8,8 +8,8 @@ import { createLogger } from '../../platform/logger.js';
 import { createMetrics } from '../../platform/metrics.js';
 import { connectEvents } from '../../platform/pubsub.js';
 import { percentile, processStats } from './measure.js';
-import { startSupergraphProcesses } from '../stack/processes.js';
-import { ensureNats, ensureRedis, freePort, startMongo } from '../stack/services.js';
+import { freePorts, startSupergraphProcesses } from '../stack/processes.js';
+import { ensureNats, ensureRedis, startMongo } from '../stack/services.js';
 
 /**
  * `npm run bench:live`: the gateway's subscription fan-out under a like storm. N WebSocket
@@ -81,13 +81,7 @@ async function run(
   infra: { mongoUri: string; natsUrl: string; redisUrl: string },
 ): Promise<Result> {
   const prefix = `bench${randomBytes(3).toString('hex')}`;
-  const ports = {
-    gateway: await freePort(),
-    feed: await freePort(),
-    likes: await freePort(),
-    comments: await freePort(),
-    notifications: await freePort(),
-  };
+  const ports = await freePorts();
   const services = await startSupergraphProcesses({
     host: '127.0.0.1',
     ports,

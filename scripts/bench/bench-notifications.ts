@@ -9,7 +9,7 @@ import { createLogger } from '../../platform/logger.js';
 import { createMetrics } from '../../platform/metrics.js';
 import { connectEvents } from '../../platform/pubsub.js';
 import { percentile, processStats } from './measure.js';
-import { startSupergraphProcesses } from '../stack/processes.js';
+import { freePorts, startSupergraphProcesses } from '../stack/processes.js';
 import { ensureNats, ensureRedis, freePort, startMongo } from '../stack/services.js';
 
 /**
@@ -35,13 +35,7 @@ const mongo = await startMongo({ backend: 'memory', port: 0 });
 const nats = await ensureNats(`nats://127.0.0.1:${await freePort()}`);
 const redis = await ensureRedis(process.env.REDIS_URL);
 const prefix = `benchn${randomBytes(3).toString('hex')}`;
-const ports = {
-  gateway: await freePort(),
-  feed: await freePort(),
-  likes: await freePort(),
-  comments: await freePort(),
-  notifications: await freePort(),
-};
+const ports = await freePorts();
 const services = await startSupergraphProcesses({
   host: '127.0.0.1',
   ports,

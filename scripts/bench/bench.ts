@@ -15,6 +15,7 @@ import { startGrafbase } from './bench-grafbase.js';
 import { seedBench } from './bench-seed.js';
 import { percentile, processStats } from './measure.js';
 import {
+  freePorts,
   startServiceProcess,
   startSupergraphProcesses,
   type ServiceProcess,
@@ -107,13 +108,7 @@ const redis = await ensureRedis(process.env.REDIS_URL);
 const prefix = `bench${randomBytes(3).toString('hex')}`;
 const cleanups: (() => Promise<void>)[] = [];
 try {
-  const ports = {
-    gateway: await freePort(),
-    feed: await freePort(),
-    likes: await freePort(),
-    comments: await freePort(),
-    notifications: await freePort(),
-  };
+  const ports = await freePorts();
   const host = '127.0.0.1';
   const subgraphUrl = (port: number) => `http://${host}:${port}/graphql`;
   const baseEnv: NodeJS.ProcessEnv = {

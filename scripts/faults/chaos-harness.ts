@@ -9,6 +9,7 @@ import { shardOfId } from '../../platform/ids.js';
 import { databaseName } from '../../platform/mongo.js';
 import { projectRoot } from '../../platform/paths.js';
 import {
+  freePorts,
   startSupergraphProcesses,
   type Ports,
   type RestartEvent,
@@ -127,13 +128,7 @@ export async function runChaos(options: ChaosOptions): Promise<ScenarioResult[]>
   let redis: ServiceHandle = await ensureRedis(redisUrl);
   let nats: ServiceHandle = await ensureNats(natsUrl);
   const restarts: RestartEvent[] = [];
-  const ports: Ports = {
-    gateway: await freePort(),
-    feed: await freePort(),
-    likes: await freePort(),
-    comments: await freePort(),
-    notifications: await freePort(),
-  };
+  const ports: Ports = await freePorts();
   let processes: SupergraphProcesses | undefined;
   const client = new MongoClient(mongo.uri, { serverSelectionTimeoutMS: 15_000 });
   try {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { projectPath, projectRoot } from '../../platform/paths.js';
+import { freePort } from './services.js';
 
 export interface Ports {
   gateway: number;
@@ -8,6 +9,17 @@ export interface Ports {
   likes: number;
   comments: number;
   notifications: number;
+}
+
+/** A free port for every service, for a stack of its own beside anything else running. */
+export async function freePorts(): Promise<Ports> {
+  return {
+    gateway: await freePort(),
+    feed: await freePort(),
+    likes: await freePort(),
+    comments: await freePort(),
+    notifications: await freePort(),
+  };
 }
 
 export interface SupergraphProcesses {
