@@ -1,6 +1,7 @@
 import { followDurable } from '../../platform/durable-events.js';
 import type { CommentActivity } from '../../platform/events.js';
 import type { EventClients } from '../../platform/pubsub.js';
+import { RefCounted } from './ref-counted.js';
 
 /**
  * New comments of one post for `commentAdded`, from the durable topic rather than the live engine:
@@ -9,49 +10,23 @@ import type { EventClients } from '../../platform/pubsub.js';
  * consumer per watched post in this process, shared by its subscribers.
  */
 export class CommentStreams {
-  private readonly entries = new Map<
-    string,
-    { handlers: Set<(event: CommentActivity) => void>; opened: Promise<() => Promise<void>> }
-  >();
+  private readonly streams = new RefCounted<CommentActivity>();
 
   constructor(private readonly events: EventClients) {}
 
   get size(): number {
-    return this.entries.size;
+    return this.streams.size;
   }
 
   has(postId: string): boolean {
-    return this.entries.has(postId);
+    return this.streams.has(postId);
   }
 
-  async acquire(
-    postId: string,
-    handler: (event: CommentActivity) => void,
-  ): Promise<() => Promise<void>> {
-    let entry = this.entries.get(postId);
-    if (!entry) {
-      const handlers = new Set<(event: CommentActivity) => void>();
-      const opened = followDurable(this.events, 'post-comments', postId, (event) => {
-        if (event.type !== 'comment.created') return;
-        for (const each of handlers) each(event);
-      });
-      entry = { handlers, opened };
-      this.entries.set(postId, entry);
-    }
-    const current = entry;
-    current.handlers.add(handler);
-    const release = async () => {
-      if (!current.handlers.delete(handler) || current.handlers.size > 0) return;
-      if (this.entries.get(postId) === current) this.entries.delete(postId);
-      const close = await current.opened.catch(() => undefined);
-      await close?.();
-    };
-    try {
-      await current.opened;
-    } catch (error) {
-      await release();
-      throw error;
-    }
-    return release;
+  acquire(postId: string, handler: (event: CommentActivity) => void): Promise<() => Promise<void>> {
+    return this.streams.acquire(postId, handler, (dispatch) =>
+      followDurable(this.events, 'post-comments', postId, (event) => {
+        if (event.type === 'comment.created') dispatch(event);
+      }),
+    );
   }
 }
