@@ -150,6 +150,8 @@ export async function startSupergraphProcesses(options: {
   gateway?: boolean;
   /** Send the services' log lines (their stdout) to our stderr, leaving our stdout to results. */
   logsToStderr?: boolean;
+  /** Node flags for every service (for example `--cpu-prof`). */
+  nodeArgs?: string[];
 }): Promise<SupergraphProcesses> {
   const { host, ports } = options;
   const url = (port: number) => `http://${host}:${port}/graphql`;
@@ -171,7 +173,7 @@ export async function startSupergraphProcesses(options: {
   let stopping = false;
 
   function spawnService(name: keyof Ports, entry: string, attempt: number): ChildProcess {
-    const child = spawn(process.execPath, [projectPath(entry)], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), projectPath(entry)], {
       cwd: projectRoot,
       env,
       stdio: ['ignore', options.logsToStderr ? process.stderr : 'inherit', 'inherit'],

@@ -12,6 +12,9 @@ export interface HomeFeedOptions {
 /** How many followers one fan-out command writes to. */
 const FAN_OUT_BATCH = 1_000;
 
+/** A page reads this many timeline entries per post it shows before it reads the rest. */
+const WINDOW_FACTOR = 2;
+
 /**
  * The home feed, hybrid fan-out. A new post is written into every follower's timeline by a durable
  * consumer (fan-out on write), except for authors with very many followers, whose posts readers
@@ -28,10 +31,7 @@ export function homeFeed(stores: FeedStores, options: HomeFeedOptions) {
 
   /** The newest posts of `authors`, as many as a timeline holds, as timeline entries. */
   const history = async (authors: string[]): Promise<TimelineEntry[]> => {
-    const posts = await stores.posts.byAuthors(authors, {
-      limit: stores.timelines.length - 1,
-      after: undefined,
-    });
+    const posts = await stores.posts.recentIdsByAuthors(authors, stores.timelines.length);
     return posts.map((post) => ({ postId: post._id, authorId: post.authorId }));
   };
 
@@ -60,6 +60,20 @@ export function homeFeed(stores: FeedStores, options: HomeFeedOptions) {
     return found;
   }
 
+  /** The entries a page may show: followed authors' posts, each once, older than `after`. */
+  function candidatesOf(
+    entries: TimelineEntry[],
+    following: Set<string>,
+    after: string | undefined,
+  ): TimelineEntry[] {
+    const seen = new Set<string>();
+    return entries.filter((entry) => {
+      if (seen.has(entry.postId) || !following.has(entry.authorId)) return false;
+      seen.add(entry.postId);
+      return after === undefined || entry.postId < after;
+    });
+  }
+
   return {
     /**
      * One page of the viewer's home feed: up to `page.limit + 1` posts, newest first, and whom the
@@ -69,28 +83,50 @@ export function homeFeed(stores: FeedStores, options: HomeFeedOptions) {
       viewerId: string,
       page: Page,
     ): Promise<{ posts: PostDoc[]; following: Set<string> }> {
-      const [timeline, followees] = await Promise.all([
-        stores.timelines.get(viewerId),
+      const wanted = page.limit + 1;
+      // A window of the timeline, with room for entries a page skips (unfollowed, deleted,
+      // repeated); the rest of it is read only when those leave the window short.
+      const [window, followees] = await Promise.all([
+        stores.timelines.window(viewerId, page.after, wanted * WINDOW_FACTOR),
         stores.follows.followeeIds(viewerId),
       ]);
-      const entries = timeline?.complete ? timeline.entries : await rebuild(viewerId, followees);
       const following = new Set([viewerId, ...followees]);
-      const seen = new Set<string>();
-      const candidates = entries.filter((entry) => {
-        if (seen.has(entry.postId) || !following.has(entry.authorId)) return false;
-        seen.add(entry.postId);
-        return page.after === undefined || entry.postId < page.after;
-      });
-      const wanted = page.limit + 1;
+      const readRest = async () =>
+        candidatesOf(
+          (await stores.timelines.window(viewerId, page.after, stores.timelines.length))?.entries ??
+            [],
+          following,
+          undefined,
+        );
+      let candidates: TimelineEntry[];
+      let total: number;
+      let truncated = false;
+      if (window?.complete) {
+        candidates = candidatesOf(window.entries, following, undefined);
+        total = window.total;
+        truncated = window.remaining > window.entries.length;
+        if (truncated && candidates.length < wanted) {
+          candidates = await readRest();
+          truncated = false;
+        }
+      } else {
+        const entries = await rebuild(viewerId, followees);
+        candidates = candidatesOf(entries, following, page.after);
+        total = entries.length;
+      }
       // Past the end of a full timeline, older posts come from fan-out on read.
-      if (entries.length >= stores.timelines.length && candidates.length < wanted) {
+      if (total >= stores.timelines.length && candidates.length < wanted) {
         return { posts: await stores.posts.byAuthors([...following], page), following };
       }
       const fetchedOnRead = followees.filter((id) => highFanOut.has(id));
-      const [fannedOut, pulled] = await Promise.all([
+      const [inWindow, pulled] = await Promise.all([
         livePosts(candidates, wanted),
         fetchedOnRead.length > 0 ? stores.posts.byAuthors(fetchedOnRead, page) : [],
       ]);
+      const fannedOut =
+        truncated && inWindow.length < wanted
+          ? await livePosts(await readRest(), wanted)
+          : inWindow;
       const merged = new Map([...fannedOut, ...pulled].map((post) => [post._id, post]));
       const posts = [...merged.values()].sort((a, b) => (a._id < b._id ? 1 : -1));
       return { posts: posts.slice(0, wanted), following };

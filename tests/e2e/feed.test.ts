@@ -241,6 +241,47 @@ describe('timelines (hybrid fan-out)', () => {
     assert.deepEqual(ids.slice(0, TIMELINE_LENGTH + 10), [...created].reverse());
   });
 
+  test('pages stay full when the newest timeline entries are of unfollowed authors or deleted posts', async () => {
+    // A page reads a window of twice its size from the timeline; here the first windows hold
+    // nothing a page may show, so the rest of the timeline must be read, not a short page given.
+    const [viewer, friend, former] = [uid('viewer'), uid('friend'), uid('former')];
+    await createPost(stack, friend);
+    await createPost(stack, former);
+    ok(await stack.gql(FOLLOW, { u: friend }, { as: viewer }));
+    ok(await stack.gql(FOLLOW, { u: former }, { as: viewer }));
+    await feedPage(viewer);
+    const kept = await inBatches(
+      [0, 1, 2, 3, 4],
+      1,
+      async () => (await createPost(stack, friend)).id,
+    );
+    const unfollowed = await inBatches(
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+      1,
+      async () => (await createPost(stack, former)).id,
+    );
+    const deleted = await inBatches(
+      [0, 1, 2, 3, 4, 5, 6],
+      1,
+      async () => (await createPost(stack, friend)).id,
+    );
+    await until('the fan-out', async () => (await storedTimeline(viewer))?.[0] === deleted.at(-1));
+    ok(await stack.gql(UNFOLLOW, { u: former }, { as: viewer }));
+    for (const id of deleted) {
+      ok(await stack.gql(`mutation($id: ID!) { deletePost(id: $id) }`, { id }, { as: friend }));
+    }
+    assert.equal(
+      unfollowed.length + deleted.length + kept.length + 2,
+      (await storedTimeline(viewer))?.length,
+    );
+    const pages = await wholeFeed(viewer, 2);
+    assert.deepEqual(
+      pages.map((page) => page.ids.length),
+      [2, 2, 2],
+    );
+    assert.deepEqual(pages.flatMap((page) => page.ids).slice(0, 5), [...kept].reverse());
+  });
+
   test('a lost timeline is rebuilt on the next read with the same posts', async () => {
     const [viewer, friend] = [uid('viewer'), uid('friend')];
     await createPost(stack, friend);

@@ -135,6 +135,23 @@ export function postsStore(db: Db, cache: Cache) {
         .toArray();
     },
 
+    /**
+     * The ids of the newest `limit` posts of any of `authorIds`, for building a timeline: only
+     * the two fields it keeps, since a whole timeline's posts in full were hundreds of KB a build.
+     */
+    recentIdsByAuthors(
+      authorIds: readonly string[],
+      limit: number,
+    ): Promise<Pick<PostDoc, '_id' | 'authorId'>[]> {
+      const shards = [...new Set(authorIds.map(shardOfUser))];
+      return posts
+        .find(
+          { shard: { $in: shards }, authorId: { $in: [...authorIds] }, ...live },
+          { sort: { _id: -1 }, limit, batchSize: limit, projection: { _id: 1, authorId: 1 } },
+        )
+        .toArray();
+    },
+
     /** One page of posts for each author, in one round trip. */
     pagesByAuthor(authorIds: readonly string[], page: Page): Promise<Map<string, PostDoc[]>> {
       return pagesByParent(posts, {

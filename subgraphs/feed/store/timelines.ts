@@ -33,6 +33,13 @@ export interface TimelineDoc {
   builtAt: Date;
 }
 
+export interface TimelineWindow {
+  complete: boolean;
+  total: number;
+  remaining: number;
+  entries: TimelineEntry[];
+}
+
 export function timelinesStore(db: Db, options: { length: number; maxAgeDays: number }) {
   const timelines = db.collection<TimelineDoc>('timelines');
   const keyOf = (ownerId: string) => ({ shard: shardOfUser(ownerId), _id: ownerId });
@@ -51,8 +58,36 @@ export function timelinesStore(db: Db, options: { length: number; maxAgeDays: nu
       );
     },
 
-    get(ownerId: string): Promise<TimelineDoc | null> {
-      return timelines.findOne(keyOf(ownerId));
+    /**
+     * The first `count` entries older than `after` (all entries without it), cut on the server: a
+     * whole timeline is `length` entries, and reading it per page made decoding it the feed's
+     * largest cost. `total` is the timeline's full size, `remaining` how many entries are older
+     * than `after`; null when the reader has no timeline.
+     */
+    async window(
+      ownerId: string,
+      after: string | undefined,
+      count: number,
+    ): Promise<TimelineWindow | null> {
+      const older =
+        after === undefined
+          ? '$entries'
+          : { $filter: { input: '$entries', cond: { $lt: ['$$this.postId', after] } } };
+      const [found] = await timelines
+        .aggregate<TimelineWindow>([
+          { $match: keyOf(ownerId) },
+          { $project: { _id: 0, complete: 1, total: { $size: '$entries' }, older } },
+          {
+            $project: {
+              complete: 1,
+              total: 1,
+              remaining: { $size: '$older' },
+              entries: { $slice: ['$older', count] },
+            },
+          },
+        ])
+        .toArray();
+      return found ?? null;
     },
 
     /**
