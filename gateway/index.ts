@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { createTokenVerifier, readAuthConfig } from '../platform/auth.js';
-import { int, oneOf, optionalStr, readEnv, str } from '../platform/env.js';
+import { ConfigError, int, oneOf, optionalStr, readEnv, str } from '../platform/env.js';
 import { createLogger } from '../platform/logger.js';
 import { projectPath } from '../platform/paths.js';
 import { createMetrics } from '../platform/metrics.js';
@@ -34,9 +34,15 @@ const env = readEnv({
   STREAMING_CONNECTIONS_PER_USER: int(20, 1, 100_000),
   STREAMING_CONNECTIONS_PER_IP: int(1_000, 1, 1_000_000),
   MAX_ENGINE_SUBSCRIPTIONS: int(20_000, 10, 10_000_000),
+  STREAM_MAX_BUFFERED_BYTES: int(8_000_000, 65_536, 1_000_000_000),
 });
 const authConfig = readAuthConfig();
 const limits = readRequestLimits();
+// One answer may be that large: a bound below it would cut off a client reading at full speed.
+if (env.STREAM_MAX_BUFFERED_BYTES < limits.maxResponseBytes)
+  throw new ConfigError([
+    `STREAM_MAX_BUFFERED_BYTES (${env.STREAM_MAX_BUFFERED_BYTES}) must be at least MAX_RESPONSE_BYTES (${limits.maxResponseBytes})`,
+  ]);
 const logger = createLogger('gateway', service.logLevel);
 // Before anything creates spans: the gateway's own spans need the provider registered.
 const tracing = await startTracing('gateway', logger);
@@ -111,6 +117,7 @@ const gateway = await startGateway({
     maxConnectionsPerUser: env.STREAMING_CONNECTIONS_PER_USER,
     maxConnectionsPerIp: env.STREAMING_CONNECTIONS_PER_IP,
     maxEngineSubscriptions: env.MAX_ENGINE_SUBSCRIPTIONS,
+    maxBufferedBytes: env.STREAM_MAX_BUFFERED_BYTES,
   },
 });
 stopOnSignals(logger, async () => {

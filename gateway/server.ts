@@ -25,6 +25,7 @@ import { subscriptionOperations } from './plugins/subscription-operations.js';
 import { ConnectionCaps } from './subscriptions/connection-caps.js';
 import { LiveSubscriptions } from './subscriptions/live-subscriptions.js';
 import { acceptsMultipartSubscription, MultipartSubscriptions } from './subscriptions/multipart.js';
+import { SlowReaders } from './subscriptions/slow-readers.js';
 import { viewerDependence } from './subscriptions/viewer-dependence.js';
 import { startWebSocketTransport } from './subscriptions/websocket.js';
 import { supergraphFromFile } from './supergraph-file.js';
@@ -74,6 +75,11 @@ export interface SubscriptionLimits {
   maxConnectionsPerIp: number;
   /** Engine subscriptions (one per topic and watched post) this process holds at most. */
   maxEngineSubscriptions: number;
+  /**
+   * Bytes a streaming connection (WebSocket, multipart subscription) may leave unsent: past it
+   * its client is taken to have stopped reading, and the connection is cut off.
+   */
+  maxBufferedBytes: number;
 }
 
 export interface RunningGateway extends RunningService {
@@ -100,7 +106,12 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       buildService,
       logger,
     });
-  const deferred = deferredDelivery({ buildService, formatError: maskError, logger });
+  const deferred = deferredDelivery({
+    buildService,
+    formatError: maskError,
+    logger,
+    maxResponseBytes: deps.limits.maxResponseBytes,
+  });
   const gateway = gatewayOn();
   let apiSchema: GraphQLSchema | undefined;
   // Until a supergraph is loaded nothing is known to be public, so nothing would be shared.
@@ -120,12 +131,18 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     logger,
     pushesPerSecond: deps.subscriptions.pushesPerSecond,
     dependsOnViewer: (document) => dependsOnViewer(document),
+    maxResponseBytes: deps.limits.maxResponseBytes,
   });
   const caps = new ConnectionCaps({
     maxPerUser: deps.subscriptions.maxConnectionsPerUser,
     maxPerIp: deps.subscriptions.maxConnectionsPerIp,
   });
-  const multipart = new MultipartSubscriptions(live, caps);
+  const slowReaders = new SlowReaders({
+    maxBufferedBytes: deps.subscriptions.maxBufferedBytes,
+    metrics: deps.events.metrics,
+    logger,
+  });
+  const multipart = new MultipartSubscriptions(live, caps, slowReaders);
   const apollo: ApolloServer<GatewayContext> = new ApolloServer<GatewayContext>({
     // `onError: NULL` is rare: its planner is built on first use, with a small plan store.
     gateway: deferred.gateway(errorBehaviorGateway(gateway, () => gatewayOn(relaxedSupergraph, 4))),
@@ -197,11 +214,14 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     caps,
     auth: deps.auth,
     metrics: deps.events.metrics,
+    logger,
+    slowReaders,
     limits: {
       maxMessageBytes: deps.maxBodyBytes,
       maxSubscriptionsPerSocket: deps.subscriptions.maxPerConnection,
       maxQueryBytes: deps.limits.maxQueryBytes,
       maxTokens: deps.limits.maxTokens,
+      maxResponseBytes: deps.limits.maxResponseBytes,
     },
     ...(trusted && { admit: (payload) => admit(trusted, queryCache, payload) }),
   });

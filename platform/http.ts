@@ -5,7 +5,7 @@ import { context } from '@opentelemetry/api';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import { checkSource, type RequestLimits } from './request-limits.js';
+import { checkResponseSize, checkSource, type RequestLimits } from './request-limits.js';
 import { startServerSpan, traceFields } from './tracing.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -169,24 +169,16 @@ export function createGraphQLHttpService<Ctx extends BaseContext>(
     for (const [name, value] of response.headers) res.setHeader(name, value);
     res.statusCode = response.status ?? 200;
     if (response.body.kind === 'complete') {
-      const bytes = Buffer.byteLength(response.body.string);
-      if (bytes <= options.limits.maxResponseBytes) {
+      const oversized = checkResponseSize(response.body.string, options.limits.maxResponseBytes);
+      if (!oversized) {
         res.end(response.body.string);
         return;
       }
       // The status stays (the operation was valid and ran); its answer goes, so that neither this
       // process's socket buffers nor a gateway reading a subgraph hold it. A gateway shows the
       // error, with its code, in the fields that subgraph was asked for.
-      logger.warn({ requestId, bytes }, 'response over the size limit');
-      res.end(
-        JSON.stringify({
-          data: null,
-          ...graphqlErrorBody(
-            `The response would be ${bytes} bytes, more than ${options.limits.maxResponseBytes}: ask for fewer or smaller pages`,
-            'QUERY_TOO_COMPLEX',
-          ),
-        }),
-      );
+      logger.warn({ requestId, bytes: oversized.bytes }, 'response over the size limit');
+      res.end(JSON.stringify({ data: null, errors: [oversized.error] }));
       return;
     }
     for await (const chunk of response.body.asyncIterator) res.write(chunk);

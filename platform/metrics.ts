@@ -71,6 +71,12 @@ export function createMetrics(service: string) {
       help: 'Active GraphQL subscriptions',
       registers,
     }),
+    slowReaders: new Counter({
+      name: 'stream_slow_readers_total',
+      help: 'Streaming connections cut off because their client stopped reading, by transport (websocket, multipart)',
+      labelNames: ['transport'],
+      registers,
+    }),
     engineSubscriptions: new Gauge({
       name: 'pubsub_engine_subscriptions',
       help: 'Engine subscriptions open in this process: one per topic and watched post',

@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { Lexer, Source, TokenKind, type GraphQLError } from 'graphql';
+import { Lexer, Source, TokenKind, type GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { int, readEnv } from './env.js';
 import { checkOperationCost, tooComplex, type OperationLimits } from './operation-cost.js';
 
@@ -9,7 +9,10 @@ export interface RequestLimits extends OperationLimits {
   maxTokens: number;
   /** Longest query text, in bytes (comments count: they cost memory too). */
   maxQueryBytes: number;
-  /** Largest answer sent; past it the answer is replaced by a QUERY_TOO_COMPLEX error. */
+  /**
+   * Largest answer sent, on every transport: an HTTP answer, a WebSocket query's `next`, each
+   * deferred part and each subscription event; past it, a QUERY_TOO_COMPLEX error is sent instead.
+   */
   maxResponseBytes: number;
 }
 
@@ -88,6 +91,31 @@ export function checkSource(
     // A syntax error: the parser reports it, with its location.
   }
   return undefined;
+}
+
+/** An answer past `maxResponseBytes`: its size, and the error to send in its place. */
+export interface OversizedAnswer {
+  bytes: number;
+  error: GraphQLFormattedError;
+}
+
+/**
+ * The one check of an answer's size, for every transport that sends one (HTTP, a WebSocket
+ * query, a deferred part, a subscription event): undefined when `json` fits in `maxBytes`, else
+ * the QUERY_TOO_COMPLEX error to send instead, already formatted (the answer it replaces was).
+ */
+export function checkResponseSize(json: string, maxBytes: number): OversizedAnswer | undefined {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: most answers need no count.
+  if (json.length * 3 <= maxBytes) return undefined;
+  const bytes = Buffer.byteLength(json);
+  if (bytes <= maxBytes) return undefined;
+  return {
+    bytes,
+    error: {
+      message: `The response would be ${bytes} bytes, more than ${maxBytes}: ask for fewer or smaller pages`,
+      extensions: { code: 'QUERY_TOO_COMPLEX' },
+    },
+  };
 }
 
 /**

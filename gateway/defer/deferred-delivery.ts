@@ -13,6 +13,7 @@ import {
   type GraphQLFormattedError,
 } from 'graphql';
 import type { Logger } from '../../platform/logger.js';
+import { checkResponseSize } from '../../platform/request-limits.js';
 import type { GatewayContext } from '../context.js';
 import { executeIncrementally, type SubsequentPayload } from './deferred-execution.js';
 import { DeferredPlanner, isDefer } from './deferred-plans.js';
@@ -56,6 +57,8 @@ export interface DeferredDeliveryOptions {
   /** Apollo Server's `formatError`, applied to the errors of the later parts too. */
   formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   logger: Logger;
+  /** `MAX_RESPONSE_BYTES`, which every part is held to. */
+  maxResponseBytes: number;
 }
 
 /**
@@ -75,7 +78,10 @@ export function deferredDelivery(options: DeferredDeliveryOptions) {
   const formatted = async function* (
     parts: AsyncIterable<SubsequentPayload>,
     requestId: string,
-  ): AsyncGenerator<{ hasNext: boolean; incremental?: unknown[] }> {
+  ): AsyncGenerator<{
+    hasNext: boolean;
+    incremental?: { path: readonly (string | number)[]; label?: string }[];
+  }> {
     for await (const part of parts) {
       yield {
         ...part,
@@ -186,13 +192,28 @@ export function deferredDelivery(options: DeferredDeliveryOptions) {
             void parts.return?.();
             return response;
           }
+          // An oversized first part: answered as one JSON body, which the HTTP entry replaces by
+          // its error (the same check) like any oversized answer; nothing deferred follows it.
+          if (checkResponseSize(response.body.string, options.maxResponseBytes)) {
+            void parts.return?.();
+            return response;
+          }
+          const first = JSON.stringify({
+            ...(JSON.parse(response.body.string) as object),
+            hasNext: true,
+          });
           response.headers.set('content-type', DEFERRED_CONTENT_TYPE);
-          const first = { ...(JSON.parse(response.body.string) as object), hasNext: true };
           return {
             ...response,
             body: {
               kind: 'chunked',
-              asyncIterator: multipartBody(first, formatted(parts, requestId)),
+              asyncIterator: multipartBody(
+                first,
+                formatted(parts, requestId),
+                options.maxResponseBytes,
+                (bytes) =>
+                  options.logger.warn({ requestId, bytes }, 'deferred part over the size limit'),
+              ),
             },
           };
         },

@@ -1,3 +1,5 @@
+import { checkResponseSize } from '../../platform/request-limits.js';
+
 /**
  * Incremental delivery over HTTP as Apollo Client and Apollo Router speak it
  * (`multipart/mixed; deferSpec=20220824`): each part is a JSON object, the first `{ data,
@@ -31,13 +33,44 @@ export function acceptsDeferredParts(accept: string | null | undefined): boolean
   });
 }
 
-/** The response body: `first` as the first part, then each of `rest` as it arrives. */
+/** A part after the first, as much of it as the framing needs. */
+interface LaterPart {
+  hasNext: boolean;
+  incremental?: { path: readonly (string | number)[]; label?: string }[];
+}
+
+/**
+ * The response body: `first` as the first part, then each of `rest` as it arrives. A later part
+ * past `maxBytes` (`MAX_RESPONSE_BYTES`) is replaced by its items with `data: null` and the
+ * QUERY_TOO_COMPLEX error, and ends the body: later parts may lie inside data never sent. (The
+ * first part is checked before this body is chosen: an oversized one is answered as plain JSON.)
+ */
 export async function* multipartBody(
-  first: unknown,
-  rest: AsyncIterable<{ hasNext: boolean }>,
+  first: string,
+  rest: AsyncIterable<LaterPart>,
+  maxBytes: number,
+  onOversized: (bytes: number) => void,
 ): AsyncGenerator<string> {
-  yield `\r\n--graphql\r\n${PART_HEADERS}${JSON.stringify(first)}\r\n--graphql\r\n`;
+  yield `\r\n--graphql\r\n${PART_HEADERS}${first}\r\n--graphql\r\n`;
   for await (const part of rest) {
-    yield `${PART_HEADERS}${JSON.stringify(part)}\r\n--graphql${part.hasNext ? '' : '--'}\r\n`;
+    const json = JSON.stringify(part);
+    const oversized = checkResponseSize(json, maxBytes);
+    if (oversized) {
+      onOversized(oversized.bytes);
+      const items = part.incremental ?? [{ path: [] }];
+      const replaced = {
+        incremental: items.map(({ path, label }) => ({
+          data: null,
+          path,
+          ...(label !== undefined && { label }),
+          errors: [oversized.error],
+        })),
+        hasNext: false,
+      };
+      // Leaving the loop returns `rest`, which stops the deferred work still running.
+      yield `${PART_HEADERS}${JSON.stringify(replaced)}\r\n--graphql--\r\n`;
+      return;
+    }
+    yield `${PART_HEADERS}${json}\r\n--graphql${part.hasNext ? '' : '--'}\r\n`;
   }
 }

@@ -3,6 +3,7 @@ import { parse, type DocumentNode } from 'graphql';
 import type { Logger } from '../../platform/logger.js';
 import type { Metrics } from '../../platform/metrics.js';
 import type { EventClients } from '../../platform/pubsub.js';
+import { checkResponseSize } from '../../platform/request-limits.js';
 import type { GatewayContext } from '../context.js';
 import { CommentStreams } from './comment-stream.js';
 import { anonymous, FollowUps } from './follow-ups.js';
@@ -22,6 +23,8 @@ export interface LiveSubscriptionsOptions {
   pushesPerSecond: number;
   /** Whether a follow-up document has a field whose value depends on who asks. */
   dependsOnViewer: (document: DocumentNode) => boolean;
+  /** `MAX_RESPONSE_BYTES`: an event's payload past it is replaced by a QUERY_TOO_COMPLEX error. */
+  maxResponseBytes: number;
 }
 
 const COUNTS_QUERY = parse(
@@ -37,6 +40,9 @@ export class LiveSubscriptions {
   private readonly shared: SharedSubscriptions;
   private readonly commentStreams: CommentStreams;
   private readonly sources: Map<string, RootEventSource>;
+  /** The last payload checked for size, and what is sent for it. */
+  private lastPayload: string | undefined;
+  private lastSent = '';
 
   constructor(private readonly options: LiveSubscriptionsOptions) {
     const { metrics } = options;
@@ -78,13 +84,32 @@ export class LiveSubscriptions {
     return this.sources.get(field);
   }
 
+  /**
+   * The payload, or in its place `{"data": null, "errors": [QUERY_TOO_COMPLEX]}` when it is past
+   * the size limit. Only that event is replaced: the subscription goes on, and a later event that
+   * fits is delivered. Every subscriber of a selection is handed the same string, so the last
+   * one's verdict is kept (and an oversized event is logged once, not per subscriber).
+   */
+  private sized(payload: string): string {
+    if (payload === this.lastPayload) return this.lastSent;
+    const oversized = checkResponseSize(payload, this.options.maxResponseBytes);
+    if (oversized)
+      this.options.logger.warn(
+        { bytes: oversized.bytes },
+        'subscription event over the size limit',
+      );
+    this.lastPayload = payload;
+    this.lastSent = oversized ? JSON.stringify({ data: null, errors: [oversized.error] }) : payload;
+    return this.lastSent;
+  }
+
   /** Starts an accepted subscription; resolves with the function that stops it. */
   async start(subscription: AcceptedSubscription, deliver: Deliver): Promise<() => Promise<void>> {
     const source = this.sources.get(subscription.field.name.value) as RootEventSource;
     const { metrics, logger } = this.options;
     metrics.subscriptions.inc();
     try {
-      const stop = await source.start(subscription, deliver);
+      const stop = await source.start(subscription, (payload) => deliver(this.sized(payload)));
       let stopped = false;
       return async () => {
         if (stopped) return;

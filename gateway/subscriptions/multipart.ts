@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GraphQLError } from 'graphql';
 import type { ConnectionCaps } from './connection-caps.js';
 import type { LiveSubscriptions } from './live-subscriptions.js';
+import { CUT_OFF_GRACE_MS, type SlowReaders } from './slow-readers.js';
 import type { SubscriptionTransport } from './subscription-transport.js';
 import { onTokenExpiry } from './token-expiry.js';
 
@@ -25,19 +26,34 @@ export function acceptsMultipartSubscription(req: IncomingMessage): boolean {
  * (`accept: multipart/mixed;subscriptionSpec="1.0"`): one `multipart/mixed` response per
  * subscription, each event a `{"payload": …}` part, a `{}` part every few seconds so that proxies
  * and clients know the stream is alive, and `{"payload": null, "errors": […]}` when it fails or
- * its token expires (`UNAUTHENTICATED`, as the WebSocket closes with 4401 then). The
+ * its token expires (`UNAUTHENTICATED`, as the WebSocket closes with 4401 then) or its client stops
+ * reading (`SLOW_READER`, past `STREAM_MAX_BUFFERED_BYTES` unsent; the WebSocket closes with 1013). The
  * request ran through the pipeline like any other; errors found there (validation, limits,
  * budget) come back as an ordinary JSON response, since no part has been written yet.
  */
 export class MultipartSubscriptions {
   /** How to end each open stream, for shutdown. */
   private readonly open = new Set<() => void>();
+  /** The last part of a stream whose client stopped reading. */
+  private readonly slowReaderPart: string;
 
   constructor(
     private readonly live: LiveSubscriptions,
     /** Streams per user and per address, shared with the WebSocket. */
     private readonly caps: ConnectionCaps,
-  ) {}
+    /** The bound on a stream's unsent bytes, shared with the WebSocket. */
+    private readonly slowReaders: SlowReaders,
+  ) {
+    this.slowReaderPart = JSON.stringify({
+      payload: null,
+      errors: [
+        {
+          message: `The client read too slowly: more than ${slowReaders.maxBufferedBytes} bytes waited to be sent`,
+          extensions: { code: 'SLOW_READER' },
+        },
+      ],
+    });
+  }
 
   /** The transport of one HTTP request, writing to its response once a subscription is accepted. */
   transport(res: ServerResponse): SubscriptionTransport {
@@ -56,8 +72,19 @@ export class MultipartSubscriptions {
         // Each part is closed by the next delimiter at once: clients hand a part on only when
         // they see the delimiter after it, so a part left open would wait for the next heartbeat.
         res.write(DELIMITER);
+        const who = { ip, user: subscription.viewer.id };
         const part = (json: string) => {
-          if (!res.writableEnded) res.write(`${PART_HEADERS}${json}${DELIMITER}`);
+          if (res.writableEnded) return;
+          if (this.slowReaders.fellBehind('multipart', res.writableLength, who)) {
+            // Said after the backlog, for a client that reads again within the grace; the
+            // socket goes then, with whatever it still holds.
+            res.write(`${PART_HEADERS}${this.slowReaderPart}${DELIMITER}`);
+            end();
+            const destroy = setTimeout(() => res.destroy(), CUT_OFF_GRACE_MS).unref();
+            res.once('close', () => clearTimeout(destroy));
+            return;
+          }
+          res.write(`${PART_HEADERS}${json}${DELIMITER}`);
         };
         // The first part tells the client the subscription is live before any event comes.
         part('{}');

@@ -25,15 +25,17 @@ export class NextFrames {
     private readonly ws: WebSocket,
     raw: Duplex | undefined,
     private readonly id: string,
+    /** False once nothing more may be queued: the socket closed, or its reader fell behind. */
+    private readonly writable: () => boolean,
   ) {
     this.prefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
     this.raw = ws.extensions === '' ? raw : undefined;
   }
 
-  /** Sends `{"id":…,"type":"next","payload":<payload>}` if the socket is still open. */
+  /** Sends `{"id":…,"type":"next","payload":<payload>}` if the socket is still writable. */
   send(payload: string): void {
     const { ws, raw } = this;
-    if (ws.readyState !== ws.OPEN) return;
+    if (!this.writable()) return;
     if (!raw) {
       ws.send(`{"id":${JSON.stringify(this.id)},"type":"next","payload":${payload}}`);
       return;

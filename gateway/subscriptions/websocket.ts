@@ -14,14 +14,20 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { TokenVerifier, Viewer } from '../../platform/auth.js';
 import { badInput } from '../../platform/errors.js';
+import type { Logger } from '../../platform/logger.js';
 import type { Metrics } from '../../platform/metrics.js';
-import { checkSource, type RequestLimits } from '../../platform/request-limits.js';
+import {
+  checkResponseSize,
+  checkSource,
+  type RequestLimits,
+} from '../../platform/request-limits.js';
 import type { GatewayContext } from '../context.js';
 import { AsyncQueue } from './async-queue.js';
 import type { LiveSubscriptions } from './live-subscriptions.js';
 import type { ConnectionCaps } from './connection-caps.js';
 import { NextFrames } from './next-frames.js';
 import type { AcceptedSubscription } from './root-event-source.js';
+import type { SlowReaders } from './slow-readers.js';
 import type { SubscriptionTransport } from './subscription-transport.js';
 import { onTokenExpiry } from './token-expiry.js';
 
@@ -29,8 +35,17 @@ import { onTokenExpiry } from './token-expiry.js';
 const CLOSE_UNAUTHORIZED = 4401;
 /** Policy violation: the user already holds as many sockets as allowed. */
 const CLOSE_TOO_MANY_SOCKETS = 1008;
+/**
+ * Try Again Later: the client stopped reading and too much waits for it. It cannot keep up (a
+ * frozen tab, a bad link) rather than breaking a rule (1008), and graphql-ws clients reconnect
+ * and resubscribe after 1013, where after 1008 they give up.
+ */
+const CLOSE_SLOW_READER = 1013;
 
-export interface WebSocketLimits extends Pick<RequestLimits, 'maxQueryBytes' | 'maxTokens'> {
+export interface WebSocketLimits extends Pick<
+  RequestLimits,
+  'maxQueryBytes' | 'maxTokens' | 'maxResponseBytes'
+> {
   /** Largest message accepted, in bytes (the HTTP body limit): a larger one closes the socket. */
   maxMessageBytes: number;
   maxSubscriptionsPerSocket: number;
@@ -48,7 +63,10 @@ export interface WebSocketTransportOptions {
   caps: ConnectionCaps;
   auth: TokenVerifier;
   metrics: Metrics;
+  logger: Logger;
   limits: WebSocketLimits;
+  /** The bound on a socket's unsent bytes, shared with the other streaming transport. */
+  slowReaders: SlowReaders;
   /**
    * Trusted documents: may fill in a hash-only operation's text, or refuse an operation the apps
    * do not ship. HTTP does the same before Apollo parses anything.
@@ -119,6 +137,20 @@ function quietSizeViolations(ws: WebSocket): void {
       : emit(event, ...args)) as WebSocket['emit'];
 }
 
+/**
+ * Routes every message graphql-ws sends on `ws` (acks, query answers, errors, completes) through
+ * `writable`: one that may not be written is dropped, and its callback told it went, as graphql-ws
+ * does itself for a socket that is no longer open.
+ */
+function sendOnlyWhile(ws: WebSocket, writable: () => boolean): void {
+  const send = ws.send.bind(ws);
+  ws.send = ((...args: Parameters<WebSocket['send']>) => {
+    if (writable()) return send(...args);
+    const done = args.find((arg) => typeof arg === 'function') as (() => void) | undefined;
+    if (done) process.nextTick(done);
+  }) as WebSocket['send'];
+}
+
 export interface WebSocketTransport {
   close(): Promise<void>;
 }
@@ -127,14 +159,29 @@ export interface WebSocketTransport {
  * graphql-ws on the gateway's own port and path. The socket is authenticated once, at
  * `connection_init`; every operation on it (query, mutation, subscription) then runs through the
  * gateway's request pipeline (`executeOperation`), so its errors come back as that operation's
- * messages. The socket closes only for protocol, size or authentication reasons, or when a cap on
- * sockets is reached.
+ * messages. The socket closes only for protocol, size or authentication reasons, when a cap on
+ * sockets is reached, or when its client stops reading (1013, `STREAM_MAX_BUFFERED_BYTES`).
  */
 export function startWebSocketTransport(options: WebSocketTransportOptions): WebSocketTransport {
-  const { apollo, live, metrics, limits, caps } = options;
+  const { apollo, live, metrics, limits, caps, logger, slowReaders } = options;
   const connections = new WeakMap<WebSocket, Connection>();
   /** Each WebSocket's upgraded TCP socket, which `NextFrames` writes pre-built frames to. */
   const rawSockets = new WeakMap<WebSocket, Duplex>();
+  const slowReaderReason = `Slow reader: more than ${slowReaders.maxBufferedBytes} bytes unsent`;
+
+  /**
+   * Whether anything more may be queued on `ws`: not once it is closing, nor once its client has
+   * left more than the bound unread. Then it is closed with 1013; the close frame waits behind the
+   * backlog, and ws destroys the socket if the client has not read it within its closing timeout.
+   */
+  const writable = (ws: WebSocket): boolean => {
+    if (ws.readyState !== ws.OPEN) return false;
+    const connection = connections.get(ws);
+    const who = { ip: connection?.ip ?? 'unknown', user: connection?.viewer.id };
+    if (!slowReaders.fellBehind('websocket', ws.bufferedAmount, who)) return true;
+    ws.close(CLOSE_SLOW_READER, slowReaderReason);
+    return false;
+  };
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes });
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -156,6 +203,7 @@ export function startWebSocketTransport(options: WebSocketTransportOptions): Web
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
       rawSockets.set(ws, socket);
+      sendOnlyWhile(ws, () => writable(ws));
       ws.once('close', caps.holdIp(ip));
       quietSizeViolations(ws);
       wss.emit('connection', ws, request);
@@ -234,7 +282,7 @@ export function startWebSocketTransport(options: WebSocketTransportOptions): Web
         const schema = options.schema() as GraphQLSchema;
         if (operation.accepted) {
           const socket = ctx.extra.socket;
-          const frames = new NextFrames(socket, rawSockets.get(socket), id);
+          const frames = new NextFrames(socket, rawSockets.get(socket), id, () => writable(socket));
           return {
             schema,
             document: SUBSCRIPTION,
@@ -249,6 +297,17 @@ export function startWebSocketTransport(options: WebSocketTransportOptions): Web
         // message. Executed: its result, errors and all, then complete.
         if (result.data === undefined && result.errors?.length)
           return result.errors.map((error) => new FormattedError(error));
+        // Held to the answer size limit as over HTTP: the error in place of the answer, then
+        // `complete`; the socket stays open for the next operation.
+        const oversized = checkResponseSize(JSON.stringify(result), limits.maxResponseBytes);
+        if (oversized) {
+          logger.warn(
+            { requestId: contextValue.requestId, bytes: oversized.bytes },
+            'response over the size limit (WebSocket)',
+          );
+          const replaced = { data: null, errors: [oversized.error] } as unknown as ExecutionResult;
+          return { schema, document: QUERY, contextValue: replaced };
+        }
         return { schema, document: QUERY, contextValue: result };
       },
       subscribe: (args) => (args.contextValue as () => AsyncIterableIterator<ExecutionResult>)(),

@@ -9,7 +9,7 @@ import { connectCache, type Cache } from '../../platform/cache.js';
 import { createMetrics, type Metrics } from '../../platform/metrics.js';
 import { connectMongo, databaseName } from '../../platform/mongo.js';
 import { projectPath } from '../../platform/paths.js';
-import { readRequestLimits } from '../../platform/request-limits.js';
+import { readRequestLimits, type RequestLimits } from '../../platform/request-limits.js';
 import { connectEvents, type EventClients } from '../../platform/pubsub.js';
 import type { RunningService } from '../../platform/subgraph.js';
 import { persistedQueryCache } from '../../gateway/persisted-queries.js';
@@ -116,6 +116,8 @@ export interface StackOptions {
   repairIntervalMs?: number;
   /** Caps on sockets and subscriptions of the in-process gateways, over the defaults below. */
   subscriptions?: Partial<SubscriptionLimits>;
+  /** The in-process gateways' request limits, over the environment's defaults. */
+  limits?: Partial<RequestLimits>;
   /** Keep every service's info-level log lines in `logs`. */
   captureLogs?: boolean;
   /** The feed's timelines: the production defaults unless a test needs a small threshold. */
@@ -279,7 +281,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       },
       maxBodyBytes: 1_000_000,
       introspection: true,
-      limits: readRequestLimits({}),
+      limits: { ...readRequestLimits({}), ...options.limits },
       subgraphTimeoutMs: 10_000,
       rateLimitRedis: redis,
       rateLimiter: createRateLimiter(redis, dbPrefix, rateLimits),
@@ -290,6 +292,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
         maxConnectionsPerUser: 20,
         maxConnectionsPerIp: 1_000,
         maxEngineSubscriptions: 20_000,
+        maxBufferedBytes: 8_000_000,
         ...options.subscriptions,
       },
       persistedQueries: persistedQueryCache({

@@ -29,7 +29,8 @@ test('the body: a delimiter before each part, the closing one after the last', a
     yield { hasNext: false };
   }
   const chunks: string[] = [];
-  for await (const chunk of multipartBody({ data: { x: {} }, hasNext: true }, rest()))
+  const first = JSON.stringify({ data: { x: {} }, hasNext: true });
+  for await (const chunk of multipartBody(first, rest(), 10_000, () => assert.fail('too large')))
     chunks.push(chunk);
   const head = 'content-type: application/json; charset=utf-8\r\n\r\n';
   assert.deepEqual(chunks, [
@@ -37,6 +38,47 @@ test('the body: a delimiter before each part, the closing one after the last', a
     `${head}{"incremental":[{"data":{"a":1},"path":["x"]}],"hasNext":true}\r\n--graphql\r\n`,
     `${head}{"hasNext":false}\r\n--graphql--\r\n`,
   ]);
+});
+
+test('a part past the size limit becomes its items with the error, and the body ends there', async () => {
+  let returned = false;
+  async function* rest() {
+    try {
+      yield {
+        incremental: [{ data: { a: 'x'.repeat(200) }, path: ['x'], label: 'l' }],
+        hasNext: true,
+      };
+      yield { incremental: [{ data: { b: 1 }, path: ['y'] }], hasNext: false };
+    } finally {
+      returned = true;
+    }
+  }
+  const oversized: number[] = [];
+  const chunks: string[] = [];
+  for await (const chunk of multipartBody('{"data":{},"hasNext":true}', rest(), 100, (bytes) =>
+    oversized.push(bytes),
+  ))
+    chunks.push(chunk);
+  assert.equal(chunks.length, 2);
+  assert.ok(chunks[1]?.endsWith('\r\n--graphql--\r\n'));
+  const part = JSON.parse(chunks[1]?.split('\r\n\r\n')[1]?.split('\r\n--graphql')[0] ?? '');
+  assert.deepEqual(part, {
+    incremental: [
+      {
+        data: null,
+        path: ['x'],
+        label: 'l',
+        errors: [
+          {
+            message: `The response would be ${oversized[0]} bytes, more than 100: ask for fewer or smaller pages`,
+            extensions: { code: 'QUERY_TOO_COMPLEX' },
+          },
+        ],
+      },
+    ],
+    hasNext: false,
+  });
+  assert.ok(returned, 'the deferred work is stopped');
 });
 
 test('the first part is the document without the fragments deferred for these variables', () => {
