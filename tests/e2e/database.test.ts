@@ -28,8 +28,8 @@ const FEED_COMMANDS = 8;
 /** The same page with the cache warm: the timeline, and what depends on the viewer. */
 const WARM_FEED_COMMANDS = [
   'aggregate comments.comments',
+  'aggregate feed.timelines',
   'find feed.follows',
-  'find feed.timelines',
   'find likes.likes',
 ];
 

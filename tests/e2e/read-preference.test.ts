@@ -85,7 +85,7 @@ describe('read and write routing', () => {
     ]) {
       assert.deepEqual(routed.get(stale), STALE, `${stale}\n${[...routed.keys()].join('\n')}`);
     }
-    for (const primary of ['find feed.timelines', 'find likes.likes', 'find feed.posts']) {
+    for (const primary of ['aggregate feed.timelines', 'find likes.likes', 'find feed.posts']) {
       assert.ok(routed.has(primary), `${primary} not sent:\n${[...routed.keys()].join('\n')}`);
       assert.equal(routed.get(primary), undefined, `${primary} goes to the primary`);
     }
