@@ -11,6 +11,11 @@ export interface GatewayContext {
   authorization: string | undefined;
   /** The request's `onError` when it sent one; `PROPAGATE` otherwise. */
   errorBehavior?: ErrorBehavior;
+  /**
+   * `onError` as a transport without an HTTP body received it (a graphql-ws `subscribe`
+   * payload), unchecked: the `errorBehavior` plugin checks it as it checks an HTTP body's.
+   */
+  requestedOnError?: unknown;
   /** Set by a transport that can stream (WebSocket, multipart HTTP): subscriptions need one. */
   subscriptionTransport?: SubscriptionTransport;
 }

@@ -37,7 +37,10 @@ import type { GatewayContext } from './context.js';
 export const ERROR_BEHAVIORS = ['PROPAGATE', 'NULL', 'HALT'] as const;
 export type ErrorBehavior = (typeof ERROR_BEHAVIORS)[number];
 
-/** The request's `onError`, from a POST body or a GET query string; undefined when absent. */
+/**
+ * The request's `onError`, from a POST body or a GET query string; undefined when absent. Over the
+ * WebSocket it is a field of the `subscribe` payload, handed over as `requestedOnError`.
+ */
 function requestedBehavior(http: { body?: unknown; search?: string } | undefined): unknown {
   const body = http?.body;
   if (body && typeof body === 'object' && 'onError' in body) return body.onError;
@@ -47,7 +50,9 @@ function requestedBehavior(http: { body?: unknown; search?: string } | undefined
 /** Reads and checks `onError` (an unknown value is a request error, HTTP 400) into the context. */
 export const errorBehavior: ApolloServerPlugin<GatewayContext> = {
   async requestDidStart({ request, contextValue }) {
-    const value = requestedBehavior(request.http as { body?: unknown; search?: string });
+    const value =
+      contextValue.requestedOnError ??
+      requestedBehavior(request.http as { body?: unknown; search?: string });
     if (value === undefined) return;
     return {
       // Before execution, where a thrown error is a clean request error.

@@ -268,6 +268,8 @@ export function startWebSocketTransport(options: WebSocketTransportOptions): Web
           ip: connection.ip,
           authorization: connection.authorization,
           subscriptionTransport: operation,
+          // A request parameter beside `query`, as in an HTTP body (graphql-ws passes it along).
+          requestedOnError: (payload as { onError?: unknown }).onError,
         };
         const response = await apollo.executeOperation(
           {

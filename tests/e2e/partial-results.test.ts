@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { ok, startStack, type GraphQLResult, type TestStack } from '../helpers/stack.js';
 import { createPost, uid } from './support.js';
 
@@ -149,6 +151,40 @@ test('likes stopped: the feed returns its posts with an error for each likes fie
     ),
   );
   assert.equal(withoutLikes.feed.edges.length, 3);
+});
+
+test('likes stopped, over the WebSocket: onError is read from the subscribe payload as from an HTTP body', async () => {
+  const client = createClient({
+    url: stack.gatewayUrl.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${await stack.token(author)}` },
+    retryAttempts: 0,
+  });
+  const run = (payload: Record<string, unknown>) =>
+    new Promise<{ data?: any; errors?: readonly CodedError[] }>((resolve) => {
+      let last: { data?: any; errors?: readonly CodedError[] } = {};
+      client.subscribe(payload as never, {
+        next: (value) => {
+          last = value as typeof last;
+        },
+        error: (error) => resolve({ errors: error as CodedError[] }),
+        complete: () => resolve(last),
+      });
+    });
+  try {
+    const partial = await run({ query: FEED, onError: 'NULL' });
+    const nodes = partial.data.feed.edges.map((e: any) => e.node);
+    assert.equal(nodes.length, 3);
+    for (const node of nodes) assert.equal(node.likeCount, null);
+    assert.ok(partial.errors?.every((e) => e.extensions?.code === 'SUBGRAPH_UNAVAILABLE'));
+    assert.equal(partial.errors?.length, 6);
+    // Without it, the spec's propagation: the feed itself is null.
+    assert.equal((await run({ query: FEED })).data?.feed ?? null, null);
+    const refused = await run({ query: FEED, onError: 'IGNORE' });
+    assert.equal(refused.errors?.[0]?.extensions?.code, 'BAD_REQUEST');
+  } finally {
+    await client.dispose();
+  }
 });
 
 test('likes stopped: post detail keeps its post and comments, with errors for its likes fields', async () => {
