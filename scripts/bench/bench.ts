@@ -450,13 +450,18 @@ try {
     );
     const hotPost = created.data?.createPost?.id as string;
     if (!hotPost) throw new Error(`createPost failed: ${JSON.stringify(created.errors)}`);
+    const stormTokens = await Promise.all(
+      Array.from({ length: Math.ceil(STORM_RATE * STORM_SECONDS) }, (_, n) =>
+        signDevToken(`storm-${n}`),
+      ),
+    );
     say(`like storm on ${hotPost} by ${author}: ${STORM_RATE}/s for ${STORM_SECONDS} s`);
     const quiet = await measure(ours, plan('feed', ours.url, STORM_SECONDS));
     const [stormy, storm] = await Promise.all([
       measure(ours, plan('feed', ours.url, STORM_SECONDS)),
       runLoad({
         ...plan('storm', ours.url, STORM_SECONDS),
-        storm: { postId: hotPost, rate: STORM_RATE, userPrefix: 'storm-', maxInFlight: 256 },
+        storm: { postId: hotPost, rate: STORM_RATE, tokens: stormTokens, maxInFlight: 256 },
       }),
     ]);
     // The truth is the like rows: a like whose answer timed out at the client may still be stored,
