@@ -161,6 +161,29 @@ describe('database discipline', () => {
     assert.equal(commands.length, FEED_COMMANDS, summary(commands).join('\n'));
   });
 
+  test("a like's answer reads neither the count nor the viewer's like back: the write knows both", async () => {
+    const postId = await (async () => {
+      const { createPost } = ok(await stack.gql(CREATE_POST, { caption: 'z' }, { as: viewer }));
+      return createPost.id as string;
+    })();
+    for (const [mutation, liked] of [
+      ['likePost', true],
+      ['unlikePost', false],
+    ] as const) {
+      const { result, commands } = await stack.recordQuery(() =>
+        stack.gql(
+          `mutation($id: ID!) { ${mutation}(postId: $id) { likeCount viewerHasLiked } }`,
+          { id: postId },
+          { as: authors[5] },
+        ),
+      );
+      assert.deepEqual(ok(result)[mutation], { likeCount: liked ? 1 : 0, viewerHasLiked: liked });
+      // The write's own recount (an aggregate) is the count; nothing is found again after it.
+      const reads = summary(commands).filter((c) => c.startsWith('find likes.'));
+      assert.deepEqual(reads, [], summary(commands).join('\n'));
+    }
+  });
+
   test('every command of a full scenario carries its shard key', async () => {
     const other = `other-${run}`;
     const { commands } = await stack.record(async () => {

@@ -14,12 +14,19 @@ async function viewerAndPost(context: LikesContext, postId: string) {
 
 /**
  * The answer carries the count as the database has it: this mutation's own recount, or for one
- * that changed nothing the primary's, never a cached count a rollback may have left ahead.
+ * that changed nothing the primary's, never a cached count a rollback may have left ahead. The
+ * viewer's own state is what the mutation just made it (a like or unlike is idempotent), so it
+ * costs no read.
  */
-async function fresh(context: LikesContext, postId: string, count: Recounted | null) {
+async function fresh(
+  context: LikesContext,
+  postId: string,
+  count: Recounted | null,
+  viewerHasLiked: boolean,
+) {
   const value = count ? count.value : await context.stores.counts.current(postId);
   context.loaders.likeCounts.clear(postId).prime(postId, value);
-  context.loaders.viewerLikes.clear(postId);
+  context.loaders.viewerLikes.clear(postId).prime(postId, viewerHasLiked);
   return { id: postId };
 }
 
@@ -28,12 +35,12 @@ export const Mutation = {
     const { viewerId, postId, authorId } = await viewerAndPost(context, args.postId);
     const count = await context.stores.likes.like(postId, viewerId, authorId);
     if (count) await context.events.likeChanged('post.liked', postId, viewerId, count);
-    return fresh(context, postId, count);
+    return fresh(context, postId, count, true);
   },
   async unlikePost(_root: unknown, args: { postId: string }, context: LikesContext) {
     const { viewerId, postId } = await viewerAndPost(context, args.postId);
     const count = await context.stores.likes.unlike(postId, viewerId);
     if (count) await context.events.likeChanged('post.unliked', postId, viewerId, count);
-    return fresh(context, postId, count);
+    return fresh(context, postId, count, false);
   },
 };
