@@ -58,6 +58,10 @@ export async function recount<T extends Document>(
  * The repair pass over a collection whose rows stay `synced: false` until their derived state
  * (counts, mirrors) is written: `sync` (idempotent) every row left so for longer than
  * `olderThanMs`, as a crash or a failed request leaves them. Returns how many it finished.
+ *
+ * Oldest change first, one at a time: each sync takes the next recount ticket and announces the
+ * row, so consumers that aggregate (a notification's latest actors) see the changes in the order
+ * they were written, as they would have without the failure.
  */
 export async function repairUnsynced<T extends Document & { synced: boolean; updatedAt: Date }>(
   collection: Collection<T>,
@@ -71,7 +75,7 @@ export async function repairUnsynced<T extends Document & { synced: boolean; upd
         synced: false,
         updatedAt: { $lt: new Date(Date.now() - olderThanMs) },
       } as unknown as Filter<T>,
-      { comment: BACKGROUND_SCAN, limit: 1_000 },
+      { comment: BACKGROUND_SCAN, sort: { updatedAt: 1 }, limit: 1_000 },
     )
     .toArray();
   for (const row of stale) await sync(row);

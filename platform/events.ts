@@ -63,14 +63,17 @@ export interface FollowEvent {
   occurredAt: string;
 }
 
-/** `post.created` feeds the timelines (fan-out on write); `post.deleted` makes every subgraph forget. */
+/**
+ * `post.created` feeds the timelines (fan-out on write); `post.edited` (a new caption) tells the
+ * users it newly mentions; `post.deleted` makes every subgraph forget.
+ */
 export interface PostEvent {
   eventId: string;
-  type: 'post.created' | 'post.deleted';
+  type: 'post.created' | 'post.edited' | 'post.deleted';
   postId: string;
   /** The post's author, who is also the actor. */
   actorId: string;
-  /** Usernames mentioned in the caption (`post.created`). */
+  /** Usernames mentioned in the caption (`post.created`, `post.edited`: the whole new caption). */
   mentions?: string[];
   occurredAt: string;
 }

@@ -33,8 +33,9 @@ export function commentsEvents(events: EventClients) {
 
     /**
      * Durable, for notifications and for commentAdded's replay. An added or deleted comment stays
-     * unsynced until this succeeds and the repair pass announces it again; the event id names the
-     * comment and the change, so JetStream drops a repeat.
+     * unsynced, an edited one `editUnannounced`, until this succeeds, and the repair pass
+     * announces it again; the event id names the comment and the change, so JetStream drops a
+     * repeat.
      */
     async announce(
       type: CommentEvent['type'],

@@ -28,9 +28,7 @@ export interface CommentsDeps {
 
 export function startComments(deps: CommentsDeps): Promise<RunningService> {
   const events = commentsEvents(deps.events);
-  const stores = commentsStores(deps.db, deps.cache, (comment, count) =>
-    events.announce(comment.deleted ? 'comment.deleted' : 'comment.created', comment, count),
-  );
+  const stores = commentsStores(deps.db, deps.cache, events.announce);
   return startSubgraphService({
     ...deps,
     name: 'comments',

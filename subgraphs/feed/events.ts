@@ -32,7 +32,9 @@ export function followAnnouncer(events: EventClients) {
 
 /**
  * A new post is announced on the durable topic, where the timelines' fan-out consumes it; the post
- * stays marked `unannounced` until then, and the repair pass announces what a failure left.
+ * stays marked `unannounced` until then, and the repair pass announces what a failure left. A
+ * caption edit is announced the same way (`editUnannounced`), with the mentions of the new
+ * caption, for the users it newly mentions.
  *
  * A deleted post is announced on the durable topic (likes and comments drop what they hold about
  * it) and only then purged. The event id is derived from the post, so announcing again after a
@@ -62,6 +64,19 @@ export function feedEvents(events: EventClients, posts: PostsStore, logger: Logg
     await posts.announced(post._id);
   }
 
+  async function announceEdited(post: PostDoc) {
+    await publishPostEvent(events, {
+      // One event per edit: a later edit is news, the same one again is a repeat.
+      eventId: `post.edited:${post._id}:${post.updatedAt.getTime()}`,
+      type: 'post.edited',
+      postId: post._id,
+      actorId: post.authorId,
+      mentions: mentionedUsernames(post.caption),
+      occurredAt: post.updatedAt.toISOString(),
+    });
+    await posts.editAnnounced(post._id, post.updatedAt);
+  }
+
   return {
     /** Never fails the create: the post exists, and the repair pass announces it later. */
     async postCreated(post: PostDoc): Promise<void> {
@@ -71,6 +86,18 @@ export function feedEvents(events: EventClients, posts: PostsStore, logger: Logg
         logger.warn(
           { err: error, postId: post._id },
           'post creation not announced yet; the repair pass will',
+        );
+      }
+    },
+
+    /** Never fails the edit: the caption is saved, and the repair pass announces it later. */
+    async postEdited(post: PostDoc): Promise<void> {
+      try {
+        await announceEdited(post);
+      } catch (error) {
+        logger.warn(
+          { err: error, postId: post._id },
+          'caption edit not announced yet; the repair pass will',
         );
       }
     },
@@ -87,12 +114,18 @@ export function feedEvents(events: EventClients, posts: PostsStore, logger: Logg
       }
     },
 
+    /**
+     * Each kind oldest first, and a post's creation before its edit before its deletion, so that
+     * consumers see what is retold in the order it happened.
+     */
     async repair(olderThanMs: number): Promise<number> {
       const created = await posts.unannouncedBefore(olderThanMs);
       for (const post of created) await announceCreated(post);
+      const edited = await posts.editUnannouncedBefore(olderThanMs);
+      for (const post of edited) await announceEdited(post);
       const deleted = await posts.deletedBefore(olderThanMs);
       for (const post of deleted) await announceDeleted(post._id, post.authorId);
-      return created.length + deleted.length;
+      return created.length + edited.length + deleted.length;
     },
   };
 }

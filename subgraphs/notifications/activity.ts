@@ -154,7 +154,11 @@ export function notificationActivity(deps: {
       ]);
     },
 
-    /** From the posts topic: mentions in a new post's caption, and a deleted post's notifications. */
+    /**
+     * From the posts topic: mentions in a new or edited caption, and a deleted post's
+     * notifications. An edit names the whole caption: those it mentioned before were notified
+     * then, and their `mention:<postId>` is left as it is.
+     */
     async post(event: PostEvent): Promise<void> {
       if (event.type === 'post.deleted') {
         await changed([await notifications.forgetPost(event.postId)]);

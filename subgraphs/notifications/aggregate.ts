@@ -26,6 +26,13 @@ export interface CountedAction {
   seq: number;
 }
 
+/**
+ * A new group has seen nothing: every other like the post holds counts, including likes whose
+ * events come after a later one's (another likes process published first, a failed batch was
+ * redelivered after the next), which the absolute count includes and the actors may never show.
+ * Likes from before notifications existed (never announced) count too: the count cannot tell
+ * them from late ones, and leaving late ones out would undercount in ordinary operation.
+ */
 export const EMPTY_GROUP: GroupState = {
   actors: [],
   actorCount: 0,

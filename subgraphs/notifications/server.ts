@@ -26,7 +26,7 @@ export interface NotificationsDeps {
 
 /**
  * The notifications subgraph and its durable consumers: likes, comments and follows in
- * group-committed batches, post events (caption mentions, deletions) one by one.
+ * group-committed batches, post events (caption mentions, edits, deletions) one by one.
  */
 export async function startNotifications(deps: NotificationsDeps): Promise<RunningService> {
   const stores = notificationsStores(deps.db, deps.config);

@@ -1,10 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import type { Db } from 'mongodb';
 import { publishLikeActivity } from '../../platform/durable-events.js';
-import { connectEvents } from '../../platform/pubsub.js';
+import { newId, shardOfId, shardOfUser } from '../../platform/ids.js';
+import { connectEvents, type EventClients } from '../../platform/pubsub.js';
 import { createLogger } from '../../platform/logger.js';
 import { createMetrics } from '../../platform/metrics.js';
+import { commentsEvents } from '../../subgraphs/comments/events.js';
+import { commentsStores } from '../../subgraphs/comments/stores.js';
+import { feedEvents, followAnnouncer } from '../../subgraphs/feed/events.js';
+import { feedStores } from '../../subgraphs/feed/stores.js';
 import { usersStore } from '../../subgraphs/feed/store/users.js';
+import { likesEvents } from '../../subgraphs/likes/events.js';
+import { likesStores } from '../../subgraphs/likes/stores.js';
 import { codes, ok, startStack, type TestStack } from '../helpers/stack.js';
 import { until, wsClient } from '../helpers/ws.js';
 import { createPost, inBatches, uid } from './support.js';
@@ -51,10 +59,25 @@ async function nodesOf(user: string): Promise<Note[]> {
   return (await notificationsOf(user)).edges.map((edge) => edge.node);
 }
 
+/** A connection to the stack's events of its own, as another process of a subgraph would have. */
+function connectTestEvents(name: string): Promise<EventClients> {
+  return connectEvents({
+    natsUrl: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+    redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    engine: 'nats',
+    prefix: stack.dbPrefix,
+    name,
+    logger: createLogger('test', 'silent'),
+    metrics: createMetrics('test'),
+  });
+}
+
+const db = (name: string): Db => stack.mongo.db(`${stack.dbPrefix}_${name}`);
+
 /** A user with a username (a mention's characters: no `-`); the id is the name. */
 async function userWithName(label: string): Promise<string> {
   const name = uid(label).replace('-', '_');
-  await usersStore(stack.mongo.db(`${stack.dbPrefix}_feed`), stack.cache).ensure(name, name);
+  await usersStore(db('feed'), stack.cache).ensure(name, name);
   return name;
 }
 
@@ -192,10 +215,7 @@ test('follows are grouped per recipient; an unfollow before reading takes its ac
 test('mentions in a caption and in a comment each notify the user named, once', async () => {
   const author = uid('author');
   const named = uid('named').replace('-', '_');
-  await usersStore(stack.mongo.db(`${stack.dbPrefix}_feed`), stack.cache).ensure(
-    named,
-    `${named}.Name`,
-  );
+  await usersStore(db('feed'), stack.cache).ensure(named, `${named}.Name`);
   const alsoNamed = await userWithName('also');
   const post = await createPost(stack, author, {
     caption: `with @${named}.name and @${alsoNamed}, not @nobody_${named} nor mail@${alsoNamed}.com`,
@@ -293,15 +313,7 @@ test('a redelivered event changes nothing', async () => {
   const liker = uid('l');
   ok(await like(post.id, liker));
   await waitFor(author, 'the like', (n) => n[0]?.actorCount === 1);
-  const events = await connectEvents({
-    natsUrl: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
-    redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    engine: 'nats',
-    prefix: stack.dbPrefix,
-    name: 'redeliver',
-    logger: createLogger('test', 'silent'),
-    metrics: createMetrics('test'),
-  });
+  const events = await connectTestEvents('redeliver');
   // The same like again under fresh event ids (JetStream's dedup would drop the same id).
   const again = {
     type: 'post.liked' as const,
@@ -375,15 +387,7 @@ test('a storm of likes on one post costs a few group-committed writes to its not
   const author = uid('viral');
   const post = await createPost(stack, author);
   await stack.subgraphs.notifications.stop();
-  const events = await connectEvents({
-    natsUrl: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
-    redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    engine: 'nats',
-    prefix: stack.dbPrefix,
-    name: 'storm',
-    logger: createLogger('test', 'silent'),
-    metrics: createMetrics('test'),
-  });
+  const events = await connectTestEvents('storm');
   // As the likes subgraph announces them: 2,000 likes, each by a new user, straight onto the topic.
   const likes = 2_000;
   const run = uid('storm');
@@ -428,4 +432,195 @@ test('a caption mentioning 20 users makes their 20 notifications in one command'
   const writes = notificationWrites(from);
   assert.equal(writes.length, 1);
   assert.equal((writes[0]?.command.updates as unknown[]).length, 20);
+});
+
+const editCaption = (postId: string, as: string, caption: string) =>
+  stack.gql(
+    'mutation($id: ID!, $caption: String) { updatePost(id: $id, caption: $caption) { caption } }',
+    { id: postId, caption },
+    { as },
+  );
+
+test('an edited caption notifies the users it newly mentions, once each, never its author', async () => {
+  const author = await userWithName('writer');
+  const before = await userWithName('before');
+  const added = await userWithName('added');
+  const later = await userWithName('later');
+  const post = await createPost(stack, author, { caption: `with @${before}` });
+  await waitFor(before, 'the first mention', (n) => n.length === 1);
+  ok(await editCaption(post.id, author, `with @${before} and @${added}, by @${author}`));
+  // One event names all three: once the new mention shows, the others were handled too.
+  const [mention] = await waitFor(added, 'the new mention', (n) => n.length === 1);
+  assert.deepEqual(
+    [mention?.kind, mention?.post?.id, mention?.comment, mention?.actors],
+    ['MENTION', post.id, null, [{ id: author }]],
+  );
+  assert.equal((await nodesOf(before)).length, 1, 'already mentioned: not notified again');
+  assert.deepEqual(await nodesOf(author), [], 'the author mentioning themself');
+  ok(await editCaption(post.id, author, `again @${added} @${before} @${later}`));
+  await waitFor(later, 'the third mention', (n) => n.length === 1);
+  assert.equal((await notificationsOf(added)).unreadCount, 1, 'a second edit: still one');
+  assert.equal((await nodesOf(before)).length, 1);
+  // A comment's edit likewise, on its own durable topic.
+  const commentId = await comment(post.id, author, 'first thoughts');
+  ok(
+    await stack.gql(
+      'mutation($id: ID!, $body: String!) { editComment(id: $id, body: $body) { id } }',
+      { id: commentId, body: `second thoughts, @${later}` },
+      { as: author },
+    ),
+  );
+  const [inComment] = await waitFor(later, 'the comment mention', (n) => n.length === 2);
+  assert.equal(inComment?.comment?.id, commentId);
+});
+
+test('a caption or comment edit a crash left unannounced is announced by the repair pass', async () => {
+  const author = uid('author');
+  const [inCaption, inComment] = [await userWithName('late'), await userWithName('later')];
+  const post = await createPost(stack, author, { caption: 'no one yet' });
+  const commentId = await comment(post.id, uid('c'), 'no one either');
+  // As an edit leaves its row when the process dies before the announcement.
+  const anHourAgo = new Date(Date.now() - 3_600_000);
+  const posts = db('feed').collection('posts');
+  const postKey = { shard: shardOfId(post.id), _id: post.id as never };
+  await posts.updateOne(postKey, {
+    $set: { caption: `now @${inCaption}`, updatedAt: anHourAgo, editUnannounced: true },
+  });
+  const comments = db('comments').collection('comments');
+  const commentKey = { shard: shardOfId(commentId), _id: commentId as never };
+  await comments.updateOne(commentKey, {
+    $set: { body: `now @${inComment}`, editedAt: anHourAgo, editUnannounced: true },
+  });
+  const events = await connectTestEvents('repair-edits');
+  const feed = feedStores(db('feed'), {
+    timelineLength: 800,
+    timelineMaxAgeDays: 7,
+    cache: stack.cache,
+    announceFollow: followAnnouncer(events),
+  });
+  await feedEvents(events, feed.posts, createLogger('test', 'silent')).repair(60_000);
+  await commentsStores(db('comments'), stack.cache, commentsEvents(events).announce).repair(60_000);
+  const [captionMention] = await waitFor(inCaption, 'the caption', (n) => n.length === 1);
+  assert.deepEqual([captionMention?.post?.id, captionMention?.comment], [post.id, null]);
+  const [commentMention] = await waitFor(inComment, 'the comment', (n) => n.length === 1);
+  assert.equal(commentMention?.comment?.id, commentId);
+  assert.equal((await posts.findOne(postKey))?.editUnannounced, undefined, 'announced once');
+  assert.equal((await comments.findOne(commentKey))?.editUnannounced, undefined);
+  await events.close();
+});
+
+test('the repair passes announce unsynced likes, follows, comments and new posts in the order they were written', async () => {
+  const author = await userWithName('owner');
+  const post = await createPost(stack, author);
+  const named = await userWithName('tagged');
+  const events = await connectTestEvents('repair-order');
+  const logger = createLogger('test', 'silent');
+  // Written an hour ago, a minute apart: x, then y, then z. Each collection gets them newest
+  // first, and ids that sort the same way, so neither storage order nor id order is the answer.
+  const written = ['x', 'y', 'z'].map((label, i) => ({
+    actor: uid(label),
+    at: new Date(Date.now() - 3_600_000 + i * 60_000),
+    idAt: Date.now() - 3_600_000 + (2 - i) * 60_000,
+  }));
+  const newestFirst = [...written].reverse();
+  await db('likes')
+    .collection('likes')
+    .insertMany(
+      newestFirst.map(({ actor, at, idAt }) => ({
+        _id: newId(shardOfId(post.id), idAt) as never,
+        shard: shardOfId(post.id),
+        postId: post.id,
+        userId: actor,
+        postAuthorId: author,
+        active: true,
+        version: 1,
+        synced: false,
+        likedAt: at,
+        updatedAt: at,
+      })),
+    );
+  await db('feed')
+    .collection('follows')
+    .insertMany(
+      newestFirst.map(({ actor, at }) => ({
+        shard: shardOfUser(actor),
+        followerId: actor,
+        followeeId: author,
+        active: true,
+        version: 1,
+        synced: false,
+        createdAt: at,
+        updatedAt: at,
+      })),
+    );
+  const comments = newestFirst.map(({ actor, at, idAt }) => ({
+    _id: newId(shardOfId(post.id), idAt),
+    shard: shardOfId(post.id),
+    postId: post.id,
+    postAuthorId: author,
+    authorId: actor,
+    body: `by ${actor}`,
+    createdAt: at,
+    editedAt: null,
+    deleted: false,
+    version: 1,
+    synced: false,
+    updatedAt: at,
+  }));
+  await db('comments')
+    .collection('comments')
+    .insertMany(comments.map((row) => ({ ...row, _id: row._id as never })));
+  // Posts by the three, each mentioning `named`, never announced; a post's id is its creation time.
+  const posts = newestFirst.map(({ actor, at }) => ({
+    _id: newId(shardOfUser(actor), at.getTime()),
+    shard: shardOfUser(actor),
+    authorId: actor,
+    caption: `hey @${named}`,
+    media: [],
+    createdAt: at,
+    updatedAt: at,
+    unannounced: true,
+  }));
+  await db('feed')
+    .collection('posts')
+    .insertMany(posts.map((row) => ({ ...row, _id: row._id as never })));
+
+  const likes = likesStores(db('likes'), stack.cache, likesEvents(events).announce);
+  const commentEvents = commentsEvents(events);
+  const commentStores = commentsStores(db('comments'), stack.cache, commentEvents.announce);
+  const feed = feedStores(db('feed'), {
+    timelineLength: 800,
+    timelineMaxAgeDays: 7,
+    cache: stack.cache,
+    announceFollow: followAnnouncer(events),
+  });
+  await likes.repair(60_000);
+  await commentStores.repair(60_000);
+  await feed.follows.repair(60_000);
+  await feedEvents(events, feed.posts, logger).repair(60_000);
+
+  const latestFirst = newestFirst.map(({ actor }) => ({ id: actor }));
+  const nodes = await waitFor(
+    author,
+    'three likes, three follows and three comments',
+    (n) =>
+      n.filter((node) => node.kind === 'COMMENT').length === 3 &&
+      n.some((node) => node.kind === 'LIKE' && node.actorCount === 3) &&
+      n.some((node) => node.kind === 'FOLLOW' && node.actorCount === 3),
+  );
+  const ofKind = (kind: string) => nodes.filter((node) => node.kind === kind);
+  assert.deepEqual(ofKind('LIKE')[0]?.actors, latestFirst, 'likes: the latest liker first');
+  assert.deepEqual(ofKind('FOLLOW')[0]?.actors, latestFirst, 'follows: the latest follower first');
+  assert.deepEqual(
+    ofKind('COMMENT').map((node) => node.comment?.id),
+    comments.map((row) => row._id),
+    'comments: the latest comment on top',
+  );
+  const mentions = await waitFor(named, 'three mentions', (n) => n.length === 3);
+  assert.deepEqual(
+    mentions.map((node) => node.post?.id),
+    posts.map((row) => row._id),
+    'new posts: the latest post on top',
+  );
+  await events.close();
 });

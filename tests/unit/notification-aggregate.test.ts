@@ -74,3 +74,10 @@ test('every actor taken back before reading leaves nothing to show', () => {
   state = aggregate(state, 'author', [unliked('a', 0, 2)], 10).state;
   assert.deepEqual([state.actorCount, state.actors], [0, []]);
 });
+
+test("a new group counts every like the post holds, also one whose event comes after a later one's", () => {
+  let { state } = aggregate(EMPTY_GROUP, 'author', [liked('b', 2)], 10);
+  assert.deepEqual([state.actorCount, state.actors], [2, ['b']], 'b and 1 other');
+  state = aggregate(state, 'author', [liked('a', 1)], 10).state;
+  assert.deepEqual([state.actorCount, state.actors], [2, ['b']], 'the late like was counted');
+});

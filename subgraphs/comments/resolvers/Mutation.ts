@@ -49,10 +49,12 @@ export const Mutation = {
     if (!edited) throw notFound(`No comment with id "${args.id}"`);
     const commentCount = await context.stores.counts.current(edited.postId);
     context.loaders.commentCounts.clear(edited.postId).prime(edited.postId, commentCount);
-    const unchanged = { value: commentCount, seq: 0 };
-    await context.events.commentChanged('comment.edited', edited, viewerId, unchanged);
-    // New mentions in the edit: best effort, as nothing marks an edit for the repair pass.
-    await context.events.announce('comment.edited', edited, unchanged);
+    await context.events.commentChanged('comment.edited', edited, viewerId, {
+      value: commentCount,
+      seq: 0,
+    });
+    // New mentions in the edit; the repair pass announces it if this cannot.
+    await context.stores.comments.announceEdit(edited, commentCount);
     return edited;
   },
 

@@ -3,7 +3,7 @@ import type { Page } from '../../../platform/connection.js';
 import { repairUnsynced, type Recounted } from '../../../platform/counters.js';
 import { pagesByParent } from '../../../platform/grouped-pages.js';
 import { newId, shardOfId } from '../../../platform/ids.js';
-import { staleReads } from '../../../platform/mongo.js';
+import { BACKGROUND_SCAN, staleReads } from '../../../platform/mongo.js';
 import type { CommentCountsStore } from './comment-counts.js';
 
 /**
@@ -25,10 +25,19 @@ export interface CommentDoc {
   version: number;
   synced: boolean;
   updatedAt: Date;
+  /**
+   * Set by an edit until its `comment.edited` is published (the edit of `editedAt`): apart from
+   * `synced`, which belongs to the creation and deletion the post's count depends on.
+   */
+  editUnannounced?: boolean;
 }
 
-/** Puts a counted change on the durable topic; false when it could not (the repair pass retries). */
-export type AnnounceComment = (comment: CommentDoc, count: Recounted) => Promise<boolean>;
+/** Puts a change on the durable topic; false when it could not (the repair pass retries). */
+export type AnnounceComment = (
+  type: 'comment.created' | 'comment.edited' | 'comment.deleted',
+  comment: CommentDoc,
+  count: Recounted,
+) => Promise<boolean>;
 
 export function commentsStore(
   db: Db,
@@ -48,11 +57,22 @@ export function commentsStore(
         deleted: false,
       }),
     );
-    if (!(await deps.announce(comment, count))) return count;
+    const type = comment.deleted ? 'comment.deleted' : 'comment.created';
+    if (!(await deps.announce(type, comment, count))) return count;
     const key = { ...keyOf(comment._id), version: comment.version };
     if (comment.deleted) await comments.deleteOne({ ...key, deleted: true });
     else await comments.updateOne(key, { $set: { synced: true } });
     return count;
+  }
+
+  /** The mark stays if the body changed again since: that edit's announcement is due. */
+  async function announceEdit(comment: CommentDoc, commentCount: number): Promise<void> {
+    const count = { value: commentCount, seq: 0 };
+    if (!comment.editedAt || !(await deps.announce('comment.edited', comment, count))) return;
+    await comments.updateOne(
+      { ...keyOf(comment._id), editedAt: comment.editedAt, editUnannounced: true },
+      { $unset: { editUnannounced: true } },
+    );
   }
 
   return {
@@ -60,6 +80,7 @@ export function commentsStore(
       await comments.createIndex({ shard: 1, _id: 1 });
       await comments.createIndex({ shard: 1, postId: 1, _id: 1 });
       await comments.createIndex({ synced: 1, updatedAt: 1 });
+      await comments.createIndex({ editUnannounced: 1, editedAt: 1 }, { sparse: true });
     },
 
     async add(
@@ -100,15 +121,21 @@ export function commentsStore(
         .toArray();
     },
 
-    /** Only the author's own live comment matches. */
+    /**
+     * Only the author's own live comment matches. Marked `editUnannounced` in the same write, so
+     * an edit whose announcement fails or dies with the process is announced by the repair pass.
+     */
     edit(id: string, authorId: string, body: string): Promise<CommentDoc | null> {
       const now = new Date();
       return comments.findOneAndUpdate(
         { ...keyOf(id), authorId, deleted: false },
-        { $set: { body, editedAt: now } },
+        { $set: { body, editedAt: now, editUnannounced: true } },
         { returnDocument: 'after' },
       );
     },
+
+    /** Announces an edit (`commentCount` is the post's count, which an edit leaves as it is). */
+    announceEdit,
 
     /** The post's new count, or null when there was no such live comment. */
     async delete(id: string): Promise<Recounted | null> {
@@ -135,8 +162,23 @@ export function commentsStore(
       });
     },
 
-    repair(olderThanMs: number): Promise<number> {
-      return repairUnsynced(comments, olderThanMs, sync);
+    /** Unsynced creations and deletions, then unannounced edits of live comments: oldest first. */
+    async repair(olderThanMs: number): Promise<number> {
+      const synced = await repairUnsynced(comments, olderThanMs, sync);
+      const edited = await comments
+        .find(
+          {
+            editUnannounced: true,
+            editedAt: { $lt: new Date(Date.now() - olderThanMs) },
+            deleted: false,
+          },
+          { comment: BACKGROUND_SCAN, sort: { editedAt: 1 }, limit: 1_000 },
+        )
+        .toArray();
+      for (const comment of edited) {
+        await announceEdit(comment, await deps.counts.current(comment.postId));
+      }
+      return synced + edited.length;
     },
   };
 }

@@ -69,6 +69,8 @@ export const Mutation = {
     const updated = await context.stores.posts.updateCaption(args.id, viewerId, caption);
     if (!updated) throw notFound(`No post with id "${args.id}"`);
     context.loaders.posts.clear(args.id).prime(args.id, updated);
+    // Users the new caption mentions hear of it from the announcement.
+    await context.events.postEdited(updated);
     return updated;
   },
 

@@ -103,12 +103,15 @@ export function assetsStore(db: Db) {
         .toArray();
     },
 
-    /** Stored before `before` and not processed: their event may never have gone out. */
+    /**
+     * Stored before `before` and not processed, first stored first: their event may never have
+     * gone out.
+     */
     unprocessed(before: Date): Promise<AssetDoc[]> {
       return assets
         .find(
           { status: 'stored', processedAt: { $exists: false }, storedAt: { $lt: before } },
-          { comment: BACKGROUND_SCAN, limit: 1_000 },
+          { comment: BACKGROUND_SCAN, sort: { storedAt: 1 }, limit: 1_000 },
         )
         .toArray();
     },

@@ -31,6 +31,11 @@ export interface PostDoc {
   deleted?: boolean;
   /** Set from the insert until `post.created` is published: the repair pass publishes it then. */
   unannounced?: boolean;
+  /**
+   * Set by a caption edit until its `post.edited` is published (the edit of `updatedAt`); the
+   * repair pass publishes the caption as it then is.
+   */
+  editUnannounced?: boolean;
 }
 
 /** Posts as cached: JSON, with the dates as ISO strings. */
@@ -73,6 +78,7 @@ export function postsStore(db: Db, cache: Cache) {
       await posts.createIndex({ shard: 1, authorId: 1, _id: -1 });
       await posts.createIndex({ deleted: 1, updatedAt: 1 }, { sparse: true });
       await posts.createIndex({ unannounced: 1, createdAt: 1 }, { sparse: true });
+      await posts.createIndex({ editUnannounced: 1, updatedAt: 1 }, { sparse: true });
     },
 
     async create(authorId: string, caption: string | null, media: MediaDoc[]): Promise<PostDoc> {
@@ -98,12 +104,41 @@ export function postsStore(db: Db, cache: Cache) {
       await posts.updateOne(keyOf(id), { $unset: { unannounced: true } });
     },
 
-    /** Posts created more than `olderThanMs` ago whose `post.created` may never have gone out. */
+    /**
+     * Posts created more than `olderThanMs` ago whose `post.created` may never have gone out,
+     * oldest first: consumers see them in the order they were written.
+     */
     unannouncedBefore(olderThanMs: number): Promise<PostDoc[]> {
       return posts
         .find(
           { unannounced: true, createdAt: { $lt: new Date(Date.now() - olderThanMs) } },
-          { comment: BACKGROUND_SCAN, limit: 1_000 },
+          { comment: BACKGROUND_SCAN, sort: { createdAt: 1 }, limit: 1_000 },
+        )
+        .toArray();
+    },
+
+    /** Unless the caption changed again since `updatedAt`: that edit's announcement is still due. */
+    async editAnnounced(id: string, updatedAt: Date): Promise<void> {
+      await posts.updateOne(
+        { ...keyOf(id), updatedAt, editUnannounced: true },
+        { $unset: { editUnannounced: true } },
+      );
+    },
+
+    /**
+     * Live posts whose caption was edited more than `olderThanMs` ago and whose `post.edited` may
+     * never have gone out, oldest edit first. A deleted post's edit is not told: its notifications
+     * are going.
+     */
+    editUnannouncedBefore(olderThanMs: number): Promise<PostDoc[]> {
+      return posts
+        .find(
+          {
+            editUnannounced: true,
+            updatedAt: { $lt: new Date(Date.now() - olderThanMs) },
+            ...live,
+          },
+          { comment: BACKGROUND_SCAN, sort: { updatedAt: 1 }, limit: 1_000 },
         )
         .toArray();
     },
@@ -163,7 +198,11 @@ export function postsStore(db: Db, cache: Cache) {
       });
     },
 
-    /** Only the author's own post matches, so a concurrent delete or a stranger changes nothing. */
+    /**
+     * Only the author's own post matches, so a concurrent delete or a stranger changes nothing.
+     * Marked `editUnannounced` in the same write, so a crash before `post.edited` goes out leaves
+     * the repair pass something to find.
+     */
     async updateCaption(
       id: string,
       authorId: string,
@@ -171,7 +210,7 @@ export function postsStore(db: Db, cache: Cache) {
     ): Promise<PostDoc | null> {
       const updated = await posts.findOneAndUpdate(
         { ...keyOf(id), authorId, ...live },
-        { $set: { caption, updatedAt: new Date() } },
+        { $set: { caption, updatedAt: new Date(), editUnannounced: true } },
         { returnDocument: 'after' },
       );
       if (updated) await put(updated);
@@ -196,12 +235,15 @@ export function postsStore(db: Db, cache: Cache) {
       await posts.deleteOne({ ...keyOf(id), deleted: true });
     },
 
-    /** Posts marked deleted for longer than `olderThanMs`: their event may never have gone out. */
+    /**
+     * Posts marked deleted for longer than `olderThanMs`, first deleted first: their event may
+     * never have gone out.
+     */
     deletedBefore(olderThanMs: number): Promise<PostDoc[]> {
       return posts
         .find(
           { deleted: true, updatedAt: { $lt: new Date(Date.now() - olderThanMs) } },
-          { comment: BACKGROUND_SCAN, limit: 1_000 },
+          { comment: BACKGROUND_SCAN, sort: { updatedAt: 1 }, limit: 1_000 },
         )
         .toArray();
     },
