@@ -31,7 +31,7 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '5000' },
     engine: { type: 'string', default: 'nats' },
     baseline: { type: 'string', default: '100' },
-    'client-processes': { type: 'string', default: '2' },
+    'client-processes': { type: 'string', default: '1' },
     profile: { type: 'boolean', default: false },
   },
 });
