@@ -5,7 +5,7 @@ import { rootPayload, type FollowUps } from './follow-ups.js';
 import { latestOnly, watchNotifications, type NotificationsPush } from './notifications.js';
 import type { RootEventSource } from './root-event-source.js';
 import type { SharedSubscriptions } from './shared-subscriptions.js';
-import { collectFields } from './selection.js';
+import { collectFields, resolveFields } from './selection.js';
 
 const BADGE_QUERY = parse(
   'query NotificationsBadge { notifications(first: 1) { unreadCount edges { node { id } } } }',
@@ -57,17 +57,16 @@ export function notificationsChanged(
       const push = latestOnly(async (state: NotificationsPush) => {
         const fetched =
           followUp && state.latestId ? await followUp.fetch(state, state.latestId) : undefined;
-        const data: Record<string, unknown> = {};
-        for (const each of fields) {
-          const key = (each.alias ?? each.name).value;
-          const name = each.name.value;
-          data[key] =
-            name === '__typename'
-              ? 'NotificationsChange'
-              : name === 'unreadCount'
-                ? state.unreadCount
-                : (fetched?.data?.latest ?? null);
-        }
+        const data = resolveFields(fields, (name) => {
+          switch (name) {
+            case '__typename':
+              return 'NotificationsChange';
+            case 'unreadCount':
+              return state.unreadCount;
+            default:
+              return fetched?.data?.latest ?? null;
+          }
+        });
         deliver(rootPayload(rootKey, data, fetched?.errors, 1));
       });
       return watchNotifications({

@@ -5,7 +5,7 @@ import type { FollowUps } from './follow-ups.js';
 import { rootPayload } from './follow-ups.js';
 import type { CountsPush, PostCountsHub } from './post-counts.js';
 import type { RootEventSource } from './root-event-source.js';
-import { collectFields } from './selection.js';
+import { collectFields, resolveFields } from './selection.js';
 
 const MAX_POST_IDS = 100;
 /** What a push carries itself; any other field of `PostCounts` is a follow-up query. */
@@ -57,21 +57,20 @@ export function postCountsChanged(hub: PostCountsHub, followUps: FollowUps): Roo
 
       const payload = (push: CountsPush, fetched: ExecutionResult | undefined): string => {
         const row = ((fetched?.data?.counts ?? []) as Record<string, unknown>[])[0] ?? {};
-        const data: Record<string, unknown> = {};
-        for (const each of fields) {
-          const key = (each.alias ?? each.name).value;
-          const name = each.name.value;
-          data[key] =
-            name === '__typename'
-              ? 'PostCounts'
-              : name === 'postId'
-                ? push.postId
-                : name === 'likeCount'
-                  ? push.likeCount
-                  : name === 'commentCount'
-                    ? push.commentCount
-                    : (row[key] ?? null);
-        }
+        const data = resolveFields(fields, (name, responseKey) => {
+          switch (name) {
+            case '__typename':
+              return 'PostCounts';
+            case 'postId':
+              return push.postId;
+            case 'likeCount':
+              return push.likeCount;
+            case 'commentCount':
+              return push.commentCount;
+            default:
+              return row[responseKey] ?? null;
+          }
+        });
         return rootPayload(rootKey, data, fetched?.errors, 2);
       };
 

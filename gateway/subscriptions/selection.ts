@@ -74,6 +74,22 @@ export function collectFields(
 }
 
 /**
+ * The object a push carries for `fields` (as `collectFields` gives them): each field under its
+ * response key, valued by `valueOf` from the field's name and response key.
+ */
+export function resolveFields(
+  fields: readonly FieldNode[],
+  valueOf: (name: string, responseKey: string) => unknown,
+): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  for (const field of fields) {
+    const responseKey = (field.alias ?? field.name).value;
+    data[responseKey] = valueOf(field.name.value, responseKey);
+  }
+  return data;
+}
+
+/**
  * A query document `query($<variable>: <variableType>) { <responseKey>: <rootField>(<argument>:
  * $<variable>) { ...selections } }` with only the fragments and variables the selections use: how
  * the fields of a subscription payload that the event does not carry are fetched through the
