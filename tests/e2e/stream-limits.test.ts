@@ -224,6 +224,23 @@ async function longCommentsUntilCut(postId: string, transport: string): Promise<
   throw new Error(`no ${transport} reader was cut off`);
 }
 
+/**
+ * After `transport` cut a reader off: the cut was logged once, the gateway held at most the bound
+ * and one more event for it, and the healthy reader still gets the next comment.
+ */
+async function assertCutOnceOthersServed(
+  transport: string,
+  postId: string,
+  healthyIds: () => string[],
+): Promise<void> {
+  const [logged, ...again] = cutOffs(transport);
+  assert.ok(logged, 'the cut is logged');
+  assert.deepEqual(again, [], 'once');
+  assert.ok((logged.buffered as number) <= BUFFERED + CAP + 1_000, String(logged.buffered));
+  const last = await comment(postId, 'after the cut');
+  await until('the healthy reader to get the next comment', () => healthyIds().includes(last));
+}
+
 /** A healthy reader of `postId`'s comments over the WebSocket: the ids it has received. */
 function healthyReader(client: WsClient, postId: string): () => string[] {
   const received = client.subscribe(COMMENTS(1), { id: postId });
@@ -266,15 +283,7 @@ test('a WebSocket client that stops reading is closed with 1013; other clients g
   (slow as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
   const received = messages.length;
   const sent = await longCommentsUntilCut(postId, 'websocket');
-  const [logged, ...again] = cutOffs('websocket');
-  assert.ok(logged, 'the cut is logged');
-  assert.deepEqual(again, [], 'once');
-  // What the gateway held for it: the bound and at most one more event.
-  assert.ok((logged.buffered as number) <= BUFFERED + CAP + 1_000, String(logged.buffered));
-
-  // The healthy reader got every comment, and gets the next one.
-  const last = await comment(postId, 'after the cut');
-  await until('the healthy reader to get the next comment', () => healthyIds().includes(last));
+  await assertCutOnceOthersServed('websocket', postId, healthyIds);
 
   // Reading again, the slow client finds what was queued before the cut, then 1013.
   (slow as unknown as { _socket: { resume(): void } })._socket.resume();
@@ -319,13 +328,7 @@ test('a multipart subscription whose client stops reading is ended with SLOW_REA
   // Unread, the response's bytes stay in the socket: its reading stops.
   response.pause();
   const sent = await longCommentsUntilCut(postId, 'multipart');
-  const [logged, ...again] = cutOffs('multipart');
-  assert.ok(logged, 'the cut is logged');
-  assert.deepEqual(again, [], 'once');
-  assert.ok((logged.buffered as number) <= BUFFERED + CAP + 1_000, String(logged.buffered));
-
-  const last = await comment(postId, 'after the cut');
-  await until('the healthy reader to get the next comment', () => healthyIds().includes(last));
+  await assertCutOnceOthersServed('multipart', postId, healthyIds);
 
   response.resume();
   await ended;
