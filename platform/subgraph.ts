@@ -198,15 +198,19 @@ export function forgetDeletedPosts(forget: (postId: string) => Promise<void>) {
   };
 }
 
-export interface SubgraphProcessDeps {
+/** What every subgraph's server is started with; each adds what it alone needs. */
+export interface SubgraphServiceDeps {
   db: Db;
-  events: EventClients;
-  cache: Cache;
   auth: TokenVerifier;
   logger: Logger;
   host: string;
   port: number;
   repairIntervalMs: number;
+  events: EventClients;
+}
+
+export interface SubgraphProcessDeps extends SubgraphServiceDeps {
+  cache: Cache;
   env: ServiceEnv;
   /** Reaches `startSubgraph` through the subgraph's deps, which each server spreads into its options. */
   limits: RequestLimits;

@@ -1,10 +1,10 @@
-import type { Db } from 'mongodb';
 import type { Cache } from '../../platform/cache.js';
-import type { TokenVerifier } from '../../platform/auth.js';
-import type { Logger } from '../../platform/logger.js';
-import type { EventClients } from '../../platform/pubsub.js';
 import { every } from '../../platform/service.js';
-import { startSubgraphService, type RunningService } from '../../platform/subgraph.js';
+import {
+  startSubgraphService,
+  type RunningService,
+  type SubgraphServiceDeps,
+} from '../../platform/subgraph.js';
 import { feedContext } from './context.js';
 import { feedEvents, followAnnouncer } from './events.js';
 import { homeFeed } from './home-feed.js';
@@ -24,14 +24,7 @@ export interface TimelineOptions {
   refreshMs: number;
 }
 
-export interface FeedDeps {
-  db: Db;
-  auth: TokenVerifier;
-  logger: Logger;
-  host: string;
-  port: number;
-  repairIntervalMs: number;
-  events: EventClients;
+export interface FeedDeps extends SubgraphServiceDeps {
   cache: Cache;
   timelines: TimelineOptions;
   media: MediaOptions;

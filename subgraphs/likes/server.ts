@@ -1,26 +1,16 @@
-import type { Db } from 'mongodb';
 import type { Cache } from '../../platform/cache.js';
-import type { TokenVerifier } from '../../platform/auth.js';
-import type { Logger } from '../../platform/logger.js';
-import type { EventClients } from '../../platform/pubsub.js';
 import {
   forgetDeletedPosts,
   startSubgraphService,
   type RunningService,
+  type SubgraphServiceDeps,
 } from '../../platform/subgraph.js';
 import { likesContext } from './context.js';
 import { likesEvents } from './events.js';
 import { resolvers } from './resolvers/index.js';
 import { likesStores } from './stores.js';
 
-export interface LikesDeps {
-  db: Db;
-  auth: TokenVerifier;
-  logger: Logger;
-  host: string;
-  port: number;
-  repairIntervalMs: number;
-  events: EventClients;
+export interface LikesDeps extends SubgraphServiceDeps {
   cache: Cache;
   /** The feed subgraph, the source of truth for which posts exist. */
   feedUrl: string;

@@ -1,9 +1,9 @@
-import type { Db } from 'mongodb';
-import type { TokenVerifier } from '../../platform/auth.js';
 import { consumeDurableBatches } from '../../platform/durable-events.js';
-import type { Logger } from '../../platform/logger.js';
-import type { EventClients } from '../../platform/pubsub.js';
-import { startSubgraphService, type RunningService } from '../../platform/subgraph.js';
+import {
+  startSubgraphService,
+  type RunningService,
+  type SubgraphServiceDeps,
+} from '../../platform/subgraph.js';
 import { notificationActivity, type UsernameResolver } from './activity.js';
 import type { NotificationsConfig } from './config.js';
 import { notificationsContext } from './context.js';
@@ -11,14 +11,7 @@ import { notificationsEvents } from './events.js';
 import { resolvers } from './resolvers/index.js';
 import { notificationsStores } from './stores.js';
 
-export interface NotificationsDeps {
-  db: Db;
-  auth: TokenVerifier;
-  logger: Logger;
-  host: string;
-  port: number;
-  repairIntervalMs: number;
-  events: EventClients;
+export interface NotificationsDeps extends SubgraphServiceDeps {
   config: NotificationsConfig;
   /** Who `@username` is: the feed subgraph owns profiles. */
   resolveUsernames: UsernameResolver;
