@@ -86,14 +86,22 @@ function startSubscribers(plan: SubscriberPlan): Subscribers {
   const tell = (message: ToSubscribers) => child.send(message);
   const next = <T extends FromSubscribers['type']>(type: T) =>
     new Promise<Extract<FromSubscribers, { type: T }>>((resolve, reject) => {
+      const settled = () => {
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+      };
       const onMessage = (message: FromSubscribers) => {
         if (message.type === 'failed') reject(new Error(message.problems.join('; ')));
         else if (message.type === type) resolve(message as Extract<FromSubscribers, { type: T }>);
         else return;
-        child.off('message', onMessage);
+        settled();
+      };
+      const onExit = (code: number | null) => {
+        reject(new Error(`subscribers exited with ${code}`));
+        settled();
       };
       child.on('message', onMessage);
-      child.once('exit', (code) => reject(new Error(`subscribers exited with ${code}`)));
+      child.on('exit', onExit);
     });
   const ready = next('ready').then(() => undefined);
   tell({ type: 'start', plan });
