@@ -312,7 +312,7 @@ function localizeErrors(
  * for it pays nothing, and `relaxed` should be given a small plan store.
  */
 export function errorBehaviorGateway(
-  strict: ApolloGateway,
+  strict: GatewayInterface,
   relaxed: () => ApolloGateway,
 ): GatewayInterface {
   let owners = new Map<string, string[]>();

@@ -13,6 +13,7 @@ import type { GatewayContext } from './context.js';
 import { deferredDelivery } from './defer/deferred-delivery.js';
 import { allowCrossOrigin, DEV_WEB_ORIGINS, type CorsOptions } from './cors.js';
 import { devTokenRoutes } from './dev-tokens.js';
+import { CompiledOperations } from './execution/compiled-operations.js';
 import { errorBehavior, errorBehaviorGateway, relaxedSupergraph } from './error-behavior.js';
 import { introspection } from './introspection.js';
 import { mediaProxyRoutes } from './media-proxy.js';
@@ -99,10 +100,16 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       deps.events.metrics,
       deps.subgraphTimeoutMs,
     );
-  const gatewayOn = (transform?: (sdl: string) => string, planStoreMiB?: number) =>
+  const compiled = new CompiledOperations(logger, deps.events.metrics);
+  const gatewayOn = (
+    transform?: (sdl: string) => string,
+    planStoreMiB?: number,
+    planResolved?: CompiledOperations['planResolved'],
+  ) =>
     new ApolloGateway({
       supergraphSdl: supergraphFromFile(deps.supergraphPath, logger, transform),
       experimental_approximateQueryPlanStoreMiB: planStoreMiB,
+      experimental_didResolveQueryPlan: planResolved,
       buildService,
       logger,
     });
@@ -112,7 +119,8 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     logger,
     maxResponseBytes: deps.limits.maxResponseBytes,
   });
-  const gateway = gatewayOn();
+  const gateway = gatewayOn(undefined, undefined, compiled.planResolved);
+  gateway.onSchemaLoadOrUpdate(compiled.schemaChanged);
   let apiSchema: GraphQLSchema | undefined;
   // Until a supergraph is loaded nothing is known to be public, so nothing would be shared.
   let dependsOnViewer = (_document: DocumentNode) => true;
@@ -145,7 +153,9 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   const multipart = new MultipartSubscriptions(live, caps, slowReaders);
   const apollo: ApolloServer<GatewayContext> = new ApolloServer<GatewayContext>({
     // `onError: NULL` is rare: its planner is built on first use, with a small plan store.
-    gateway: deferred.gateway(errorBehaviorGateway(gateway, () => gatewayOn(relaxedSupergraph, 4))),
+    gateway: deferred.gateway(
+      errorBehaviorGateway(compiled.gateway(gateway), () => gatewayOn(relaxedSupergraph, 4)),
+    ),
     logger,
     introspection: deps.introspection,
     // The cache keeps its own expiry; Apollo's per-entry ttl would only repeat it.

@@ -2,8 +2,8 @@ import { Agent, request } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { REQUEST_ID_HEADER } from '../platform/http.js';
 
-/** What `RemoteGraphQLDataSource` reads from a fetch response. */
-interface SubgraphResponse {
+/** A subgraph's answer, its body read whole. */
+export interface SubgraphResponse {
   ok: boolean;
   status: number;
   statusText: string;

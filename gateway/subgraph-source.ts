@@ -1,10 +1,11 @@
-import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { GraphQLError } from 'graphql';
 import { REQUEST_ID_HEADER } from '../platform/http.js';
 import type { Metrics } from '../platform/metrics.js';
 import { injectTraceHeaders } from '../platform/tracing.js';
 import type { GatewayContext } from './context.js';
-import { subgraphFetcher } from './subgraph-http.js';
+import { subgraphFetcher, type SubgraphResponse } from './subgraph-http.js';
 
 /**
  * A fetch that got no GraphQL answer (refused, reset, timed out, or a 5xx) as an error a client
@@ -34,28 +35,58 @@ function unavailable(
   );
 }
 
+/** A subgraph's non-2xx answer, as `RemoteGraphQLDataSource` reports one. */
+async function errorFromResponse(response: SubgraphResponse): Promise<GraphQLError> {
+  const body = await bodyOf(response);
+  const code =
+    response.status === 401 ? 'UNAUTHENTICATED' : response.status === 403 ? 'FORBIDDEN' : undefined;
+  return new GraphQLError(`${response.status}: ${response.statusText}`, {
+    extensions: {
+      response: {
+        url: response.url,
+        status: response.status,
+        statusText: response.statusText,
+        body,
+      },
+      ...(code ? { code } : {}),
+    },
+  });
+}
+
+function bodyOf(response: SubgraphResponse): Promise<unknown> {
+  const type = response.headers.get('content-type');
+  return type?.startsWith('application/json') ||
+    type?.startsWith('application/graphql-response+json')
+    ? response.json()
+    : response.text();
+}
+
 /**
- * Forwards the caller's token (each subgraph checks it again), the request id and the trace
- * context, and times every fetch.
+ * One subgraph: its requests carry the caller's token (each subgraph checks it again), the request
+ * id and the trace context, and every fetch is timed. The same request and answer handling as
+ * `RemoteGraphQLDataSource` (body `{query, variables, operationName, extensions}`, non-2xx as an
+ * error with the response attached, 401 and 403 with their codes), without its per-fetch
+ * `node-fetch` `Headers` and `Request` objects or the cache-control hints nobody here reads.
  */
-export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
+export class SubgraphSource implements GraphQLDataSource<GatewayContext> {
+  private readonly fetchSubgraph: ReturnType<typeof subgraphFetcher>;
+
   constructor(
     private readonly name: string,
-    url: string,
+    private readonly url: string,
     private readonly metrics: Metrics,
     timeoutMs: number,
   ) {
-    super({
-      url,
-      fetcher: subgraphFetcher(timeoutMs) as unknown as RemoteGraphQLDataSource['fetcher'],
-    });
+    this.fetchSubgraph = subgraphFetcher(timeoutMs);
   }
 
-  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+  async process(
+    options: GraphQLDataSourceProcessOptions<GatewayContext>,
+  ): Promise<GatewayGraphQLResponse> {
     const started = performance.now();
     let outcome = 'error';
     try {
-      const response = await super.process(options);
+      const response = await this.send(options);
       if (!response.errors?.length) outcome = 'ok';
       return response;
     } catch (error) {
@@ -68,14 +99,32 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
     }
   }
 
-  override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): void {
-    const headers = options.request.http?.headers;
+  private async send(
+    options: GraphQLDataSourceProcessOptions<GatewayContext>,
+  ): Promise<GatewayGraphQLResponse> {
+    const { query, variables, operationName, extensions } = options.request;
+    if (!query) throw new Error('Missing query');
+    const headers: Record<string, string> = {};
+    for (const [name, value] of options.request.http?.headers ?? []) headers[name] = value;
+    headers['content-type'] = 'application/json';
     const context = options.context as Partial<GatewayContext>;
-    if (!headers || !context.requestId) return;
-    headers.set(REQUEST_ID_HEADER, context.requestId);
-    if (context.authorization) headers.set('authorization', context.authorization);
-    // Our fetcher is not instrumented: the subgraph's span joins the trace through this header,
-    // as a child of the gateway's `gateway.fetch` span that is active here.
-    injectTraceHeaders(headers);
+    if (context.requestId) {
+      headers[REQUEST_ID_HEADER] = context.requestId;
+      if (context.authorization) headers.authorization = context.authorization;
+      // Our fetcher is not instrumented: the subgraph's span joins the trace through this header,
+      // as a child of the gateway's `gateway.fetch` span that is active here.
+      injectTraceHeaders({ set: (name, value) => (headers[name] = value) });
+    }
+    const response = await this.fetchSubgraph(this.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ query, variables, operationName, extensions }),
+    });
+    if (!response.ok) throw await errorFromResponse(response);
+    const body = await bodyOf(response);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new Error(`Expected JSON response body, but received: ${String(body)}`);
+    }
+    return body as GatewayGraphQLResponse;
   }
 }

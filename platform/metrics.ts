@@ -36,6 +36,12 @@ export function createMetrics(service: string) {
       buckets: SECONDS,
       registers,
     }),
+    planExecutions: new Counter({
+      name: 'gateway_plan_executions_total',
+      help: 'Operations the gateway executed, by path: compiled (a plan it ran before), apollo (a first run, or a plan only @apollo/gateway covers)',
+      labelNames: ['path'],
+      registers,
+    }),
     loaderBatch: new Histogram({
       name: 'dataloader_batch_size',
       help: 'Keys per DataLoader batch, by loader: one database round trip each',

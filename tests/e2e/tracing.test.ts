@@ -155,4 +155,32 @@ test('one query through the gateway is one trace: gateway spans, and the likes s
   const line = likesLog.find((l) => l.requestId === requestId && l.msg === 'request');
   assert.equal(line?.trace_id, traceId);
   assert.equal(line?.span_id, child.spanId);
+
+  // The same operation again runs compiled (gateway/execution/): a trace of the same shape.
+  const again = await stack.gql(
+    'query Traced($id: ID!) { post(id: $id) { id likeCount viewerHasLiked } }',
+    { id: createPost.id },
+    { as: author, url: gateway.url },
+  );
+  assert.deepEqual(ok(again).post, ok(result).post);
+  const secondLikesSpan = () =>
+    receiver.spans.find(
+      (span) =>
+        span.service === 'likes' && span.name === 'POST /graphql' && span.traceId !== traceId,
+    );
+  await until('the likes span of the second request', () => secondLikesSpan() !== undefined);
+  const secondChild = secondLikesSpan() as ReceivedSpan;
+  await until('the gateway spans of the second request', () =>
+    receiver.spans.some(
+      (span) => span.traceId === secondChild.traceId && span.name === 'gateway.request',
+    ),
+  );
+  const secondSpans = receiver.spans.filter((span) => span.traceId === secondChild.traceId);
+  const secondNames = new Set(secondSpans.map((span) => span.name));
+  for (const name of ['POST /graphql', 'gateway.request', 'gateway.execute', 'gateway.fetch'])
+    assert.ok(secondNames.has(name), `gateway span ${name} in the second trace`);
+  assert.ok(!secondNames.has('gateway.plan'), 'the second request is not planned again');
+  const secondParent = secondSpans.find((span) => span.spanId === secondChild.parentSpanId);
+  assert.equal(secondParent?.name, 'gateway.fetch');
+  assert.equal(secondParent?.attributes.service, 'likes');
 });
