@@ -69,7 +69,8 @@ const tracer = trace.getTracer('@apollo/gateway');
  */
 export class CompiledOperations {
   private readonly compiled = new Map<string, CompiledOperation | null>();
-  private schemas?: { api: Schema; supergraph: GraphQLSchema };
+  /** The supergraph's schemas; `served` is the one `@apollo/gateway` validates requests with. */
+  private schemas?: { api: Schema; supergraph: GraphQLSchema; served: GraphQLSchema };
 
   constructor(
     private readonly logger: Logger,
@@ -77,12 +78,19 @@ export class CompiledOperations {
   ) {}
 
   /** For `ApolloGateway`'s `onSchemaLoadOrUpdate`: plans of another supergraph are dropped. */
-  readonly schemaChanged = ({ coreSupergraphSdl }: { coreSupergraphSdl: string }) => {
+  readonly schemaChanged = ({
+    apiSchema,
+    coreSupergraphSdl,
+  }: {
+    apiSchema: GraphQLSchema;
+    coreSupergraphSdl: string;
+  }) => {
     this.compiled.clear();
     const supergraph = Supergraph.build(coreSupergraphSdl);
     this.schemas = {
       api: supergraph.apiSchema(),
       supergraph: supergraph.schema.toGraphQLJSSchema(),
+      served: apiSchema,
     };
   };
 
@@ -94,7 +102,8 @@ export class CompiledOperations {
     requestContext,
   }) => {
     const key = keyOf(requestContext);
-    if (this.compiled.has(key) || !this.schemas) return;
+    // A request that started before a supergraph update was planned against the previous one.
+    if (this.compiled.has(key) || operationContext.schema !== this.schemas?.served) return;
     let entry: CompiledOperation | null = null;
     try {
       entry = compile(queryPlan, serviceMap, operationContext, requestContext, this.schemas);
