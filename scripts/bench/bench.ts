@@ -48,11 +48,16 @@ const { values: args } = parseArgs({
     'storm-rate': { type: 'string', default: '5000' },
     'storm-seconds': { type: 'string', default: '10' },
     gateways: { type: 'string', default: 'ours,apollo,hive,grafbase' },
+    workload: { type: 'string', default: 'mixed' },
     out: { type: 'string', default: '.data/bench.md' },
     profile: { type: 'boolean', default: false },
   },
 });
 const SECONDS = Number(args.seconds);
+if (args.workload !== 'mixed' && args.workload !== 'feed') {
+  throw new Error(`--workload must be mixed or feed, not ${args.workload}`);
+}
+const WORKLOAD: 'mixed' | 'feed' = args.workload;
 const ROUNDS = Number(args.rounds);
 const CONCURRENCY = Number(args.concurrency);
 const STORM_RATE = Number(args['storm-rate']);
@@ -368,7 +373,7 @@ try {
   const phases = new Map<string, Phase[]>(gateways.map((g) => [g.key, []]));
   for (let round = 1; round <= ROUNDS; round++) {
     for (const gateway of gateways) {
-      const phase = await measure(gateway, plan('mixed', gateway.url, SECONDS));
+      const phase = await measure(gateway, plan(WORKLOAD, gateway.url, SECONDS));
       phases.get(gateway.key)?.push(phase);
       say(
         `round ${round} ${gateway.label}: ${(phase.result.requests / phase.result.elapsed).toFixed(0)} req/s, ` +
@@ -548,6 +553,10 @@ try {
     ['subgraph requests per query', (s) => fmt(s.subgraphRequestsPerQuery, 2)],
     ['database commands per query', (s) => fmt(s.commandsPerQuery, 2)],
     ['subgraph CPU ms per query (all three)', (s) => fmt(s.subgraphCpuMsPerQuery, 2)],
+    [
+      'gateway + subgraph CPU ms per query',
+      (s) => fmt(1_000 / s.perCpuSecond + s.subgraphCpuMsPerQuery, 2),
+    ],
     ['per CPU-second vs (b)', ratio((s) => s.perCpuSecond, 'apollo')],
     ['per CPU-second vs (c)', ratio((s) => s.perCpuSecond, 'hive')],
     ['per CPU-second vs (d)', ratio((s) => s.perCpuSecond, 'grafbase')],
@@ -573,8 +582,10 @@ try {
     `Data: ${seeded.userIds.length} users, ${seeded.postIds.length} posts, ${seeded.follows} follows (${args['min-follows']}–${args['max-follows']} each, Zipf-skewed), ` +
       `${seeded.likes} likes, ${seeded.comments} comments (seeded in ${seedSeconds.toFixed(1)} s).`,
     `Workload: ${CONCURRENCY} connections, each request with the token of one of ${seeded.userIds.length} users; ` +
-      '70% the feed query (20 posts with author, likeCount, viewerHasLiked, commentCount, comments(first: 2)), ' +
-      '25% a post page, 5% writes (likePost, unlikePost, addComment). ' +
+      (WORKLOAD === 'feed'
+        ? 'the feed query only (20 posts with author, likeCount, viewerHasLiked, commentCount, comments(first: 2)). '
+        : '70% the feed query (20 posts with author, likeCount, viewerHasLiked, commentCount, comments(first: 2)), ' +
+          '25% a post page, 5% writes (likePost, unlikePost, addComment). ') +
       `${ROUNDS} rounds of ${SECONDS} s per gateway, in alternation, after 3 s of warm-up each.`,
     '(b) is `@apollo/gateway` + `@apollo/server` standalone with default settings, plus a `willSendRequest` ' +
       'that forwards Authorization; (c) is `@graphql-hive/gateway` with `@graphql-hive/router-runtime`, ' +
