@@ -6,7 +6,8 @@
  * ticket of the recount that produced it), not incremented per event, so applying an event twice,
  * or a batch of thousands at once, gives the same result: `total` is the latest absolute count,
  * `seen` how many of the others' actions the recipient had already seen when they last read it,
- * and `self` whether the recipient's own action (liking their own post) is among `total`.
+ * and `self` whether the recipient's own action (liking their own post) is among `total`, as of
+ * the ticket `selfSeq` of the last such action applied.
  */
 export interface GroupState {
   actors: string[];
@@ -16,6 +17,8 @@ export interface GroupState {
   total: number;
   seen: number;
   self: boolean;
+  /** Absent on groups stored before it existed: read as 0. */
+  selfSeq?: number;
 }
 
 /** One action on a group: an actor added (liked, followed) or taken back, and the count after it. */
@@ -41,6 +44,7 @@ export const EMPTY_GROUP: GroupState = {
   total: 0,
   seen: 0,
   self: false,
+  selfSeq: 0,
 };
 
 /**
@@ -58,6 +62,12 @@ export function aggregate(
   let bumped = false;
   const others = () => next.total - (next.self ? 1 : 0);
   for (const action of [...actions].sort((a, b) => a.seq - b.seq)) {
+    // The recipient's own like or unlike goes by its own ticket: one whose event comes after a
+    // later recount's is already in that recount's total, and must still be left out of others.
+    if (action.actorId === recipientId && action.seq >= (next.selfSeq ?? 0)) {
+      next.self = action.added;
+      next.selfSeq = action.seq;
+    }
     if (action.seq < next.seq) continue;
     // What the recipient had seen of the others before this recount: all of it, when read.
     let seenBefore = others() - 1;
@@ -65,9 +75,7 @@ export function aggregate(
       seenBefore = others();
       next = { ...next, seq: action.seq, total: action.count };
     }
-    if (action.actorId === recipientId) {
-      next.self = action.added;
-    } else if (action.added) {
+    if (action.actorId !== recipientId && action.added) {
       if (next.read) next = { ...next, read: false, actors: [], seen: seenBefore };
       if (next.actors[0] !== action.actorId) {
         next.actors = [
@@ -76,7 +84,7 @@ export function aggregate(
         ].slice(0, keep);
         bumped = true;
       }
-    } else if (!next.read) {
+    } else if (action.actorId !== recipientId && !next.read) {
       next.actors = next.actors.filter((actor) => actor !== action.actorId);
     }
     if (next.read) next.seen = others();

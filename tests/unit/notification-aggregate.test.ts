@@ -56,6 +56,19 @@ test("an action older than one applied is ignored; the recipient's own like is n
   assert.deepEqual(state.actors, ['b'], 'a like already superseded by a later recount');
 });
 
+test("the recipient's own like whose event comes after a later recount's is still not counted", () => {
+  // The author liked (ticket 5), then b (ticket 6): b's event, carrying both likes, came first.
+  let { state } = aggregate(EMPTY_GROUP, 'author', [liked('b', 2, 6)], 10);
+  assert.equal(state.actorCount, 2, 'until the late event, the count cannot know');
+  state = aggregate(state, 'author', [liked('author', 1, 5)], 10).state;
+  assert.equal(state.actorCount, 1);
+  assert.deepEqual(state.actors, ['b']);
+  // An unlike with a later ticket wins over that like, whichever event comes last.
+  state = aggregate(state, 'author', [unliked('author', 1, 7), liked('author', 2, 5)], 10).state;
+  assert.equal(state.actorCount, 1);
+  assert.equal(state.self, false);
+});
+
 test('after reading, a new like starts a new count with only the new actors; an unlike while read changes nothing shown', () => {
   let { state } = aggregate(EMPTY_GROUP, 'author', [liked('a', 1), liked('b', 2)], 10);
   state = { ...state, read: true };

@@ -91,8 +91,8 @@ export function notificationsStore(db: Db, options: { actorsKept: number }) {
           group.actions,
           options.actorsKept,
         );
-        const { actors, actorCount, read, seq, total, seen, self } = state;
-        const fields = { actors, actorCount, read, seq, total, seen, self };
+        const { actors, actorCount, read, seq, total, seen, self, selfSeq } = state;
+        const fields = { actors, actorCount, read, seq, total, seen, self, selfSeq };
         if (JSON.stringify(fields) === JSON.stringify(pick(before))) continue;
         const touched = bumped ? stamp(group.recipientId) : {};
         if (doc) {
@@ -260,8 +260,8 @@ export function notificationsStore(db: Db, options: { actorsKept: number }) {
 }
 
 function pick(state: GroupState): GroupState {
-  const { actors, actorCount, read, seq, total, seen, self } = state;
-  return { actors, actorCount, read, seq, total, seen, self };
+  const { actors, actorCount, read, seq, total, seen, self, selfSeq } = state;
+  return { actors, actorCount, read, seq, total, seen, self, selfSeq };
 }
 
 export type NotificationsStore = ReturnType<typeof notificationsStore>;
