@@ -72,6 +72,11 @@ export const SHARD_KEYS: Record<string, Record<string, ShardedCollection>> = {
       unique: true,
       why: "a user's notifications live on their shard; one per group (a post's likes, a comment)",
     },
+    deleted_posts: {
+      key: { shard: 1, _id: 1 },
+      unique: false,
+      why: "a deleted post's record, on the post's logical shard: late events find it by id",
+    },
   },
   comments: {
     comments: {

@@ -5,6 +5,7 @@ import type {
   PostEvent,
 } from '../../platform/events.js';
 import type { NotificationsEvents } from './events.js';
+import type { DeletedPostsStore } from './store/deleted-posts.js';
 import type {
   GroupActions,
   NotificationsStore,
@@ -22,6 +23,7 @@ export type UsernameResolver = (usernames: readonly string[]) => Promise<Map<str
  */
 export function notificationActivity(deps: {
   notifications: NotificationsStore;
+  deletedPosts: DeletedPostsStore;
   events: NotificationsEvents;
   resolveUsernames: UsernameResolver;
 }) {
@@ -70,6 +72,32 @@ export function notificationActivity(deps: {
 
   const changed = (recipients: string[][]) => events.changed([...new Set(recipients.flat())]);
 
+  /**
+   * Writes notifications, none about a post whose deletion was consumed before or while they
+   * are written: a deletion records its post, then deletes the post's notifications
+   * (`post.deleted` below), and these writes check the record before and after. Whichever order
+   * the two consumers run in, a notification written after the deletion's sweep sees the record
+   * afterwards and is swept here. Returns the recipients whose notifications changed.
+   */
+  async function aboutLivePosts<T extends { postId: string | null }>(
+    items: T[],
+    write: (items: T[]) => Promise<string[]>,
+  ): Promise<string[]> {
+    const postIds = [
+      ...new Set(items.map((item) => item.postId).filter((id): id is string => id !== null)),
+    ];
+    if (postIds.length === 0) return write(items);
+    const deletedBefore = await deps.deletedPosts.among(postIds);
+    const recipients = await write(
+      items.filter((item) => item.postId === null || !deletedBefore.has(item.postId)),
+    );
+    const deletedSince = await deps.deletedPosts.among(
+      postIds.filter((id) => !deletedBefore.has(id)),
+    );
+    for (const postId of deletedSince) recipients.push(...(await notifications.forgetPost(postId)));
+    return recipients;
+  }
+
   return {
     async likes(batch: LikeActivity[]): Promise<void> {
       const groups = grouped(
@@ -90,7 +118,7 @@ export function notificationActivity(deps: {
           seq: event.likeSeq,
         }),
       );
-      await changed([await notifications.applyGroups(groups)]);
+      await changed([await aboutLivePosts(groups, notifications.applyGroups)]);
     },
 
     async follows(batch: FollowEvent[]): Promise<void> {
@@ -149,7 +177,7 @@ export function notificationActivity(deps: {
         ...(await mentioned(deleted)),
       ];
       await changed([
-        await notifications.createSingles(singles),
+        await aboutLivePosts(singles, notifications.createSingles),
         await notifications.removeSingles(removed),
       ]);
     },
@@ -161,6 +189,7 @@ export function notificationActivity(deps: {
      */
     async post(event: PostEvent): Promise<void> {
       if (event.type === 'post.deleted') {
+        await deps.deletedPosts.remember(event.postId);
         await changed([await notifications.forgetPost(event.postId)]);
         return;
       }
@@ -172,7 +201,7 @@ export function notificationActivity(deps: {
           commentId: null,
         },
       ]);
-      await changed([await notifications.createSingles(singles)]);
+      await changed([await aboutLivePosts(singles, notifications.createSingles)]);
     },
   };
 }

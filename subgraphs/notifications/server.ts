@@ -26,6 +26,7 @@ export async function startNotifications(deps: NotificationsDeps): Promise<Runni
   const events = notificationsEvents(deps.events.pubsub, stores.notifications);
   const activity = notificationActivity({
     notifications: stores.notifications,
+    deletedPosts: stores.deletedPosts,
     events,
     resolveUsernames: deps.resolveUsernames,
   });

@@ -307,6 +307,44 @@ test("a deleted post's notifications disappear, mentions included", async () => 
   await waitFor(named, 'the mention gone', (n) => n.length === 0);
 });
 
+test("a like consumed after its post's deletion brings no notification back", async () => {
+  const author = uid('author');
+  const post = await createPost(stack, author);
+  const liker = uid('l');
+  ok(await like(post.id, liker));
+  await waitFor(author, 'the like', (n) => n.length === 1);
+  ok(
+    await stack.gql('mutation($id: ID!) { deletePost(id: $id) }', { id: post.id }, { as: author }),
+  );
+  await waitFor(author, 'the like gone with the post', (n) => n.length === 0);
+  // Another like of the deleted post whose event was held up (another process, a redelivery).
+  const events = await connectTestEvents('late-like');
+  try {
+    await publishLikeActivity(events, {
+      eventId: uid('e'),
+      type: 'post.liked',
+      postId: post.id,
+      postAuthorId: author,
+      actorId: uid('late'),
+      likeCount: 2,
+      likeSeq: 2,
+      occurredAt: new Date().toISOString(),
+    });
+  } finally {
+    await events.close();
+  }
+  // A marker after it on the same topic: once it shows, the late event was handled.
+  const other = await createPost(stack, author);
+  ok(await like(other.id, uid('m')));
+  const notes = await waitFor(author, 'the marker', (n) =>
+    n.some((note) => note.post?.id === other.id),
+  );
+  assert.deepEqual(
+    notes.map((note) => note.post?.id ?? null),
+    [other.id],
+  );
+});
+
 test('a redelivered event changes nothing', async () => {
   const author = uid('author');
   const post = await createPost(stack, author);
