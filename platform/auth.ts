@@ -12,7 +12,7 @@ import { invalidToken, unauthenticated } from './errors.js';
 export const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
 
 const USER_ID = /^[A-Za-z0-9_.-]{1,64}$/;
-/** Verified tokens remembered per process (oldest dropped first), and for how long at most. */
+/** Verified tokens remembered per process (oldest dropped first), and, with a JWKS, for how long at most. */
 const VERIFIED_TOKENS = 10_000;
 const VERIFIED_TTL_MS = 60_000;
 
@@ -118,8 +118,11 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
   /**
    * Tokens verified lately, by their text: a client sends the same token with every request, and
    * checking its signature (WebCrypto, asynchronous) is the largest fixed cost of a request. A hit
-   * is still held to the token's expiry, and to `VERIFIED_TTL_MS`, so that a key withdrawn from
-   * the JWKS stops being honoured within a minute. Only successes are kept.
+   * is still held to the token's expiry and, with a JWKS, to `VERIFIED_TTL_MS`, so that a key
+   * withdrawn from it stops being honoured within a minute. A shared secret changes only with
+   * the configuration, at a restart: its tokens are kept until they expire, where checking each
+   * again every minute cost a client's requests one verification in every few hundred. Only
+   * successes are kept.
    */
   const verified = new Map<string, { viewer: Viewer; until: number }>();
   async function verifyCached(token: string): Promise<Viewer> {
@@ -130,7 +133,7 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
     const viewer = await verify(token);
     const expiry = (viewer.expiresAt + config.clockToleranceSeconds) * 1_000;
     if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.keys().next().value as string);
-    verified.set(token, { viewer, until: Math.min(expiry, now + VERIFIED_TTL_MS) });
+    verified.set(token, { viewer, until: jwks ? Math.min(expiry, now + VERIFIED_TTL_MS) : expiry });
     return viewer;
   }
 
