@@ -9,10 +9,11 @@ import type { Metrics } from './metrics.js';
  * after the writer put the new one, so a write is visible to the next read. TTLs are a backstop.
  *
  * Redis is never needed for an answer: a command that fails or takes longer than `timeoutMs`
- * counts as an error and the caller reads MongoDB instead; after an error the cache stays out of
- * the way for a second, so a hung Redis costs one timeout per second, not one per request. A put
- * that failed may have left an older version behind: the key is remembered, never read from the
- * cache by this process, and deleted as soon as Redis answers again.
+ * counts as an error and the caller reads MongoDB instead; after three errors in a row the cache
+ * stays out of the way for a second, so a hung Redis costs a few timeouts a second, not one per
+ * request, and one slow answer on a busy machine costs only its own request. A put that failed
+ * may have left an older version behind: the key is remembered, never read from the cache by this
+ * process, and deleted as soon as Redis answers again.
  *
  * The cache never outlives the database: after a rollback or a restore (the database restarted
  * from an older state, a backup put back), Redis holds versions newer than the database's, which
@@ -86,9 +87,56 @@ interface CacheScripts {
   deleteIfUnchanged(key: string, value: string): void;
 }
 
+/**
+ * Failures without an answer between them after which the cache steps aside for `PAUSE_MS`: a
+ * hung Redis then costs a few timeouts a second rather than one per request, while a single slow
+ * answer on a busy machine costs only its own request a miss.
+ */
+const FAILURES_TO_PAUSE = 3;
+const PAUSE_MS = 1_000;
+
+/**
+ * ioredis's own per-command timeout, kept only to empty its queue when Redis hangs for good: the
+ * request path gives up after `timeoutMs`, through `answeredWithin`.
+ */
+const QUEUE_TIMEOUT_MS = 2_000;
+
+/**
+ * `command`'s answer, or a rejection once `ms` have passed without it. The check runs one turn of
+ * the event loop after the timer, once the sockets have been read: a reply that arrived while this
+ * process was busy (a long tick under load) counts as an answer, not as a slow Redis. A bare timer
+ * (ioredis's `commandTimeout`) fires before such a reply is read, so under load a healthy Redis
+ * looked hung, each false timeout turned the cache off for a second, and those requests read
+ * MongoDB instead: more work, longer ticks, more false timeouts.
+ */
+function answeredWithin<T>(command: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const timer = setTimeout(
+      () =>
+        setImmediate(() => {
+          if (!answered) reject(new Error(`cache: no answer from Redis within ${ms} ms`));
+        }),
+      ms,
+    );
+    command.then(
+      (value) => {
+        answered = true;
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        answered = true;
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
 export function connectCache(options: CacheOptions): Cache {
   const redis = new Redis(options.url, {
-    commandTimeout: options.timeoutMs,
+    commandTimeout: Math.max(QUEUE_TIMEOUT_MS, options.timeoutMs),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     lazyConnect: false,
@@ -118,8 +166,16 @@ export function connectCache(options: CacheOptions): Cache {
   const count = (cache: string, outcome: string, n = 1) => {
     if (n > 0) options.metrics.cache.inc({ cache, outcome }, n);
   };
+  let failuresInARow = 0;
+  const answered = () => {
+    failuresInARow = 0;
+  };
   const failed = (cache: string, error: unknown) => {
-    pausedUntil = Date.now() + 1_000;
+    failuresInARow += 1;
+    if (failuresInARow >= FAILURES_TO_PAUSE) {
+      failuresInARow = 0;
+      pausedUntil = Date.now() + PAUSE_MS;
+    }
     count(cache, 'error');
     options.logger.debug({ err: error, cache }, 'cache command failed');
   };
@@ -168,7 +224,8 @@ export function connectCache(options: CacheOptions): Cache {
           }
           const keys = ids.map(keyOf);
           try {
-            const values = await redis.mget(keys);
+            const values = await answeredWithin(redis.mget(keys), options.timeoutMs);
+            answered();
             values.forEach((value, i) => {
               if (value === null || unwritten.has(keys[i] as string)) return;
               const body = value.slice(value.indexOf('|') + 1);
@@ -197,7 +254,8 @@ export function connectCache(options: CacheOptions): Cache {
             );
           }
           try {
-            const results = await pipeline.exec();
+            const results = await answeredWithin(pipeline.exec(), options.timeoutMs);
+            answered();
             const error = results?.find(([failure]) => failure)?.[0];
             if (error) throw error;
             for (const { id } of docs) unwritten.delete(keyOf(id));
