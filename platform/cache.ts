@@ -9,9 +9,9 @@ import type { Metrics } from './metrics.js';
  * after the writer put the new one, so a write is visible to the next read. TTLs are a backstop.
  *
  * Redis is never needed for an answer: a command that fails or takes longer than `timeoutMs`
- * counts as an error and the caller reads MongoDB instead; after three errors in a row the cache
+ * counts as an error and the caller reads MongoDB instead; once errors outnumber answers the cache
  * stays out of the way for a second, so a hung Redis costs a few timeouts a second, not one per
- * request, and one slow answer on a busy machine costs only its own request. A put that failed
+ * request, and slow answers on a busy machine cost only their own requests. A put that failed
  * may have left an older version behind: the key is remembered, never read from the cache by this
  * process, and deleted as soon as Redis answers again.
  *
@@ -88,9 +88,10 @@ interface CacheScripts {
 }
 
 /**
- * Failures without an answer between them after which the cache steps aside for `PAUSE_MS`: a
- * hung Redis then costs a few timeouts a second rather than one per request, while a single slow
- * answer on a busy machine costs only its own request a miss.
+ * The cache steps aside for `PAUSE_MS` once, within one such stretch of time, at least
+ * `FAILURES_TO_PAUSE` commands failed and failures outnumber answers: a hung Redis then costs a
+ * few timeouts a second rather than one per request, while slow answers now and then on a busy
+ * machine (a burst of them when Redis waits for a core) cost only their own requests a miss.
  */
 const FAILURES_TO_PAUSE = 3;
 const PAUSE_MS = 1_000;
@@ -166,16 +167,26 @@ export function connectCache(options: CacheOptions): Cache {
   const count = (cache: string, outcome: string, n = 1) => {
     if (n > 0) options.metrics.cache.inc({ cache, outcome }, n);
   };
-  let failuresInARow = 0;
-  const answered = () => {
-    failuresInARow = 0;
+  /** Answers and failures since `tallyStarted`, a stretch of at most `PAUSE_MS`. */
+  let tallyStarted = 0;
+  let answers = 0;
+  let failures = 0;
+  const tally = (answered: boolean) => {
+    const now = Date.now();
+    if (now - tallyStarted >= PAUSE_MS) {
+      tallyStarted = now;
+      answers = 0;
+      failures = 0;
+    }
+    if (answered) answers += 1;
+    else failures += 1;
+    if (failures >= FAILURES_TO_PAUSE && failures > answers) {
+      pausedUntil = now + PAUSE_MS;
+      tallyStarted = 0;
+    }
   };
   const failed = (cache: string, error: unknown) => {
-    failuresInARow += 1;
-    if (failuresInARow >= FAILURES_TO_PAUSE) {
-      failuresInARow = 0;
-      pausedUntil = Date.now() + PAUSE_MS;
-    }
+    tally(false);
     count(cache, 'error');
     options.logger.debug({ err: error, cache }, 'cache command failed');
   };
@@ -225,7 +236,7 @@ export function connectCache(options: CacheOptions): Cache {
           const keys = ids.map(keyOf);
           try {
             const values = await answeredWithin(redis.mget(keys), options.timeoutMs);
-            answered();
+            tally(true);
             values.forEach((value, i) => {
               if (value === null || unwritten.has(keys[i] as string)) return;
               const body = value.slice(value.indexOf('|') + 1);
@@ -255,7 +266,7 @@ export function connectCache(options: CacheOptions): Cache {
           }
           try {
             const results = await answeredWithin(pipeline.exec(), options.timeoutMs);
-            answered();
+            tally(true);
             const error = results?.find(([failure]) => failure)?.[0];
             if (error) throw error;
             for (const { id } of docs) unwritten.delete(keyOf(id));
