@@ -88,7 +88,7 @@ interface CacheScripts {
 }
 
 /**
- * The cache steps aside for `PAUSE_MS` once, within one such stretch of time, at least
+ * The cache steps aside for `PAUSE_MS` once, within a stretch of `PAUSE_MS`, at least
  * `FAILURES_TO_PAUSE` commands failed and failures outnumber answers: a hung Redis then costs a
  * few timeouts a second rather than one per request, while slow answers now and then on a busy
  * machine (a burst of them when Redis waits for a core) cost only their own requests a miss.
