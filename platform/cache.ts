@@ -9,10 +9,11 @@ import type { Metrics } from './metrics.js';
  * after the writer put the new one, so a write is visible to the next read. TTLs are a backstop.
  *
  * Redis is never needed for an answer: a command that fails or takes longer than `timeoutMs`
- * counts as an error and the caller reads MongoDB instead; after an error the cache stays out of
- * the way for a second, so a hung Redis costs one timeout per second, not one per request. A put
- * that failed may have left an older version behind: the key is remembered, never read from the
- * cache by this process, and deleted as soon as Redis answers again.
+ * counts as an error and the caller reads MongoDB instead; once errors outnumber answers the cache
+ * stays out of the way for a second, so a hung Redis costs a few timeouts a second, not one per
+ * request, and slow answers on a busy machine cost only their own requests. A put that failed
+ * may have left an older version behind: the key is remembered, never read from the cache by this
+ * process, and deleted as soon as Redis answers again.
  *
  * The cache never outlives the database: after a rollback or a restore (the database restarted
  * from an older state, a backup put back), Redis holds versions newer than the database's, which
@@ -86,9 +87,57 @@ interface CacheScripts {
   deleteIfUnchanged(key: string, value: string): void;
 }
 
+/**
+ * The cache steps aside for `PAUSE_MS` once, within a stretch of `PAUSE_MS`, at least
+ * `FAILURES_TO_PAUSE` commands failed and failures outnumber answers: a hung Redis then costs a
+ * few timeouts a second rather than one per request, while slow answers now and then on a busy
+ * machine (a burst of them when Redis waits for a core) cost only their own requests a miss.
+ */
+const FAILURES_TO_PAUSE = 3;
+const PAUSE_MS = 1_000;
+
+/**
+ * ioredis's own per-command timeout, kept only to empty its queue when Redis hangs for good: the
+ * request path gives up after `timeoutMs`, through `answeredWithin`.
+ */
+const QUEUE_TIMEOUT_MS = 2_000;
+
+/**
+ * `command`'s answer, or a rejection once `ms` have passed without it. The check runs one turn of
+ * the event loop after the timer, once the sockets have been read: a reply that arrived while this
+ * process was busy (a long tick under load) counts as an answer, not as a slow Redis. A bare timer
+ * (ioredis's `commandTimeout`) fires before such a reply is read, so under load a healthy Redis
+ * looked hung, each false timeout turned the cache off for a second, and those requests read
+ * MongoDB instead: more work, longer ticks, more false timeouts.
+ */
+function answeredWithin<T>(command: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const timer = setTimeout(
+      () =>
+        setImmediate(() => {
+          if (!answered) reject(new Error(`cache: no answer from Redis within ${ms} ms`));
+        }),
+      ms,
+    );
+    command.then(
+      (value) => {
+        answered = true;
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        answered = true;
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
 export function connectCache(options: CacheOptions): Cache {
   const redis = new Redis(options.url, {
-    commandTimeout: options.timeoutMs,
+    commandTimeout: Math.max(QUEUE_TIMEOUT_MS, options.timeoutMs),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     lazyConnect: false,
@@ -118,8 +167,26 @@ export function connectCache(options: CacheOptions): Cache {
   const count = (cache: string, outcome: string, n = 1) => {
     if (n > 0) options.metrics.cache.inc({ cache, outcome }, n);
   };
+  /** Answers and failures since `tallyStarted`, a stretch of at most `PAUSE_MS`. */
+  let tallyStarted = 0;
+  let answers = 0;
+  let failures = 0;
+  const tally = (answered: boolean) => {
+    const now = Date.now();
+    if (now - tallyStarted >= PAUSE_MS) {
+      tallyStarted = now;
+      answers = 0;
+      failures = 0;
+    }
+    if (answered) answers += 1;
+    else failures += 1;
+    if (failures >= FAILURES_TO_PAUSE && failures > answers) {
+      pausedUntil = now + PAUSE_MS;
+      tallyStarted = 0;
+    }
+  };
   const failed = (cache: string, error: unknown) => {
-    pausedUntil = Date.now() + 1_000;
+    tally(false);
     count(cache, 'error');
     options.logger.debug({ err: error, cache }, 'cache command failed');
   };
@@ -168,7 +235,8 @@ export function connectCache(options: CacheOptions): Cache {
           }
           const keys = ids.map(keyOf);
           try {
-            const values = await redis.mget(keys);
+            const values = await answeredWithin(redis.mget(keys), options.timeoutMs);
+            tally(true);
             values.forEach((value, i) => {
               if (value === null || unwritten.has(keys[i] as string)) return;
               const body = value.slice(value.indexOf('|') + 1);
@@ -197,7 +265,8 @@ export function connectCache(options: CacheOptions): Cache {
             );
           }
           try {
-            const results = await pipeline.exec();
+            const results = await answeredWithin(pipeline.exec(), options.timeoutMs);
+            tally(true);
             const error = results?.find(([failure]) => failure)?.[0];
             if (error) throw error;
             for (const { id } of docs) unwritten.delete(keyOf(id));

@@ -80,9 +80,17 @@ interface Phase {
   cpuSeconds: number;
   subgraphRequests: number;
   mongoCommands: number;
-  /** CPU the three subgraph processes spent in the phase. */
-  subgraphCpuSeconds: number;
+  /**
+   * Database commands by `<subgraph> <command>`, and cache lookups by `<subgraph> cache <cache>
+   * <outcome>`: where a gateway's queries cost the subgraphs, and whether the cache took its share.
+   */
+  countsBySubgraph: Map<string, number>;
+  /** CPU each subgraph process and the Mongo-wire server spent in the phase. */
+  backendCpuSeconds: Record<BackendProcess, number>;
 }
+
+const BACKEND_PROCESSES = ['feed', 'likes', 'comments', 'database'] as const;
+type BackendProcess = (typeof BACKEND_PROCESSES)[number];
 
 /** Sum of every sample of the named counters in a Prometheus text body. */
 function sumSamples(text: string, name: string, filter = ''): number {
@@ -284,13 +292,28 @@ try {
     }
   }
 
+  const subgraphNames = ['feed', 'likes', 'comments'] as const;
   const subgraphMetrics = async () => {
     const texts = await Promise.all(
-      [ports.feed, ports.likes, ports.comments].map((port) =>
-        fetch(`http://${host}:${port}/metrics`).then((r) => r.text()),
+      subgraphNames.map((name) =>
+        fetch(`http://${host}:${ports[name]}/metrics`).then((r) => r.text()),
       ),
     );
+    const countsBySubgraph = new Map<string, number>();
+    for (const [i, text] of texts.entries()) {
+      for (const [, command, value] of text.matchAll(
+        /^mongo_commands_total\{command="([^"]+)"[^}]*\} (\S+)$/gm,
+      )) {
+        countsBySubgraph.set(`${subgraphNames[i]} ${command}`, Number(value));
+      }
+      for (const [, cache, outcome, value] of text.matchAll(
+        /^cache_requests_total\{cache="([^"]+)",outcome="([^"]+)"[^}]*\} (\S+)$/gm,
+      )) {
+        countsBySubgraph.set(`${subgraphNames[i]} cache ${cache} ${outcome}`, Number(value));
+      }
+    }
     return {
+      countsBySubgraph,
       requests: texts.reduce(
         (sum, text) =>
           sum + sumSamples(text, 'http_request_duration_seconds_count', 'route="/graphql"'),
@@ -313,27 +336,38 @@ try {
     postShare: 0.25,
   });
 
-  const subgraphCpu = async () =>
-    (
-      await Promise.all(
-        [subgraphs.pids.feed, subgraphs.pids.likes, subgraphs.pids.comments].map(processStats),
-      )
-    ).reduce((sum, stats) => sum + stats.cpuSeconds, 0);
+  /** CPU seconds so far of each subgraph and of the Mongo-wire server (0 when not ours to read). */
+  const backendCpu = async () => {
+    const [feed, likes, comments, database] = await Promise.all(
+      [subgraphs.pids.feed, subgraphs.pids.likes, subgraphs.pids.comments, mongoServer.pid].map(
+        async (pid) => (pid > 0 ? (await processStats(pid)).cpuSeconds : 0),
+      ),
+    );
+    return { feed, likes, comments, database } as Record<BackendProcess, number>;
+  };
 
   async function measure(gateway: Gateway, load: LoadPlan): Promise<Phase> {
     const before = await processStats(gateway.process.pid);
-    const subgraphCpuBefore = await subgraphCpu();
+    const backendBefore = await backendCpu();
     const metricsBefore = await subgraphMetrics();
     const result = await runLoad(load);
     const after = await processStats(gateway.process.pid);
-    const subgraphCpuAfter = await subgraphCpu();
+    const backendAfter = await backendCpu();
     const metricsAfter = await subgraphMetrics();
     return {
       result,
       cpuSeconds: after.cpuSeconds - before.cpuSeconds,
       subgraphRequests: metricsAfter.requests - metricsBefore.requests,
       mongoCommands: metricsAfter.commands - metricsBefore.commands,
-      subgraphCpuSeconds: subgraphCpuAfter - subgraphCpuBefore,
+      countsBySubgraph: new Map(
+        [...metricsAfter.countsBySubgraph].map(([key, value]) => [
+          key,
+          value - (metricsBefore.countsBySubgraph.get(key) ?? 0),
+        ]),
+      ),
+      backendCpuSeconds: Object.fromEntries(
+        BACKEND_PROCESSES.map((name) => [name, backendAfter[name] - backendBefore[name]]),
+      ) as Record<BackendProcess, number>,
     };
   }
 
@@ -398,7 +432,9 @@ try {
     feedP95: number;
     subgraphRequestsPerQuery: number;
     commandsPerQuery: number;
+    countsBySubgraphPerQuery: Map<string, number>;
     subgraphCpuMsPerQuery: number;
+    backendCpuMsPerQuery: Record<BackendProcess, number>;
   }
   const summaries: Summary[] = gateways.map((gateway) => {
     const runs = phases.get(gateway.key) ?? [];
@@ -426,8 +462,31 @@ try {
       feedP95: percentile(feed, 95),
       subgraphRequestsPerQuery: runs.reduce((sum, run) => sum + run.subgraphRequests, 0) / requests,
       commandsPerQuery: runs.reduce((sum, run) => sum + run.mongoCommands, 0) / requests,
+      countsBySubgraphPerQuery: new Map(
+        [...new Set(runs.flatMap((run) => [...run.countsBySubgraph.keys()]))]
+          .sort()
+          .map((key) => [
+            key,
+            runs.reduce((sum, run) => sum + (run.countsBySubgraph.get(key) ?? 0), 0) / requests,
+          ]),
+      ),
       subgraphCpuMsPerQuery:
-        (runs.reduce((sum, run) => sum + run.subgraphCpuSeconds, 0) * 1_000) / requests,
+        (runs.reduce(
+          (sum, run) =>
+            sum +
+            run.backendCpuSeconds.feed +
+            run.backendCpuSeconds.likes +
+            run.backendCpuSeconds.comments,
+          0,
+        ) *
+          1_000) /
+        requests,
+      backendCpuMsPerQuery: Object.fromEntries(
+        BACKEND_PROCESSES.map((name) => [
+          name,
+          (runs.reduce((sum, run) => sum + run.backendCpuSeconds[name], 0) * 1_000) / requests,
+        ]),
+      ) as Record<BackendProcess, number>,
     };
   });
 
@@ -552,7 +611,27 @@ try {
     ['feed p95 ms', (s) => fmt(s.feedP95, 1)],
     ['subgraph requests per query', (s) => fmt(s.subgraphRequestsPerQuery, 2)],
     ['database commands per query', (s) => fmt(s.commandsPerQuery, 2)],
+    [
+      'of which (subgraph command: per query)',
+      (s) =>
+        [...s.countsBySubgraphPerQuery]
+          .filter(([key, perQuery]) => perQuery >= 0.005 && !key.includes(' cache '))
+          .map(([key, perQuery]) => `${key}: ${fmt(perQuery, 2)}`)
+          .join(', '),
+    ],
+    [
+      'cache lookups per query (subgraph cache outcome)',
+      (s) =>
+        [...s.countsBySubgraphPerQuery]
+          .filter(([key, perQuery]) => perQuery >= 0.005 && key.includes(' cache '))
+          .map(([key, perQuery]) => `${key}: ${fmt(perQuery, 2)}`)
+          .join(', '),
+    ],
     ['subgraph CPU ms per query (all three)', (s) => fmt(s.subgraphCpuMsPerQuery, 2)],
+    [
+      'CPU ms per query: feed / likes / comments / Mongo-wire server',
+      (s) => BACKEND_PROCESSES.map((name) => fmt(s.backendCpuMsPerQuery[name], 2)).join(' / '),
+    ],
     [
       'gateway + subgraph CPU ms per query',
       (s) => fmt(1_000 / s.perCpuSecond + s.subgraphCpuMsPerQuery, 2),
