@@ -77,6 +77,8 @@ interface Phase {
   mongoCommands: number;
   /** CPU the three subgraph processes spent in the phase. */
   subgraphCpuSeconds: number;
+  /** CPU the Mongo-wire server spent in the phase. */
+  databaseCpuSeconds: number;
 }
 
 /** Sum of every sample of the named counters in a Prometheus text body. */
@@ -318,10 +320,12 @@ try {
   async function measure(gateway: Gateway, load: LoadPlan): Promise<Phase> {
     const before = await processStats(gateway.process.pid);
     const subgraphCpuBefore = await subgraphCpu();
+    const databaseBefore = await processStats(mongoServer.pid);
     const metricsBefore = await subgraphMetrics();
     const result = await runLoad(load);
     const after = await processStats(gateway.process.pid);
     const subgraphCpuAfter = await subgraphCpu();
+    const databaseAfter = await processStats(mongoServer.pid);
     const metricsAfter = await subgraphMetrics();
     return {
       result,
@@ -329,6 +333,7 @@ try {
       subgraphRequests: metricsAfter.requests - metricsBefore.requests,
       mongoCommands: metricsAfter.commands - metricsBefore.commands,
       subgraphCpuSeconds: subgraphCpuAfter - subgraphCpuBefore,
+      databaseCpuSeconds: databaseAfter.cpuSeconds - databaseBefore.cpuSeconds,
     };
   }
 
@@ -501,6 +506,18 @@ try {
     const quietP95 = feedP95(quiet);
     const stormP95 = feedP95(stormy);
     const likeLatencies = [...(storm.latencies.like ?? [])].sort((a, b) => a - b);
+    const cpuOf = (phase: Phase) =>
+      [phase.cpuSeconds, phase.subgraphCpuSeconds, phase.databaseCpuSeconds]
+        .map((seconds) => seconds.toFixed(1))
+        .join(' / ');
+    // The readers ran in both phases, fewer under the storm: what the storm phase spent beyond
+    // the quiet phase's CPU per feed request, times its feed requests, is the likes' share.
+    const readShare = stormy.result.requests / Math.max(1, quiet.result.requests);
+    const extraPerLike = (['cpuSeconds', 'subgraphCpuSeconds', 'databaseCpuSeconds'] as const)
+      .map((key) =>
+        (((stormy[key] - quiet[key] * readShare) * 1_000) / Math.max(1, storm.requests)).toFixed(2),
+      )
+      .join(' / ');
     stormLines = [
       '',
       `### Like storm (our gateway, ${CONCURRENCY} feed readers, ${STORM_SECONDS} s each)`,
@@ -510,9 +527,11 @@ try {
       `| feed requests/s | ${(quiet.result.requests / quiet.result.elapsed).toFixed(0)} | ${(stormy.result.requests / stormy.result.elapsed).toFixed(0)} |`,
       `| feed p95 ms | ${quietP95.toFixed(1)} | ${stormP95.toFixed(1)} |`,
       `| feed errors | ${quiet.result.errors} | ${stormy.result.errors} |`,
+      `| CPU s: gateway / subgraphs / database | ${cpuOf(quiet)} | ${cpuOf(stormy)} |`,
       '',
       `- likes asked: ${STORM_RATE}/s; sent and answered: ${storm.requests} (${(storm.requests / storm.elapsed).toFixed(0)}/s achieved), ` +
-        `${storm.likers ?? 0} acknowledged, ${storm.errors} errors${storm.errorSamples.length ? ` (${storm.errorSamples[0]})` : ''}`,
+        `${storm.likers ?? 0} acknowledged (${((storm.likers ?? 0) / storm.elapsed).toFixed(0)}/s), ${storm.errors} errors${storm.errorSamples.length ? ` (${storm.errorSamples[0]})` : ''}`,
+      `- CPU ms per like answered (storm phase minus its feed requests at the quiet phase's cost; gateway / subgraphs / database): ${extraPerLike}`,
       `- like latency p50 / p95 / p99 ms: ${percentile(likeLatencies, 50).toFixed(1)} / ${percentile(likeLatencies, 95).toFixed(1)} / ${percentile(likeLatencies, 99).toFixed(1)}`,
       `- feed p95 during the storm: ${((stormP95 / quietP95 - 1) * 100).toFixed(0)}% over without (target: within 20%): ${stormP95 <= quietP95 * 1.2 ? 'met' : 'NOT met'}`,
       `- final likeCount ${finalCount} after ${settleSeconds.toFixed(0)} s; distinct likers stored ${likeRows}: ${finalCount === likeRows ? 'exact' : 'NOT exact'}` +
