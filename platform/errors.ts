@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'RATE_LIMITED'
+  | 'OVERLOADED'
   | 'QUERY_TOO_COMPLEX'
   | 'SUBGRAPH_UNAVAILABLE'
   | 'INTERNAL_SERVER_ERROR';
@@ -26,6 +27,11 @@ export const unauthenticated = (message = 'You must be signed in') =>
 export const invalidToken = (message: string) => coded('UNAUTHENTICATED', message, 401);
 export const forbidden = (message: string) => coded('FORBIDDEN', message);
 export const notFound = (message: string) => coded('NOT_FOUND', message);
+/** A write refused before it started, because too many are in flight: nothing was written. */
+export const overloaded = (retryAfterSeconds: number) =>
+  new GraphQLError(`Too many writes in progress; retry in ${retryAfterSeconds} s`, {
+    extensions: { code: 'OVERLOADED', retryAfter: retryAfterSeconds },
+  });
 
 /**
  * Codes a client can act on, passed through as they are. Apollo's own parse and validation codes
@@ -37,6 +43,7 @@ const CLIENT_CODES = new Set([
   'FORBIDDEN',
   'NOT_FOUND',
   'RATE_LIMITED',
+  'OVERLOADED',
   'QUERY_TOO_COMPLEX',
   // The gateway could not reach a subgraph: the client gets the partial answer and which part is
   // missing, the log gets the cause.

@@ -1,5 +1,6 @@
 import { int, oneOf, readEnv, str, url } from './env.js';
 import type { Logger } from './logger.js';
+import { DEFAULT_WRITES_MAX_IN_FLIGHT } from './write-admission.js';
 
 /** Settings every service reads, with the defaults of a local run. */
 export function readServiceEnv(portVariable: string, defaultPort: number) {
@@ -23,6 +24,7 @@ export function readServiceEnv(portVariable: string, defaultPort: number) {
     EVENTS_PREFIX: str('ig'),
     CACHE_TTL_SECONDS: int(300, 1, 86_400),
     CACHE_TIMEOUT_MS: int(50, 1, 10_000),
+    WRITES_MAX_IN_FLIGHT: int(DEFAULT_WRITES_MAX_IN_FLIGHT, 1, 100_000),
   });
   return {
     host: env.HOST as string,
@@ -41,6 +43,7 @@ export function readServiceEnv(portVariable: string, defaultPort: number) {
     eventsPrefix: env.EVENTS_PREFIX as string,
     cacheTtlSeconds: env.CACHE_TTL_SECONDS as number,
     cacheTimeoutMs: env.CACHE_TIMEOUT_MS as number,
+    writesMaxInFlight: env.WRITES_MAX_IN_FLIGHT as number,
   };
 }
 

@@ -565,6 +565,30 @@ try {
     const quietP95 = feedP95(quiet);
     const stormP95 = feedP95(stormy);
     const likeLatencies = [...(storm.latencies.like ?? [])].sort((a, b) => a - b);
+    // Gateway, the three subgraphs, the Mongo-wire server.
+    const tiers = (phase: Phase) => [
+      phase.cpuSeconds,
+      phase.backendCpuSeconds.feed +
+        phase.backendCpuSeconds.likes +
+        phase.backendCpuSeconds.comments,
+      phase.backendCpuSeconds.database,
+    ];
+    const cpuOf = (phase: Phase) =>
+      tiers(phase)
+        .map((seconds) => seconds.toFixed(1))
+        .join(' / ');
+    // The readers ran in both phases, fewer under the storm: what the storm phase spent beyond
+    // the quiet phase's CPU per feed request, times its feed requests, is the likes' share.
+    const readShare = stormy.result.requests / Math.max(1, quiet.result.requests);
+    const quietTiers = tiers(quiet);
+    const extraPerLike = tiers(stormy)
+      .map((seconds, tier) =>
+        (
+          ((seconds - (quietTiers[tier] ?? 0) * readShare) * 1_000) /
+          Math.max(1, storm.requests)
+        ).toFixed(2),
+      )
+      .join(' / ');
     stormLines = [
       '',
       `### Like storm (our gateway, ${CONCURRENCY} feed readers, ${STORM_SECONDS} s each)`,
@@ -574,9 +598,11 @@ try {
       `| feed requests/s | ${(quiet.result.requests / quiet.result.elapsed).toFixed(0)} | ${(stormy.result.requests / stormy.result.elapsed).toFixed(0)} |`,
       `| feed p95 ms | ${quietP95.toFixed(1)} | ${stormP95.toFixed(1)} |`,
       `| feed errors | ${quiet.result.errors} | ${stormy.result.errors} |`,
+      `| CPU s: gateway / subgraphs / database | ${cpuOf(quiet)} | ${cpuOf(stormy)} |`,
       '',
       `- likes asked: ${STORM_RATE}/s; sent and answered: ${storm.requests} (${(storm.requests / storm.elapsed).toFixed(0)}/s achieved), ` +
-        `${storm.likers ?? 0} acknowledged, ${storm.errors} errors${storm.errorSamples.length ? ` (${storm.errorSamples[0]})` : ''}`,
+        `${storm.likers ?? 0} acknowledged (${((storm.likers ?? 0) / storm.elapsed).toFixed(0)}/s), ${storm.errors} errors${storm.errorSamples.length ? ` (${storm.errorSamples[0]})` : ''}`,
+      `- CPU ms per like answered (storm phase minus its feed requests at the quiet phase's cost; gateway / subgraphs / database): ${extraPerLike}`,
       `- like latency p50 / p95 / p99 ms: ${percentile(likeLatencies, 50).toFixed(1)} / ${percentile(likeLatencies, 95).toFixed(1)} / ${percentile(likeLatencies, 99).toFixed(1)}`,
       `- feed p95 during the storm: ${((stormP95 / quietP95 - 1) * 100).toFixed(0)}% over without (target: within 20%): ${stormP95 <= quietP95 * 1.2 ? 'met' : 'NOT met'}`,
       `- final likeCount ${finalCount} after ${settleSeconds.toFixed(0)} s; distinct likers stored ${likeRows}: ${finalCount === likeRows ? 'exact' : 'NOT exact'}` +

@@ -1,3 +1,4 @@
+import type { PostDirectory } from '../../platform/post-directory.js';
 import type { RequestBase } from '../../platform/subgraph.js';
 import { commentsLoaders, type CommentsLoaders } from './loaders.js';
 import type { CommentsEvents } from './events.js';
@@ -9,7 +10,11 @@ export interface CommentsContext extends RequestBase {
   loaders: CommentsLoaders;
 }
 
-export function commentsContext(stores: CommentsStores, events: CommentsEvents, feedUrl: string) {
+export function commentsContext(
+  stores: CommentsStores,
+  events: CommentsEvents,
+  posts: PostDirectory,
+) {
   return (base: RequestBase): CommentsContext => ({
     ...base,
     stores,
@@ -17,7 +22,7 @@ export function commentsContext(stores: CommentsStores, events: CommentsEvents, 
     loaders: commentsLoaders(
       stores,
       {
-        feedUrl,
+        posts,
         caller: { authorization: base.authorization, requestId: base.requestId },
       },
       base.metrics,

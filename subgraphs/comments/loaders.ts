@@ -1,14 +1,14 @@
 import DataLoader from 'dataloader';
 import { inIdOrder, pageLoader } from '../../platform/grouped-pages.js';
 import { measuredBatch, type Metrics } from '../../platform/metrics.js';
-import { createPostLoader, type CallerHeaders } from '../../platform/post-directory.js';
+import type { CallerHeaders, PostDirectory } from '../../platform/post-directory.js';
 import type { CommentDoc } from './store/comments.js';
 import type { CommentsStores } from './stores.js';
 
 /** Per request: each batches every load of one tick into one database command. */
 export function commentsLoaders(
   stores: CommentsStores,
-  directory: { feedUrl: string; caller: CallerHeaders },
+  directory: { posts: PostDirectory; caller: CallerHeaders },
   metrics: Metrics,
 ) {
   return {
@@ -26,7 +26,7 @@ export function commentsLoaders(
     commentsByPost: pageLoader<CommentDoc>(metrics, 'commentsByPost', (postIds, page) =>
       stores.comments.pagesByPost(postIds, page),
     ),
-    posts: createPostLoader({ feedUrl: directory.feedUrl }, directory.caller, metrics),
+    posts: directory.posts.loader(directory.caller),
   };
 }
 

@@ -5,6 +5,7 @@ import {
   type RunningService,
   type SubgraphServiceDeps,
 } from '../../platform/subgraph.js';
+import { postDirectory } from '../../platform/post-directory.js';
 import { commentsContext } from './context.js';
 import { commentsEvents } from './events.js';
 import { resolvers } from './resolvers/index.js';
@@ -24,7 +25,11 @@ export function startComments(deps: CommentsDeps): Promise<RunningService> {
     name: 'comments',
     stores,
     resolvers,
-    context: commentsContext(stores, events, deps.feedUrl),
+    context: commentsContext(
+      stores,
+      events,
+      postDirectory({ feedUrl: deps.feedUrl }, deps.events.metrics),
+    ),
     postEvents: forgetDeletedPosts((postId) => stores.forgetPost(postId)),
   });
 }

@@ -1,4 +1,6 @@
+import type { PostDirectory } from '../../platform/post-directory.js';
 import type { RequestBase } from '../../platform/subgraph.js';
+import type { WriteAdmission } from '../../platform/write-admission.js';
 import { likesLoaders, type LikesLoaders } from './loaders.js';
 import type { LikesEvents } from './events.js';
 import type { LikesStores } from './stores.js';
@@ -7,18 +9,25 @@ export interface LikesContext extends RequestBase {
   stores: LikesStores;
   events: LikesEvents;
   loaders: LikesLoaders;
+  writes: WriteAdmission;
 }
 
-export function likesContext(stores: LikesStores, events: LikesEvents, feedUrl: string) {
+export function likesContext(
+  stores: LikesStores,
+  events: LikesEvents,
+  posts: PostDirectory,
+  writes: WriteAdmission,
+) {
   return (base: RequestBase): LikesContext => ({
     ...base,
     stores,
     events,
+    writes,
     loaders: likesLoaders(
       stores,
       base.viewer?.id ?? null,
       {
-        feedUrl,
+        posts,
         caller: { authorization: base.authorization, requestId: base.requestId },
       },
       base.metrics,

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import { pageLoader } from '../../platform/grouped-pages.js';
 import { measuredBatch, type Metrics } from '../../platform/metrics.js';
-import { createPostLoader, type CallerHeaders } from '../../platform/post-directory.js';
+import type { CallerHeaders, PostDirectory } from '../../platform/post-directory.js';
 import type { LikeDoc } from './store/likes.js';
 import type { LikesStores } from './stores.js';
 
@@ -9,7 +9,7 @@ import type { LikesStores } from './stores.js';
 export function likesLoaders(
   stores: LikesStores,
   viewerId: string | null,
-  directory: { feedUrl: string; caller: CallerHeaders },
+  directory: { posts: PostDirectory; caller: CallerHeaders },
   metrics: Metrics,
 ) {
   return {
@@ -29,7 +29,7 @@ export function likesLoaders(
     likesByPost: pageLoader<LikeDoc>(metrics, 'likesByPost', (postIds, page) =>
       stores.likes.pagesByPost(postIds, page),
     ),
-    posts: createPostLoader({ feedUrl: directory.feedUrl }, directory.caller, metrics),
+    posts: directory.posts.loader(directory.caller),
   };
 }
 

@@ -5,6 +5,8 @@ import {
   type RunningService,
   type SubgraphServiceDeps,
 } from '../../platform/subgraph.js';
+import { postDirectory } from '../../platform/post-directory.js';
+import { writeAdmission } from '../../platform/write-admission.js';
 import { likesContext } from './context.js';
 import { likesEvents } from './events.js';
 import { resolvers } from './resolvers/index.js';
@@ -14,6 +16,8 @@ export interface LikesDeps extends SubgraphServiceDeps {
   cache: Cache;
   /** The feed subgraph, the source of truth for which posts exist. */
   feedUrl: string;
+  /** Likes and unlikes in flight beyond which one is refused with OVERLOADED. */
+  writesMaxInFlight: number;
 }
 
 export function startLikes(deps: LikesDeps): Promise<RunningService> {
@@ -24,7 +28,12 @@ export function startLikes(deps: LikesDeps): Promise<RunningService> {
     name: 'likes',
     stores,
     resolvers,
-    context: likesContext(stores, events, deps.feedUrl),
+    context: likesContext(
+      stores,
+      events,
+      postDirectory({ feedUrl: deps.feedUrl }, deps.events.metrics),
+      writeAdmission(deps.writesMaxInFlight),
+    ),
     postEvents: forgetDeletedPosts((postId) => stores.forgetPost(postId)),
   });
 }

@@ -25,6 +25,7 @@ import { gridfsBlobStore } from '../../subgraphs/feed/media/gridfs-store.js';
 import type { MediaOptions } from '../../subgraphs/feed/media/config.js';
 import { startFeed, type TimelineOptions } from '../../subgraphs/feed/server.js';
 import { startLikes } from '../../subgraphs/likes/server.js';
+import { DEFAULT_WRITES_MAX_IN_FLIGHT } from '../../platform/write-admission.js';
 import { startNotifications } from '../../subgraphs/notifications/server.js';
 import { resolveUsernames } from '../../platform/user-directory.js';
 import { freePort, startMongo } from '../../scripts/stack/services.js';
@@ -114,6 +115,8 @@ export interface StackOptions {
   rateLimits?: RateLimits;
   /** How often the subgraphs' repair pass runs, and after how long it finishes a row (60 s). */
   repairIntervalMs?: number;
+  /** The likes subgraph's bound on likes in flight (`WRITES_MAX_IN_FLIGHT`'s default). */
+  writesMaxInFlight?: number;
   /** Caps on sockets and subscriptions of the in-process gateways, over the defaults below. */
   subscriptions?: Partial<SubscriptionLimits>;
   /** The in-process gateways' request limits, over the environment's defaults. */
@@ -227,6 +230,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       db: db('likes'),
       ...(await withCache('likes')),
       feedUrl: feed.url,
+      writesMaxInFlight: options.writesMaxInFlight ?? DEFAULT_WRITES_MAX_IN_FLIGHT,
     }),
   );
   services.push(likes);

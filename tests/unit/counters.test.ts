@@ -27,6 +27,30 @@ test('writers arriving during a recount share the one queued behind it', async (
   for (const result of results.slice(1)) assert.equal(result, 51);
 });
 
+test('with a gap, writers arriving after a recount but before the next starts still share it', async () => {
+  const coalesce = coalescing<number>(200);
+  let source = 0;
+  let runs = 0;
+  const recount = async () => {
+    runs++;
+    const seen = source;
+    await delay(20);
+    return seen;
+  };
+  source = 1;
+  const first = coalesce('post', recount);
+  await delay(5);
+  source = 2;
+  const queued = coalesce('post', recount); // waits for the first, then for the gap
+  await first;
+  await delay(40); // the first has settled; the queued one has not started
+  source = 3;
+  const late = coalesce('post', recount);
+  assert.equal(await queued, 3);
+  assert.equal(await late, 3);
+  assert.equal(runs, 2);
+});
+
 test('keys do not wait for each other, and a failed recount does not block the next', async () => {
   const coalesce = coalescing<string>();
   const failing = coalesce('a', () => Promise.reject(new Error('database down')));

@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import type { Cache } from '../../../platform/cache.js';
-import { coalescing, recount, type Recounted } from '../../../platform/counters.js';
+import { coalescing, recount, STORM_GAP_MS, type Recounted } from '../../../platform/counters.js';
 import { shardOfUser } from '../../../platform/ids.js';
 import { BACKGROUND_SCAN } from '../../../platform/mongo.js';
 import { usernamesStore } from './usernames.js';
@@ -43,8 +43,8 @@ export function usersStore(db: Db, cache: Cache) {
     return found.map((user) => ({ id: user._id, doc: user }));
   };
   // A celebrity gaining followers by the thousand is the same storm as a viral post's likes.
-  const coalesceFollowers = coalescing<Recounted>();
-  const coalesceFollowing = coalescing<Recounted>();
+  const coalesceFollowers = coalescing<Recounted>(STORM_GAP_MS);
+  const coalesceFollowing = coalescing<Recounted>(STORM_GAP_MS);
 
   return {
     async ensureIndexes() {

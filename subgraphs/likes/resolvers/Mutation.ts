@@ -31,16 +31,22 @@ async function fresh(
 }
 
 export const Mutation = {
-  async likePost(_root: unknown, args: { postId: string }, context: LikesContext) {
-    const { viewerId, postId, authorId } = await viewerAndPost(context, args.postId);
-    const count = await context.stores.likes.like(postId, viewerId, authorId);
-    if (count) await context.events.likeChanged('post.liked', postId, viewerId, count);
-    return fresh(context, postId, count, true);
+  likePost(_root: unknown, args: { postId: string }, context: LikesContext) {
+    requireViewer(context);
+    return context.writes.run(async () => {
+      const { viewerId, postId, authorId } = await viewerAndPost(context, args.postId);
+      const count = await context.stores.likes.like(postId, viewerId, authorId);
+      if (count) await context.events.likeChanged('post.liked', postId, viewerId, count);
+      return fresh(context, postId, count, true);
+    });
   },
-  async unlikePost(_root: unknown, args: { postId: string }, context: LikesContext) {
-    const { viewerId, postId } = await viewerAndPost(context, args.postId);
-    const count = await context.stores.likes.unlike(postId, viewerId);
-    if (count) await context.events.likeChanged('post.unliked', postId, viewerId, count);
-    return fresh(context, postId, count, false);
+  unlikePost(_root: unknown, args: { postId: string }, context: LikesContext) {
+    requireViewer(context);
+    return context.writes.run(async () => {
+      const { viewerId, postId } = await viewerAndPost(context, args.postId);
+      const count = await context.stores.likes.unlike(postId, viewerId);
+      if (count) await context.events.likeChanged('post.unliked', postId, viewerId, count);
+      return fresh(context, postId, count, false);
+    });
   },
 };

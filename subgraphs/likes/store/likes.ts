@@ -1,6 +1,7 @@
-import type { Db } from 'mongodb';
+import type { Db, Filter } from 'mongodb';
 import type { Page } from '../../../platform/connection.js';
 import { repairUnsynced, type Recounted } from '../../../platform/counters.js';
+import { groupCommit } from '../../../platform/group-commit.js';
 import { pagesByParent } from '../../../platform/grouped-pages.js';
 import { newId, shardOfId } from '../../../platform/ids.js';
 import { isDuplicateKey, staleReads } from '../../../platform/mongo.js';
@@ -34,6 +35,13 @@ export function likesStore(db: Db, deps: { counts: LikeCountsStore; announce: An
   /** Pages for readers: nobody needs their own write in them within `maxStalenessSeconds`. */
   const staleLikes = staleReads(db).collection<LikeDoc>('likes');
   const keyOf = (postId: string, userId: string) => ({ shard: shardOfId(postId), postId, userId });
+  /** A storm's marks share commands: one per write in flight, not one per like. */
+  const markSynced = groupCommit<Filter<LikeDoc>>(async (keys) => {
+    await likes.bulkWrite(
+      keys.map((filter) => ({ updateOne: { filter, update: { $set: { synced: true } } } })),
+      { ordered: false },
+    );
+  });
 
   /** Counted, then announced, then marked synced (or, for an unlike, gone): each step idempotent. */
   async function sync(like: LikeDoc): Promise<Recounted> {
@@ -43,7 +51,7 @@ export function likesStore(db: Db, deps: { counts: LikeCountsStore; announce: An
     if (!(await deps.announce(like, count))) return count;
     const key = { ...keyOf(like.postId, like.userId), version: like.version };
     // An unlike leaves nothing worth keeping once it is counted.
-    if (like.active) await likes.updateOne(key, { $set: { synced: true } });
+    if (like.active) await markSynced(key);
     else await likes.deleteOne({ ...key, active: false });
     return count;
   }

@@ -1,0 +1,66 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ok, startStack, type TestStack } from '../helpers/stack.js';
+import { shardOfId } from '../../platform/ids.js';
+import { assertError, createPost, uid } from './support.js';
+
+let stack: TestStack;
+
+// Two likes in flight at most, so that a burst through the gateway is sure to exceed it.
+before(async () => {
+  stack = await startStack({ writesMaxInFlight: 2 });
+});
+
+after(async () => {
+  await stack?.stop();
+});
+
+const LIKE = `mutation Like($p: ID!) { likePost(postId: $p) { id likeCount viewerHasLiked } }`;
+const COUNT = `query Count($p: ID!) { post(id: $p) { likeCount } }`;
+
+function likeRows(postId: string, userIds?: string[]): Promise<number> {
+  return stack.mongo
+    .db(`${stack.dbPrefix}_likes`)
+    .collection('likes')
+    .countDocuments({
+      shard: shardOfId(postId),
+      postId,
+      ...(userIds ? { userId: { $in: userIds } } : {}),
+    });
+}
+
+describe('write admission (likes in flight per process)', () => {
+  test('likes beyond the bound are OVERLOADED with a retry hint, and leave no row and no count', async () => {
+    const post = await createPost(stack, uid('author'));
+    const fans = Array.from({ length: 60 }, () => uid('fan'));
+    await Promise.all(fans.map((fan) => stack.token(fan)));
+    const results = await Promise.all(
+      fans.map((fan) => stack.gql(LIKE, { p: post.id }, { as: fan })),
+    );
+    const shed = fans.filter((_fan, n) => results[n]?.errors);
+    const liked = fans.filter((_fan, n) => !results[n]?.errors);
+    assert.ok(shed.length > 0, 'a burst of 60 likes over a bound of 2 shed none');
+    assert.ok(liked.length > 0, 'the bound let no like through');
+    for (const [n, result] of results.entries()) {
+      if (!result.errors) continue;
+      assertError(result, 'OVERLOADED', `like by ${fans[n]}`);
+      assert.equal((result.errors[0]?.extensions as { retryAfter?: unknown })?.retryAfter, 1);
+      assert.equal(result.data?.likePost ?? null, null);
+    }
+
+    assert.equal(await likeRows(post.id, shed), 0, 'a shed like left a row');
+    assert.equal(await likeRows(post.id), liked.length);
+    const data: any = ok(await stack.gql(COUNT, { p: post.id }));
+    assert.equal(data.post.likeCount, liked.length);
+  });
+
+  test('likes one at a time, as normal traffic sends them, are never refused', async () => {
+    const post = await createPost(stack, uid('author'));
+    const fans = Array.from({ length: 10 }, () => uid('fan'));
+    for (const [n, fan] of fans.entries()) {
+      const data: any = ok(await stack.gql(LIKE, { p: post.id }, { as: fan }));
+      assert.deepEqual(data.likePost, { id: post.id, likeCount: n + 1, viewerHasLiked: true });
+    }
+    assert.equal(await likeRows(post.id), fans.length);
+  });
+});
