@@ -49,7 +49,7 @@ interface CompiledOperation {
  */
 const MAX_OPERATIONS = 2_000;
 
-/** Request headers `@apollo/gateway` answers with its plan in `extensions` (outside production). */
+/** The request header `@apollo/gateway` answers with the plan in `extensions` (outside production). */
 const QUERY_PLAN_HEADER = 'apollo-query-plan-experimental';
 
 const tracer = trace.getTracer('@apollo/gateway');
