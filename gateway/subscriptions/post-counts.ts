@@ -17,28 +17,14 @@ export interface CountsPush extends Counts {
 
 type Listener = (push: CountsPush) => void;
 
-/**
- * Subscribers of a post that are pushed to together. A push writes to every socket of its group
- * in one go; with one group for a post's 2,000 subscribers that burst took about 45 ms of CPU, and
- * the last socket of it waited that long. Groups of this size keep a burst near 4 ms.
- */
-const GROUP_SIZE = 200;
-
-interface Group {
-  listeners: Set<Listener>;
-  lastPushAt: number;
-  /** The last push was the first after a quiet spell, made by every group at the same moment. */
-  leading: boolean;
-  timer: NodeJS.Timeout | undefined;
-}
-
 interface Entry extends Counts {
   postId: string;
   likeSeq: number;
   commentSeq: number;
-  listeners: Map<Listener, Group>;
-  groups: Group[];
+  listeners: Set<Listener>;
   lastPush: CountsPush | undefined;
+  lastPushAt: number;
+  timer: NodeJS.Timeout | undefined;
   /** Resolves once the engine subscriptions are open and the current counts are known. */
   ready: Promise<void>;
   release: () => Promise<void>;
@@ -47,9 +33,9 @@ interface Entry extends Counts {
 /**
  * The live counts of the posts this gateway's clients watch. Counts come from events, each
  * absolute and ticketed (`likeSeq`, `commentSeq`), so an event that arrives late never
- * overwrites a newer one. Pushes are coalesced per post and group of subscribers: the first
- * change after a quiet spell goes out at once, later ones at most every `minIntervalMs`, and a
- * trailing push always carries the last counts.
+ * overwrites a newer one. Pushes are coalesced per post: the first change after a quiet spell
+ * goes out at once, later ones at most every `minIntervalMs`, and a trailing push always
+ * carries the last counts.
  */
 export class PostCountsHub {
   private readonly entries = new Map<string, Entry>();
@@ -77,7 +63,7 @@ export class PostCountsHub {
         entry = this.open(postId);
         fresh.push(entry);
       }
-      this.join(entry, listener);
+      entry.listeners.add(listener);
       return entry;
     });
     const release = async () => {
@@ -101,9 +87,10 @@ export class PostCountsHub {
       commentCount: 0,
       likeSeq: 0,
       commentSeq: 0,
-      listeners: new Map(),
-      groups: [],
+      listeners: new Set(),
       lastPush: undefined,
+      lastPushAt: 0,
+      timer: undefined,
       ready: Promise.resolve(),
       release: async () => undefined,
     };
@@ -139,17 +126,10 @@ export class PostCountsHub {
   }
 
   private async leave(entry: Entry, listener: Listener): Promise<void> {
-    const group = entry.listeners.get(listener);
-    if (group) {
-      entry.listeners.delete(listener);
-      group.listeners.delete(listener);
-      if (group.listeners.size === 0) {
-        clearTimeout(group.timer);
-        entry.groups.splice(entry.groups.indexOf(group), 1);
-      }
-    }
+    entry.listeners.delete(listener);
     if (entry.listeners.size > 0 || this.entries.get(entry.postId) !== entry) return;
     this.entries.delete(entry.postId);
+    clearTimeout(entry.timer);
     await entry.ready.catch(() => undefined);
     await entry.release();
   }
@@ -168,47 +148,18 @@ export class PostCountsHub {
     this.schedule(entry);
   }
 
-  /** Into the smallest group, or a new one when every group is full. */
-  private join(entry: Entry, listener: Listener): void {
-    if (entry.listeners.has(listener)) return;
-    let group = entry.groups[0];
-    for (const candidate of entry.groups) {
-      if (group && candidate.listeners.size < group.listeners.size) group = candidate;
-    }
-    if (!group || group.listeners.size >= GROUP_SIZE) {
-      group = { listeners: new Set(), lastPushAt: 0, leading: false, timer: undefined };
-      entry.groups.push(group);
-    }
-    group.listeners.add(listener);
-    entry.listeners.set(listener, group);
-  }
-
-  /**
-   * After a quiet spell every group pushes at once; each group's trailing pushes then keep a
-   * phase of their own, spread over the interval, so that a busy post's pushes go out as many
-   * small bursts rather than one large one. Each subscriber still gets at most one push per
-   * interval, with the counts as they are when its group's turn comes.
-   */
   private schedule(entry: Entry): void {
-    const now = Date.now();
-    entry.groups.forEach((group, index) => {
-      if (group.timer) return; // the trailing push will carry this change
-      const phase = group.leading ? (index * this.minIntervalMs) / entry.groups.length : 0;
-      const wait = group.lastPushAt + this.minIntervalMs + phase - now;
-      if (wait <= 0) {
-        this.push(entry, group, true);
-        return;
-      }
-      group.timer = setTimeout(() => this.push(entry, group, false), wait);
-    });
+    if (entry.timer) return; // the trailing push will carry this change
+    const wait = entry.lastPushAt + this.minIntervalMs - Date.now();
+    if (wait <= 0) return this.push(entry);
+    entry.timer = setTimeout(() => this.push(entry), wait);
   }
 
-  private push(entry: Entry, group: Group, leading: boolean): void {
-    group.timer = undefined;
-    group.lastPushAt = Date.now();
-    group.leading = leading;
+  private push(entry: Entry): void {
+    entry.timer = undefined;
+    entry.lastPushAt = Date.now();
     const push = this.snapshot(entry);
-    for (const listener of group.listeners) listener(push);
+    for (const listener of entry.listeners) listener(push);
   }
 
   /** The current counts, as the last push object when nothing changed since. */
