@@ -300,6 +300,11 @@ function described(path: ResponsePath, type: string, parentType: string): string
     : `array element of type ${type} at index ${String(last)}`;
 }
 
+/** A value a subgraph answered that the schema does not allow where it is. */
+function invalidValue(run: Run, path: ResponsePath, message: string): void {
+  run.errors.push(ERRORS.INVALID_GRAPHQL.err(message, { path: Array.from(path) }));
+}
+
 function done(run: Run, invalid: boolean, hasErrors: boolean): void {
   run.invalid = invalid;
   run.hasErrors = hasErrors;
@@ -324,11 +329,10 @@ function complete(
       const updated = complete(outputValue, type.of, inputValue, selection, path, run, parentType);
       if (updated === null) {
         if (!run.hasErrors) {
-          run.errors.push(
-            ERRORS.INVALID_GRAPHQL.err(
-              `Cannot return null for non-nullable ${described(path, type.described, parentType)}.`,
-              { path: Array.from(path) },
-            ),
+          invalidValue(
+            run,
+            path,
+            `Cannot return null for non-nullable ${described(path, type.described, parentType)}.`,
           );
         }
         done(run, true, true);
@@ -387,11 +391,10 @@ function complete(
         }
         if (typename) {
           if (!run.types.composites.has(typename)) {
-            run.errors.push(
-              ERRORS.INVALID_GRAPHQL.err(
-                `Invalid __typename found for object at ${described(path, type.name, parentType)}.`,
-                { path: Array.from(path) },
-              ),
+            invalidValue(
+              run,
+              path,
+              `Invalid __typename found for object at ${described(path, type.name, parentType)}.`,
             );
             done(run, false, true);
             return null;
@@ -411,11 +414,10 @@ function complete(
       }
       const valid = type.valid(inputValue);
       if (!valid) {
-        run.errors.push(
-          ERRORS.INVALID_GRAPHQL.err(
-            `Invalid value found for ${described(path, type.name, parentType)}.`,
-            { path: Array.from(path) },
-          ),
+        invalidValue(
+          run,
+          path,
+          `Invalid value found for ${described(path, type.name, parentType)}.`,
         );
       }
       done(run, false, !valid);
