@@ -1,5 +1,5 @@
-import { Agent, request } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { STATUS_CODES } from 'node:http';
+import { errors, Pool, type Dispatcher } from 'undici';
 import { REQUEST_ID_HEADER } from '../platform/http.js';
 
 /** A subgraph's answer, its body read whole. */
@@ -20,11 +20,13 @@ interface SubgraphRequestInit {
 }
 
 /**
- * The gateway's client to its subgraphs: node:http on keep-alive agents (most recently used
- * socket first, so a quiet spell leaves few connections open), the body read whole as one string.
- * Node's global fetch costs several times more CPU per call (WHATWG streams, Request and
- * Response objects, an abort signal per call): a third of the gateway's CPU under the bench.
- * A subgraph that does not answer within `timeoutMs` fails its fetch.
+ * The gateway's client to its subgraphs: an undici `Pool` per subgraph origin (keep-alive
+ * connections, opened as needed), the body read whole as one string. undici costs about half the
+ * CPU of `node:http`'s client per request (43 against 86 µs for a 20-entity answer, measured with
+ * a throwaway loop on this machine), and Node's global fetch costs several times more (WHATWG
+ * streams, Request and Response objects, an abort signal per call): a third of the gateway's CPU
+ * under the bench. A subgraph that sends no answer within `timeoutMs`, or stalls that long in the
+ * middle of one, fails its fetch.
  *
  * Identical query fetches in flight at once (same URL, body and headers, apart from the ones that
  * only label a request) share one subgraph request and its answer, as Apollo Router and Grafbase
@@ -32,21 +34,14 @@ interface SubgraphRequestInit {
  * request id of the group.
  */
 export function subgraphFetcher(timeoutMs: number) {
-  const agents = {
-    'http:': new Agent({ keepAlive: true, scheduling: 'lifo' }),
-    'https:': new HttpsAgent({ keepAlive: true, scheduling: 'lifo' }),
-  };
-
   // A source calls one URL: parsed once, not per fetch.
-  const targets = new Map<string, { secure: boolean; host: string; port: string; path: string }>();
+  const targets = new Map<string, { pool: Pool; path: string }>();
   const targetOf = (url: string) => {
     let target = targets.get(url);
     if (!target) {
       const parsed = new URL(url);
       target = {
-        secure: parsed.protocol === 'https:',
-        host: parsed.hostname,
-        port: parsed.port,
+        pool: new Pool(parsed.origin, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs }),
         path: parsed.pathname + parsed.search,
       };
       targets.set(url, target);
@@ -66,61 +61,43 @@ export function subgraphFetcher(timeoutMs: number) {
     return sent;
   }
 
-  function send(url: string, init: SubgraphRequestInit): Promise<SubgraphResponse> {
-    const { secure, host, port, path } = targetOf(url);
-    const body = init.body ?? '';
-    return new Promise((resolve, reject) => {
-      const req = (secure ? httpsRequest : request)(
-        {
-          host,
-          port,
-          path,
-          method: init.method ?? 'POST',
-          agent: secure ? agents['https:'] : agents['http:'],
-          headers: { ...init.headers, 'content-length': Buffer.byteLength(body) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('error', reject);
-          res.on('end', () => {
-            clearTimeout(deadline);
-            const text =
-              chunks.length === 1
-                ? (chunks[0] as Buffer).toString('utf8')
-                : Buffer.concat(chunks).toString('utf8');
-            const status = res.statusCode ?? 0;
-            resolve({
-              ok: status >= 200 && status < 300,
-              status,
-              statusText: res.statusMessage ?? '',
-              url,
-              headers: {
-                get(name) {
-                  const value = res.headers[name.toLowerCase()];
-                  return value === undefined
-                    ? null
-                    : Array.isArray(value)
-                      ? value.join(', ')
-                      : value;
-                },
-              },
-              text: async () => text,
-              json: async () => JSON.parse(text),
-            });
-          });
-        },
-      );
-      const deadline = setTimeout(
-        () => req.destroy(new Error(`subgraph did not answer within ${timeoutMs} ms: ${url}`)),
-        timeoutMs,
-      );
-      req.on('error', (error) => {
-        clearTimeout(deadline);
-        reject(error);
+  async function send(url: string, init: SubgraphRequestInit): Promise<SubgraphResponse> {
+    const { pool, path } = targetOf(url);
+    let text: string;
+    let status: number;
+    let headers: Record<string, string | string[] | undefined>;
+    try {
+      const response = await pool.request({
+        path,
+        method: (init.method ?? 'POST') as Dispatcher.HttpMethod,
+        headers: init.headers,
+        body: init.body ?? '',
       });
-      req.end(body);
-    });
+      status = response.statusCode;
+      headers = response.headers;
+      text = await response.body.text();
+    } catch (error) {
+      if (error instanceof errors.HeadersTimeoutError || error instanceof errors.BodyTimeoutError) {
+        const timedOut = new Error(`subgraph did not answer within ${timeoutMs} ms: ${url}`);
+        timedOut.name = 'TimeoutError';
+        throw timedOut;
+      }
+      throw error;
+    }
+    return {
+      ok: status >= 200 && status < 300,
+      status,
+      statusText: STATUS_CODES[status] ?? '',
+      url,
+      headers: {
+        get(name) {
+          const value = headers[name.toLowerCase()];
+          return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+        },
+      },
+      text: async () => text,
+      json: async () => JSON.parse(text),
+    };
   }
 
   return fetchSubgraph;
