@@ -77,42 +77,30 @@ export function feedEvents(events: EventClients, posts: PostsStore, logger: Logg
     await posts.editAnnounced(post._id, post.updatedAt);
   }
 
+  /**
+   * Announces, or leaves it to the repair pass: the write it tells of is already stored, so a
+   * failure to publish must not fail the request.
+   */
+  async function orRepairLater(postId: string, what: string, announce: () => Promise<void>) {
+    try {
+      await announce();
+    } catch (error) {
+      logger.warn({ err: error, postId }, `${what} not announced yet; the repair pass will`);
+    }
+  }
+
   return {
-    /** Never fails the create: the post exists, and the repair pass announces it later. */
-    async postCreated(post: PostDoc): Promise<void> {
-      try {
-        await announceCreated(post);
-      } catch (error) {
-        logger.warn(
-          { err: error, postId: post._id },
-          'post creation not announced yet; the repair pass will',
-        );
-      }
-    },
+    /** The post exists; the repair pass announces it if this fails. */
+    postCreated: (post: PostDoc) =>
+      orRepairLater(post._id, 'post creation', () => announceCreated(post)),
 
-    /** Never fails the edit: the caption is saved, and the repair pass announces it later. */
-    async postEdited(post: PostDoc): Promise<void> {
-      try {
-        await announceEdited(post);
-      } catch (error) {
-        logger.warn(
-          { err: error, postId: post._id },
-          'caption edit not announced yet; the repair pass will',
-        );
-      }
-    },
+    /** The caption is saved; the repair pass announces it if this fails. */
+    postEdited: (post: PostDoc) =>
+      orRepairLater(post._id, 'caption edit', () => announceEdited(post)),
 
-    /** Never fails the delete: the post is already hidden, and the repair pass announces it later. */
-    async postDeleted(postId: string, actorId: string): Promise<void> {
-      try {
-        await announceDeleted(postId, actorId);
-      } catch (error) {
-        logger.warn(
-          { err: error, postId },
-          'post deletion not announced yet; the repair pass will',
-        );
-      }
-    },
+    /** The post is already hidden; the repair pass announces it if this fails. */
+    postDeleted: (postId: string, actorId: string) =>
+      orRepairLater(postId, 'post deletion', () => announceDeleted(postId, actorId)),
 
     /**
      * Each kind oldest first, and a post's creation before its edit before its deletion, so that

@@ -127,16 +127,19 @@ test('a deferred part past MAX_RESPONSE_BYTES is replaced by its error, and the 
   const postId = await postWithLongComment();
   const deferred = (copies: number) =>
     `{ post(id: "${postId}") { id ... @defer(label: "later") { comments(first: 1) { edges { node { ${bodies(copies)} } } } } } }`;
-  const send = async (copies: number) => {
-    const response = await fetch(stack.gatewayUrl, {
+  /** POST /graphql from a client that accepts deferred parts. */
+  const ask = async (query: string) =>
+    fetch(stack.gatewayUrl, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
         accept: 'multipart/mixed;deferSpec=20220824, application/json',
         authorization: `Bearer ${await stack.token(author)}`,
       },
-      body: JSON.stringify({ query: deferred(copies) }),
+      body: JSON.stringify({ query }),
     });
+  const send = async (copies: number) => {
+    const response = await ask(deferred(copies));
     assert.match(response.headers.get('content-type') ?? '', /deferSpec=20220824/);
     const text = await response.text();
     assert.ok(text.endsWith('\r\n--graphql--\r\n'));
@@ -157,17 +160,9 @@ test('a deferred part past MAX_RESPONSE_BYTES is replaced by its error, and the 
   assert.deepEqual(rest, []);
 
   // An oversized first part: the answer is that error alone, as JSON, as for any query.
-  const response = await fetch(stack.gatewayUrl, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'multipart/mixed;deferSpec=20220824, application/json',
-      authorization: `Bearer ${await stack.token(author)}`,
-    },
-    body: JSON.stringify({
-      query: `{ post(id: "${postId}") { comments(first: 1) { edges { node { ${bodies(60)} } } } ... @defer { id } } }`,
-    }),
-  });
+  const response = await ask(
+    `{ post(id: "${postId}") { comments(first: 1) { edges { node { ${bodies(60)} } } } ... @defer { id } } }`,
+  );
   assert.match(response.headers.get('content-type') ?? '', /application\/json/);
   const whole = (await response.json()) as { data: unknown; errors: any[] };
   assert.equal(whole.data, null);
