@@ -23,6 +23,7 @@ import {
 import { isDefer, type DeferredSupergraph } from './deferred-plans.js';
 import {
   instancesAt,
+  isRecord,
   mergeInto,
   shapeDeferred,
   valueAt,
@@ -60,9 +61,6 @@ const SEED_FETCH: FetchNode = {
   operationName: undefined,
   operationKind: OperationTypeNode.QUERY,
 };
-
-const isRecord = (value: unknown): value is Data =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * The raw data of one request (keyed by response name, `__typename` and keys included, as the

@@ -156,7 +156,7 @@ export function mergeInto(target: Data, source: Data): void {
   }
 }
 
-const isRecord = (value: unknown): value is Data =>
+export const isRecord = (value: unknown): value is Data =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const BUBBLE = Symbol('null bubbles up');
