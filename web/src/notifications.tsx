@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { NotificationFieldsFragment } from './gql/graphql';
 import { MarkNotificationsRead, NotificationsChanged, NotificationsQuery } from './operations';
 
@@ -57,6 +57,7 @@ function NotificationList({ onRead }: { onRead: (unread: number) => void }) {
   });
   const [markRead] = useMutation(MarkNotificationsRead);
   const edges = data?.notifications.edges ?? [];
+  const readWhenShown = useReadWhenShown(edges);
   const newest = edges[0]?.node.id;
   const unreadShown = (data?.notifications.unreadCount ?? 0) > 0;
   useEffect(() => {
@@ -79,8 +80,8 @@ function NotificationList({ onRead }: { onRead: (unread: number) => void }) {
           <li
             key={node.id}
             data-testid="notification"
-            data-read={node.read}
-            className={node.read ? 'read' : 'unread'}
+            data-read={readWhenShown.get(node.id)}
+            className={readWhenShown.get(node.id) ? 'read' : 'unread'}
           >
             <span data-testid="notification-text">{describe(node)}</span>{' '}
             <time dateTime={node.updatedAt}>{new Date(node.updatedAt).toLocaleString()}</time>
@@ -99,6 +100,17 @@ function NotificationList({ onRead }: { onRead: (unread: number) => void }) {
       )}
     </section>
   );
+}
+
+/**
+ * Each item's `read` as the list first showed it. The cache changes it under the open list: the
+ * mark's own push (`notificationsChanged.latest`) is the same normalized notification, now read.
+ */
+function useReadWhenShown(edges: { node: NotificationFieldsFragment }[]): Map<string, boolean> {
+  const shown = useRef(new Map<string, boolean>());
+  for (const { node } of edges)
+    if (!shown.current.has(node.id)) shown.current.set(node.id, node.read);
+  return shown.current;
 }
 
 /** "bob and 3 others liked your post", "bob commented: …". */
