@@ -49,6 +49,11 @@ export function createMetrics(service: string) {
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
       registers,
     }),
+    writesRefused: new Counter({
+      name: 'writes_refused_total',
+      help: 'Writes refused with OVERLOADED before they started, past WRITES_MAX_IN_FLIGHT',
+      registers,
+    }),
     cache: new Counter({
       name: 'cache_requests_total',
       help: 'Redis cache lookups by cache and outcome (hit, miss, skipped while Redis is away, error)',

@@ -1,5 +1,6 @@
 import type { PostDirectory } from '../../platform/post-directory.js';
 import type { RequestBase } from '../../platform/subgraph.js';
+import type { WriteAdmission } from '../../platform/write-admission.js';
 import { commentsLoaders, type CommentsLoaders } from './loaders.js';
 import type { CommentsEvents } from './events.js';
 import type { CommentsStores } from './stores.js';
@@ -8,17 +9,20 @@ export interface CommentsContext extends RequestBase {
   stores: CommentsStores;
   events: CommentsEvents;
   loaders: CommentsLoaders;
+  writes: WriteAdmission;
 }
 
 export function commentsContext(
   stores: CommentsStores,
   events: CommentsEvents,
   posts: PostDirectory,
+  writes: WriteAdmission,
 ) {
   return (base: RequestBase): CommentsContext => ({
     ...base,
     stores,
     events,
+    writes,
     loaders: commentsLoaders(
       stores,
       {

@@ -6,6 +6,7 @@ import {
   type SubgraphServiceDeps,
 } from '../../platform/subgraph.js';
 import { postDirectory } from '../../platform/post-directory.js';
+import { writeAdmission } from '../../platform/write-admission.js';
 import { commentsContext } from './context.js';
 import { commentsEvents } from './events.js';
 import { resolvers } from './resolvers/index.js';
@@ -15,6 +16,8 @@ export interface CommentsDeps extends SubgraphServiceDeps {
   cache: Cache;
   /** The feed subgraph, the source of truth for which posts exist and who wrote them. */
   feedUrl: string;
+  /** Comment writes in flight beyond which one is refused with OVERLOADED. */
+  writesMaxInFlight: number;
 }
 
 export function startComments(deps: CommentsDeps): Promise<RunningService> {
@@ -29,6 +32,7 @@ export function startComments(deps: CommentsDeps): Promise<RunningService> {
       stores,
       events,
       postDirectory({ feedUrl: deps.feedUrl }, deps.events.metrics),
+      writeAdmission(deps.writesMaxInFlight, deps.events.metrics),
     ),
     postEvents: forgetDeletedPosts((postId) => stores.forgetPost(postId)),
   });

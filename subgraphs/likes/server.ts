@@ -32,7 +32,7 @@ export function startLikes(deps: LikesDeps): Promise<RunningService> {
       stores,
       events,
       postDirectory({ feedUrl: deps.feedUrl }, deps.events.metrics),
-      writeAdmission(deps.writesMaxInFlight),
+      writeAdmission(deps.writesMaxInFlight, deps.events.metrics),
     ),
     postEvents: forgetDeletedPosts((postId) => stores.forgetPost(postId)),
   });

@@ -1,12 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { sample } from '../helpers/metrics.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
 import { shardOfId } from '../../platform/ids.js';
 import { assertError, createPost, uid } from './support.js';
 
 let stack: TestStack;
 
-// Two likes in flight at most, so that a burst through the gateway is sure to exceed it.
+// Two writes in flight at most, so that a burst through the gateway is sure to exceed it.
 before(async () => {
   stack = await startStack({ writesMaxInFlight: 2 });
 });
@@ -17,6 +18,8 @@ after(async () => {
 
 const LIKE = `mutation Like($p: ID!) { likePost(postId: $p) { id likeCount viewerHasLiked } }`;
 const COUNT = `query Count($p: ID!) { post(id: $p) { likeCount } }`;
+const COMMENT = `mutation Comment($p: ID!, $body: String!) { addComment(postId: $p, body: $body) { id } }`;
+const COMMENTS = `query Comments($p: ID!) { post(id: $p) { commentCount comments(first: 100) { edges { node { body } } } } }`;
 
 function likeRows(postId: string, userIds?: string[]): Promise<number> {
   return stack.mongo
@@ -29,8 +32,9 @@ function likeRows(postId: string, userIds?: string[]): Promise<number> {
     });
 }
 
-describe('write admission (likes in flight per process)', () => {
+describe('write admission (likes and comments in flight per process)', () => {
   test('likes beyond the bound are OVERLOADED with a retry hint, and leave no row and no count', async () => {
+    const refusedBefore = await sample(stack.urls.likes, 'writes_refused_total');
     const post = await createPost(stack, uid('author'));
     const fans = Array.from({ length: 60 }, () => uid('fan'));
     await Promise.all(fans.map((fan) => stack.token(fan)));
@@ -52,6 +56,39 @@ describe('write admission (likes in flight per process)', () => {
     assert.equal(await likeRows(post.id), liked.length);
     const data: any = ok(await stack.gql(COUNT, { p: post.id }));
     assert.equal(data.post.likeCount, liked.length);
+    assert.equal(
+      (await sample(stack.urls.likes, 'writes_refused_total')) - refusedBefore,
+      shed.length,
+    );
+  });
+
+  test('comments beyond the bound are OVERLOADED too, and leave no comment and no count', async () => {
+    const post = await createPost(stack, uid('author'));
+    const fans = Array.from({ length: 60 }, () => uid('fan'));
+    await Promise.all(fans.map((fan) => stack.token(fan)));
+    const refusedBefore = await sample(stack.urls.comments, 'writes_refused_total');
+    const results = await Promise.all(
+      fans.map((fan) => stack.gql(COMMENT, { p: post.id, body: `from ${fan}` }, { as: fan })),
+    );
+    const shed = fans.filter((_fan, n) => results[n]?.errors);
+    const kept = fans.filter((_fan, n) => !results[n]?.errors);
+    assert.ok(shed.length > 0, 'a burst of 60 comments over a bound of 2 shed none');
+    assert.ok(kept.length > 0, 'the bound let no comment through');
+    for (const result of results) {
+      if (!result.errors) continue;
+      assertError(result, 'OVERLOADED');
+      assert.equal((result.errors[0]?.extensions as { retryAfter?: unknown })?.retryAfter, 1);
+    }
+    const data: any = ok(await stack.gql(COMMENTS, { p: post.id }));
+    assert.equal(data.post.commentCount, kept.length);
+    assert.deepEqual(
+      data.post.comments.edges.map((edge: any) => edge.node.body).sort(),
+      kept.map((fan) => `from ${fan}`).sort(),
+    );
+    assert.equal(
+      (await sample(stack.urls.comments, 'writes_refused_total')) - refusedBefore,
+      shed.length,
+    );
   });
 
   test('likes one at a time, as normal traffic sends them, are never refused', async () => {

@@ -115,7 +115,7 @@ export interface StackOptions {
   rateLimits?: RateLimits;
   /** How often the subgraphs' repair pass runs, and after how long it finishes a row (60 s). */
   repairIntervalMs?: number;
-  /** The likes subgraph's bound on likes in flight (`WRITES_MAX_IN_FLIGHT`'s default). */
+  /** The likes and comments subgraphs' bound on writes in flight (`WRITES_MAX_IN_FLIGHT`'s default). */
   writesMaxInFlight?: number;
   /** Caps on sockets and subscriptions of the in-process gateways, over the defaults below. */
   subscriptions?: Partial<SubscriptionLimits>;
@@ -241,6 +241,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       db: db('comments'),
       ...(await withCache('comments')),
       feedUrl: feed.url,
+      writesMaxInFlight: options.writesMaxInFlight ?? DEFAULT_WRITES_MAX_IN_FLIGHT,
     }),
   );
   services.push(comments);

@@ -31,43 +31,49 @@ export const Mutation = {
   ) {
     const viewerId = requireViewer(context);
     const body = checkBody(args.body);
-    const post = isEntityId(args.postId) ? await context.loaders.posts.load(args.postId) : null;
-    if (!post) throw notFound(`No post with id "${args.postId}"`);
-    const { comment, count } = await context.stores.comments.add(post, viewerId, body);
-    await context.events.commentChanged('comment.created', comment, viewerId, count);
-    // The answer carries this write's own recount, never a cached count a rollback left ahead.
-    context.loaders.commentCounts.clear(post.id).prime(post.id, count.value);
-    return comment;
+    return context.writes.run(async () => {
+      const post = isEntityId(args.postId) ? await context.loaders.posts.load(args.postId) : null;
+      if (!post) throw notFound(`No post with id "${args.postId}"`);
+      const { comment, count } = await context.stores.comments.add(post, viewerId, body);
+      await context.events.commentChanged('comment.created', comment, viewerId, count);
+      // The answer carries this write's own recount, never a cached count a rollback left ahead.
+      context.loaders.commentCounts.clear(post.id).prime(post.id, count.value);
+      return comment;
+    });
   },
 
   async editComment(_root: unknown, args: { id: string; body: string }, context: CommentsContext) {
     const viewerId = requireViewer(context);
     const body = checkBody(args.body);
-    const comment = await existingComment(context, args.id);
-    if (comment.authorId !== viewerId) throw forbidden('Only the author can edit this comment');
-    const edited = await context.stores.comments.edit(args.id, viewerId, body);
-    if (!edited) throw notFound(`No comment with id "${args.id}"`);
-    const commentCount = await context.stores.counts.current(edited.postId);
-    context.loaders.commentCounts.clear(edited.postId).prime(edited.postId, commentCount);
-    await context.events.commentChanged('comment.edited', edited, viewerId, {
-      value: commentCount,
-      seq: 0,
+    return context.writes.run(async () => {
+      const comment = await existingComment(context, args.id);
+      if (comment.authorId !== viewerId) throw forbidden('Only the author can edit this comment');
+      const edited = await context.stores.comments.edit(args.id, viewerId, body);
+      if (!edited) throw notFound(`No comment with id "${args.id}"`);
+      const commentCount = await context.stores.counts.current(edited.postId);
+      context.loaders.commentCounts.clear(edited.postId).prime(edited.postId, commentCount);
+      await context.events.commentChanged('comment.edited', edited, viewerId, {
+        value: commentCount,
+        seq: 0,
+      });
+      // New mentions in the edit; the repair pass announces it if this cannot.
+      await context.stores.comments.announceEdit(edited, commentCount);
+      return edited;
     });
-    // New mentions in the edit; the repair pass announces it if this cannot.
-    await context.stores.comments.announceEdit(edited, commentCount);
-    return edited;
   },
 
   async deleteComment(_root: unknown, args: { id: string }, context: CommentsContext) {
     const viewerId = requireViewer(context);
-    const comment = await existingComment(context, args.id);
-    if (comment.authorId !== viewerId && comment.postAuthorId !== viewerId) {
-      throw forbidden("Only the comment's author or the post's author can delete this comment");
-    }
-    const count = await context.stores.comments.delete(args.id);
-    if (!count) throw notFound(`No comment with id "${args.id}"`);
-    await context.events.commentChanged('comment.deleted', comment, viewerId, count);
-    context.loaders.commentCounts.clear(comment.postId).prime(comment.postId, count.value);
-    return args.id;
+    return context.writes.run(async () => {
+      const comment = await existingComment(context, args.id);
+      if (comment.authorId !== viewerId && comment.postAuthorId !== viewerId) {
+        throw forbidden("Only the comment's author or the post's author can delete this comment");
+      }
+      const count = await context.stores.comments.delete(args.id);
+      if (!count) throw notFound(`No comment with id "${args.id}"`);
+      await context.events.commentChanged('comment.deleted', comment, viewerId, count);
+      context.loaders.commentCounts.clear(comment.postId).prime(comment.postId, count.value);
+      return args.id;
+    });
   },
 };
