@@ -289,3 +289,55 @@ test('uploading a PNG makes a post that shows its image', async () => {
   assert.equal(width, 320);
   assert.ok(src.startsWith(`${new URL(stack.gatewayUrl).origin}/media/`), src);
 });
+
+test('a like refused with OVERLOADED goes again after its retryAfter, and sticks', async () => {
+  const id = postIds[postIds.length - 2] as string;
+  const likesSent: number[] = [];
+  // The first like answered as the likes subgraph answers past WRITES_MAX_IN_FLIGHT: nothing written.
+  await bob.page.route(/\/graphql$/, async (route) => {
+    if (!route.request().postData()?.includes('"operationName":"LikePost"'))
+      return route.fallback();
+    likesSent.push(Date.now());
+    if (likesSent.length > 1) return route.fallback();
+    await route.fulfill({
+      contentType: 'application/json',
+      headers: { 'access-control-allow-origin': new URL(web.url).origin },
+      body: JSON.stringify({
+        data: { likePost: null },
+        errors: [
+          {
+            message: 'Too many writes in progress; retry in 1 s',
+            path: ['likePost'],
+            extensions: { code: 'OVERLOADED', retryAfter: 1 },
+          },
+        ],
+      }),
+    });
+  });
+  try {
+    const bobs = post(bob.page, id);
+    await bobs.getByTestId('like-button').click();
+    await until('the like sent again', () => likesSent.length === 2, 5_000);
+    const waited = (likesSent[1] as number) - (likesSent[0] as number);
+    assert.ok(waited >= 1_000, `sent again after ${waited} ms, before the 1 s it was told`);
+    trusted.only = false; // for the test's own query, not one of the app's
+    try {
+      await until('the like written', async () => {
+        const { post: liked } = ok(
+          await stack.gql(
+            'query($id: ID!) { post(id: $id) { likeCount viewerHasLiked } }',
+            { id },
+            { as: 'bob' },
+          ),
+        );
+        return liked.likeCount === 1 && liked.viewerHasLiked === true;
+      });
+    } finally {
+      trusted.only = true;
+    }
+    await bobs.locator('[data-testid=like-button][aria-pressed=true]').waitFor();
+    await bobs.locator('[data-testid=like-count]', { hasText: /^1$/ }).waitFor();
+  } finally {
+    await bob.page.unroute(/\/graphql$/);
+  }
+});

@@ -13,6 +13,7 @@ import { relayStylePagination } from '@apollo/client/utilities';
 import type { DocumentNode } from 'graphql';
 import { OperationTypeNode } from 'graphql';
 import { createClient } from 'graphql-ws';
+import { mergeMap, of, timer, type Observable } from 'rxjs';
 import { setLinkState } from './connection';
 import type { Session } from './session';
 
@@ -26,6 +27,29 @@ function documentHash(document: DocumentNode): string {
   if (!hash) throw new Error('an operation without a codegen hash: run npm run web:codegen');
   return hash.replace(/^sha256:/, '');
 }
+
+/** Times a write refused with OVERLOADED is sent again before its refusal is the answer. */
+const OVERLOADED_ATTEMPTS = 3;
+
+/**
+ * A write refused with OVERLOADED wrote nothing (the API says so): it goes again after the
+ * `retryAfter` seconds the refusal names, stretched by up to a half at random so that the clients
+ * refused together do not come back together. Meanwhile the optimistic answer stays on screen.
+ */
+const retryOverloaded = new ApolloLink((operation, forward) => {
+  const attempt = (made: number): Observable<ApolloLink.Result> =>
+    forward(operation).pipe(
+      mergeMap((result) => {
+        const refusal = result.errors?.find((error) => error.extensions?.code === 'OVERLOADED');
+        if (!refusal || made >= OVERLOADED_ATTEMPTS) return of(result);
+        const seconds = Number(refusal.extensions?.retryAfter) || 1;
+        return timer(seconds * 1_000 * (1 + Math.random() / 2)).pipe(
+          mergeMap(() => attempt(made + 1)),
+        );
+      }),
+    );
+  return attempt(1);
+});
 
 /** graphql-ws's close code for a missing, bad or expired token. */
 const CLOSE_UNAUTHORIZED = 4401;
@@ -80,6 +104,7 @@ export function createApolloClient(
   });
   const link = ApolloLink.from([
     signedOut,
+    retryOverloaded,
     new PersistedQueryLink({
       generateHash: documentHash,
       useGETForHashedQueries: true,
