@@ -341,3 +341,37 @@ test('a like refused with OVERLOADED goes again after its retryAfter, and sticks
     await bob.page.unroute(/\/graphql$/);
   }
 });
+
+test('a like over the rate budget is taken back, and a notice says when to try again', async () => {
+  const id = postIds[postIds.length - 3] as string;
+  // As the gateway answers past the mutation budget: 429, Retry-After, RATE_LIMITED.
+  await bob.page.route(/\/graphql$/, (route) =>
+    route.request().postData()?.includes('"operationName":"LikePost"')
+      ? route.fulfill({
+          status: 429,
+          contentType: 'application/json',
+          headers: { 'access-control-allow-origin': new URL(web.url).origin, 'retry-after': '30' },
+          body: JSON.stringify({
+            errors: [
+              {
+                message: 'Too many requests; retry in 30 s',
+                extensions: { code: 'RATE_LIMITED', retryAfter: 30 },
+              },
+            ],
+          }),
+        })
+      : route.fallback(),
+  );
+  try {
+    const bobs = post(bob.page, id);
+    await bobs.getByTestId('like-button').click();
+    await bob.page
+      .getByTestId('notice')
+      .filter({ hasText: 'Too many actions: your like did not go through. Try again in 30 s.' })
+      .waitFor({ timeout: 5_000 });
+    await bobs.locator('[data-testid=like-button][aria-pressed=false]').waitFor();
+    assert.equal(await bobs.getByTestId('like-count').textContent(), '0');
+  } finally {
+    await bob.page.unroute(/\/graphql$/);
+  }
+});

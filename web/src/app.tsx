@@ -4,6 +4,7 @@ import { createApolloClient } from './apollo';
 import type { AppConfig } from './config';
 import { Feed } from './feed';
 import { NewPost } from './new-post';
+import { Notice } from './notice';
 import { NotificationBell } from './notifications';
 import { forgetSession, storedSession, type Session } from './session';
 import { SignIn } from './sign-in';
@@ -37,6 +38,7 @@ export function App({ config }: { config: AppConfig }) {
         </button>
       </header>
       <StatusBar />
+      <Notice />
       <main>
         <NewPost gatewayUrl={config.gatewayUrl} token={session.token} />
         <Feed />

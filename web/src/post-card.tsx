@@ -1,6 +1,7 @@
 import { useMutation } from '@apollo/client/react';
 import { useState } from 'react';
 import { Comments } from './comments';
+import { tellNotSaved } from './notice';
 import type { PostFieldsFragment } from './gql/graphql';
 import { LikePost, UnlikePost } from './operations';
 
@@ -21,17 +22,18 @@ export function PostCard(props: {
       viewerHasLiked: liked,
     };
     const variables = { postId: post.id };
-    // A failure rolls the optimistic answer back by itself; the status bar or the retry says why.
+    // A failure rolls the optimistic answer back by itself (after the retries of an OVERLOADED
+    // refusal, web/src/apollo.ts); the notice says why.
     if (liked)
-      void like({
+      like({
         variables,
         optimisticResponse: { __typename: 'Mutation', likePost: optimistic },
-      });
+      }).catch((error: unknown) => tellNotSaved('your like', error));
     else
-      void unlike({
+      unlike({
         variables,
         optimisticResponse: { __typename: 'Mutation', unlikePost: optimistic },
-      });
+      }).catch((error: unknown) => tellNotSaved('taking back your like', error));
   };
   return (
     <article className="post" data-testid="post" data-post-id={post.id} ref={props.observe}>
