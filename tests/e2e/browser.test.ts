@@ -290,29 +290,60 @@ test('uploading a PNG makes a post that shows its image', async () => {
   assert.ok(src.startsWith(`${new URL(stack.gatewayUrl).origin}/media/`), src);
 });
 
-test('a like refused with OVERLOADED goes again after its retryAfter, and sticks', async () => {
-  const id = postIds[postIds.length - 2] as string;
-  const likesSent: number[] = [];
-  // The first like answered as the likes subgraph answers past WRITES_MAX_IN_FLIGHT: nothing written.
-  await bob.page.route(/\/graphql$/, async (route) => {
+/**
+ * Bob's `LikePost` requests, answered by `answer` (a refusal to send instead, or undefined to let
+ * the request through) until the returned function removes the route.
+ */
+async function interceptBobsLikes(
+  answer: () =>
+    | {
+        status: number;
+        code: string;
+        retryAfter: number;
+        message: string;
+        headers?: Record<string, string>;
+      }
+    | undefined,
+) {
+  await bob.page.route(/\/graphql$/, (route) => {
     if (!route.request().postData()?.includes('"operationName":"LikePost"'))
       return route.fallback();
-    likesSent.push(Date.now());
-    if (likesSent.length > 1) return route.fallback();
-    await route.fulfill({
+    const refusal = answer();
+    if (!refusal) return route.fallback();
+    return route.fulfill({
+      status: refusal.status,
       contentType: 'application/json',
-      headers: { 'access-control-allow-origin': new URL(web.url).origin },
+      headers: { 'access-control-allow-origin': new URL(web.url).origin, ...refusal.headers },
+      // A 200 is a refusal from inside execution (the field null, the error at its path); any
+      // other status, one before execution, errors alone.
       body: JSON.stringify({
-        data: { likePost: null },
+        ...(refusal.status === 200 && { data: { likePost: null } }),
         errors: [
           {
-            message: 'Too many writes in progress; retry in 1 s',
-            path: ['likePost'],
-            extensions: { code: 'OVERLOADED', retryAfter: 1 },
+            message: refusal.message,
+            ...(refusal.status === 200 && { path: ['likePost'] }),
+            extensions: { code: refusal.code, retryAfter: refusal.retryAfter },
           },
         ],
       }),
     });
+  });
+  return () => bob.page.unroute(/\/graphql$/);
+}
+
+test('a like refused with OVERLOADED goes again after its retryAfter, and sticks', async () => {
+  const id = postIds[postIds.length - 2] as string;
+  const likesSent: number[] = [];
+  // The first like answered as the likes subgraph answers past WRITES_MAX_IN_FLIGHT: nothing written.
+  const stop = await interceptBobsLikes(() => {
+    likesSent.push(Date.now());
+    if (likesSent.length > 1) return undefined;
+    return {
+      status: 200,
+      code: 'OVERLOADED',
+      retryAfter: 1,
+      message: 'Too many writes in progress; retry in 1 s',
+    };
   });
   try {
     const bobs = post(bob.page, id);
@@ -338,40 +369,45 @@ test('a like refused with OVERLOADED goes again after its retryAfter, and sticks
     await bobs.locator('[data-testid=like-button][aria-pressed=true]').waitFor();
     await bobs.locator('[data-testid=like-count]', { hasText: /^1$/ }).waitFor();
   } finally {
-    await bob.page.unroute(/\/graphql$/);
+    await stop();
   }
 });
 
 test('a like over the rate budget is taken back, and a notice says when to try again', async () => {
   const id = postIds[postIds.length - 3] as string;
   // As the gateway answers past the mutation budget: 429, Retry-After, RATE_LIMITED.
-  await bob.page.route(/\/graphql$/, (route) =>
-    route.request().postData()?.includes('"operationName":"LikePost"')
-      ? route.fulfill({
-          status: 429,
-          contentType: 'application/json',
-          headers: { 'access-control-allow-origin': new URL(web.url).origin, 'retry-after': '30' },
-          body: JSON.stringify({
-            errors: [
-              {
-                message: 'Too many requests; retry in 30 s',
-                extensions: { code: 'RATE_LIMITED', retryAfter: 30 },
-              },
-            ],
-          }),
-        })
-      : route.fallback(),
-  );
+  const stop = await interceptBobsLikes(() => ({
+    status: 429,
+    code: 'RATE_LIMITED',
+    retryAfter: 30,
+    message: 'Too many requests; retry in 30 s',
+    headers: { 'retry-after': '30' },
+  }));
   try {
     const bobs = post(bob.page, id);
     await bobs.getByTestId('like-button').click();
-    await bob.page
+    const notice = bob.page
       .getByTestId('notice')
-      .filter({ hasText: 'Too many actions: your like did not go through. Try again in 30 s.' })
-      .waitFor({ timeout: 5_000 });
+      .filter({ hasText: 'Too many actions: your like did not go through. Try again in 30 s.' });
+    await notice.waitFor({ timeout: 5_000 });
+    // Where bob is looking (the post he liked is well down the feed), and on top of the posts.
+    const box = await notice.boundingBox();
+    const viewport = bob.page.viewportSize();
+    assert.ok(
+      box && viewport && box.y >= 0 && box.y + box.height <= viewport.height,
+      `the notice is off screen at ${JSON.stringify(box)}`,
+    );
+    const onTop = await notice.evaluate(
+      (element: any, { x, y }) => {
+        const doc = (globalThis as any).document;
+        return element.contains(doc.elementFromPoint(x, y));
+      },
+      { x: box.x + box.width / 2, y: box.y + box.height / 2 },
+    );
+    assert.ok(onTop, 'the notice is covered by the feed');
     await bobs.locator('[data-testid=like-button][aria-pressed=false]').waitFor();
     assert.equal(await bobs.getByTestId('like-count').textContent(), '0');
   } finally {
-    await bob.page.unroute(/\/graphql$/);
+    await stop();
   }
 });

@@ -55,7 +55,7 @@ function subscribe(listener: () => void) {
   return () => listeners.delete(listener);
 }
 
-/** The latest notice, for a few seconds. */
+/** The latest notice, for a few seconds, at the bottom of the screen. */
 export function Notice() {
   const message = useSyncExternalStore(subscribe, () => current);
   if (!message) return null;
