@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GraphQLError } from 'graphql';
+import { writeBatched } from './batched-writes.js';
 import type { ConnectionCaps } from './connection-caps.js';
 import type { LiveSubscriptions } from './live-subscriptions.js';
 import { CUT_OFF_GRACE_MS, type SlowReaders } from './slow-readers.js';
@@ -84,7 +85,7 @@ export class MultipartSubscriptions {
             res.once('close', () => clearTimeout(destroy));
             return;
           }
-          res.write(`${PART_HEADERS}${json}${DELIMITER}`);
+          writeBatched(res, `${PART_HEADERS}${json}${DELIMITER}`);
         };
         // The first part tells the client the subscription is live before any event comes.
         part('{}');

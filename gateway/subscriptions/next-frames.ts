@@ -1,13 +1,14 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
+import { writeBatched } from './batched-writes.js';
 
 /** FIN and the text opcode: a whole message in one frame. */
 const FIN_TEXT = 0x81;
 const CLOSE_BRACE = 0x7d;
 
 /**
- * Writes graphql-ws `next` messages of one subscription as pre-built WebSocket frames, one
- * `write` per message. Sent through ws, each delivery re-encoded the shared payload string and
+ * Writes graphql-ws `next` messages of one subscription as pre-built WebSocket frames, consecutive
+ * ones to a socket in one system call (`writeBatched`). Sent through ws, each delivery re-encoded the shared payload string and
  * wrote the frame header and body as two chunks (a corked writev); here the payload is encoded once
  * per event (every subscriber of a selection is handed the same string) and only the subscription's
  * own id is copied around it. Frames go straight to the upgraded TCP socket, which is sound because
@@ -40,7 +41,7 @@ export class NextFrames {
       ws.send(`{"id":${JSON.stringify(this.id)},"type":"next","payload":${payload}}`);
       return;
     }
-    raw.write(this.frame(NextFrames.encode(payload)));
+    writeBatched(raw, this.frame(NextFrames.encode(payload)));
   }
 
   /** The payload's UTF-8 bytes; the last one is kept, as the next subscriber likely sends it too. */

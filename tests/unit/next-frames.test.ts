@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { Writable, type Duplex } from 'node:stream';
 import { test } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
+import { writeBatched } from '../../gateway/subscriptions/batched-writes.js';
 import { NextFrames } from '../../gateway/subscriptions/next-frames.js';
 
 /** A server socket with its upgraded TCP socket, and a client that collects what it receives. */
@@ -60,4 +61,26 @@ test('nothing is written once the transport says the socket may not be written',
   new NextFrames(ws, raw, '1', () => false).send('{"data":{}}');
   await close();
   assert.deepEqual(received, []);
+});
+
+test('consecutive batched writes to one stream leave in one write, and in order', async () => {
+  const calls: string[][] = [];
+  const sink = () =>
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        calls.push([String(chunk)]);
+        done();
+      },
+      writev(chunks, done) {
+        calls.push(chunks.map(({ chunk }) => String(chunk)));
+        done();
+      },
+    });
+  const [a, b] = [sink(), sink()];
+  writeBatched(a, 'a1');
+  writeBatched(a, 'a2');
+  writeBatched(b, 'b1');
+  writeBatched(a, 'a3');
+  await new Promise((resolve) => process.nextTick(resolve));
+  assert.deepEqual(calls, [['a1', 'a2'], ['b1'], ['a3']]);
 });
