@@ -155,8 +155,14 @@ export class PostCountsHub {
   }
 
   private schedule(entry: Entry): void {
-    if (entry.dueAt !== undefined) return; // the trailing push will carry this change
     const now = Date.now();
+    if (entry.dueAt !== undefined) {
+      if (now <= entry.dueAt) return; // the beat will carry this change
+      // The beat is overdue: a fan-out has held the event loop past it. The post goes now, so
+      // that posts pushed as their events come cannot starve it.
+      this.beats.get(entry.dueAt)?.delete(entry);
+      return this.push(entry, now);
+    }
     const interval = this.minIntervalMs;
     if (now - entry.lastPushAt >= interval) return this.push(entry, now);
     const at = Math.ceil((entry.lastPushAt + interval / 2) / interval) * interval;

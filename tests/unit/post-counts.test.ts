@@ -95,3 +95,19 @@ test('a listener that leaves before its beat is not pushed to', async (t) => {
   mock.timers.tick(INTERVAL_MS);
   assert.deepEqual(heard, [0, 1]);
 });
+
+test('a post whose beat is overdue (the event loop was held) is pushed at its next change', async (t) => {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 3_000_000 });
+  t.after(() => mock.timers.reset());
+  const { counts, like } = hub();
+  const heard: number[] = [];
+  const stop = await counts.watch(['p'], (push) => heard.push(push.likeCount));
+  like('p', 1);
+  like('p', 2); // waits for the beat at 3,000,250
+  mock.timers.setTime(3_000_400); // a fan-out held the loop: the beat's timer has not run
+  like('p', 3);
+  assert.deepEqual(heard, [0, 1, 3]);
+  mock.timers.tick(1_000); // the late beat has nothing left to push
+  assert.deepEqual(heard, [0, 1, 3]);
+  await stop();
+});
