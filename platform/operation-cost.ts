@@ -215,16 +215,78 @@ function sizeArgument(
   return undefined;
 }
 
+/** Costs already measured, per operation: the variables they read, and a cost per their values. */
+interface Measured {
+  schema: GraphQLSchema;
+  /** The variables the measure read, in the order it read them. */
+  reads: string[];
+  byValues: Map<string, OperationCost>;
+}
+
 /**
- * Measures `operation` of `document` against `schema`. Each fragment is measured once per use
- * context and reused, so a document built to explode (fragments that spread each other many times)
- * costs linear time to measure; counts may reach Infinity, never wrap.
+ * Costs of operations seen before. Apollo Server hands the same parsed document for the same text
+ * (its document cache), so a client's repeated operation is measured once; the entry lives as long
+ * as the document does.
+ */
+const measuredCosts = new WeakMap<OperationDefinitionNode, Measured>();
+
+/** Most variants of one operation's cost kept (an `_entities` batch of each size is one). */
+const MAX_VARIANTS = 64;
+
+/**
+ * What of a variable's value can change a cost: a number (a size argument), a list's length (the
+ * representations of `_entities`), or only its kind; the measure reads nothing else of it.
+ */
+function costKeyOf(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (Array.isArray(value)) return `[${value.length}]`;
+  return value === null ? 'null' : typeof value;
+}
+
+/**
+ * Measures `operation` of `document` against `schema`, or finds it measured: the same operation
+ * with the same values of the variables its measure read (see `costKeyOf`) costs the same.
  */
 export function operationCost(
   schema: GraphQLSchema,
   document: DocumentNode,
   operation: OperationDefinitionNode,
   variables: Record<string, unknown> = {},
+): OperationCost {
+  const known = measuredCosts.get(operation);
+  const key = known?.reads.map((name) => costKeyOf(variables[name])).join(',');
+  const hit = known?.schema === schema ? known.byValues.get(key as string) : undefined;
+  if (hit) return hit;
+  const reads: string[] = [];
+  // Records the variables the measure reads: their values are all a cost depends on beyond the
+  // document, which makes them the cache key.
+  const recording = new Proxy(variables, {
+    get(target, name) {
+      if (typeof name === 'string' && !reads.includes(name)) reads.push(name);
+      return Reflect.get(target, name) as unknown;
+    },
+  });
+  const cost = measure(schema, document, operation, recording);
+  const entry =
+    known?.schema === schema && known.reads.join(',') === reads.join(',')
+      ? known
+      : { schema, reads, byValues: new Map<string, OperationCost>() };
+  if (entry.byValues.size >= MAX_VARIANTS) entry.byValues.clear();
+  entry.byValues.set(reads.map((name) => costKeyOf(variables[name])).join(','), cost);
+  measuredCosts.set(operation, entry);
+  return cost;
+}
+
+/**
+ * Measures `operation` of `document` against `schema`. Each fragment is measured once per use
+ * context and reused, so a document built to explode (fragments that spread each other many times)
+ * costs linear time to measure; counts may reach Infinity, never wrap.
+ */
+function measure(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
 ): OperationCost {
   const weights = weightsOf(schema);
   const fragments = new Map<string, FragmentDefinitionNode>();

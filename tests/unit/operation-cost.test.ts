@@ -167,6 +167,46 @@ test('_entities batches are counted from their representations and capped in sub
   assert.match(check(limits.maxEntities + 1)?.message ?? '', /entities at once/);
 });
 
+test('a document measured again is costed by the values of the variables its measure reads', () => {
+  // One parsed document, as Apollo Server's document cache hands it to every request.
+  const reused = (query: string, schema = api) => {
+    const document = parse(query);
+    const operation = getOperationAST(document) as OperationDefinitionNode;
+    return (variables: Record<string, unknown>) =>
+      operationCost(schema, document, operation, variables);
+  };
+  const pages = reused(
+    `query Q($f: Int, $l: Int) { user(id: "u") { posts(first: $f, last: $l) { edges { node { id } } } } }`,
+  );
+  const fresh = (variables: Record<string, unknown>) =>
+    costOf(
+      `query Q($f: Int, $l: Int) { user(id: "u") { posts(first: $f, last: $l) { edges { node { id } } } } }`,
+      variables,
+    );
+  // Each in turn, so that each is measured after another was kept.
+  for (const variables of [{ f: 5 }, { f: 50 }, { f: 5, l: 90 }, { l: 90 }, { l: 7 }, { f: 50 }]) {
+    assert.deepEqual(pages(variables), fresh(variables), JSON.stringify(variables));
+  }
+  assert.notEqual(pages({ f: 5 }).cost, pages({ f: 50 }).cost);
+
+  const entities = reused(
+    `query E($r: [_Any!]!) { _entities(representations: $r) { ... on Post { id } } }`,
+    feedSubgraph,
+  );
+  const representations = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ __typename: 'Post', id: String(i) }));
+  assert.equal(entities({ r: representations(3) }).entities, 3);
+  assert.equal(entities({ r: representations(40) }).entities, 40);
+  assert.equal(entities({ r: representations(3) }).entities, 3);
+  // The same document against another schema is measured against that one.
+  const document = parse(`{ __schema { types { name } } }`);
+  const operation = getOperationAST(document) as OperationDefinitionNode;
+  assert.notEqual(
+    operationCost(api, document, operation).cost,
+    operationCost(feedSubgraph, document, operation).cost,
+  );
+});
+
 test('subgraph limits leave room for what query planning adds', () => {
   const limits = subgraphLimits(gatewayLimits);
   assert.equal(limits.maxDepth, gatewayLimits.maxDepth + 2);
