@@ -26,6 +26,17 @@ export interface CacheOptions {
   prefix: string;
   timeoutMs: number;
   ttlSeconds: number;
+  /**
+   * The repair interval: each kind is reconciled by one process an interval, whichever asks
+   * first, however many processes share the cache. 30 s when absent.
+   */
+  reconcileEveryMs?: number;
+  /**
+   * Most Redis keys one pass examines for a kind (`CACHE_RECONCILE_KEYS`), so at most as many
+   * cached documents read back from the database; the next pass goes on from there. 20,000
+   * when absent.
+   */
+  reconcileKeysPerPass?: number;
   logger: Logger;
   metrics: Metrics;
 }
@@ -60,6 +71,8 @@ export interface CachedCollection<T> {
   /**
    * Drops every cached document whose version is newer than the one `fetch` finds in the
    * database (or that `fetch` does not find): what a rollback or a restore left. Returns how many.
+   * A call walks the next `reconcileKeysPerPass` keys of the kind, unless another process walked
+   * it less than `reconcileEveryMs` ago.
    */
   reconcile(fetch: (ids: string[]) => Promise<{ id: string; doc: T }[]>): Promise<number>;
 }
@@ -289,12 +302,33 @@ export function connectCache(options: CacheOptions): Cache {
         async reconcile(fetch) {
           if (redis.status !== 'ready') return 0;
           let dropped = 0;
+          const lease = `${options.prefix}:reconcile:${name}`;
+          const cursorKey = `${lease}:cursor`;
           try {
-            // SCAN, not KEYS: the keyspace is walked a batch at a time without blocking Redis.
-            const batches = redis.scanStream({ match: keyOf('*'), count: RECONCILE_BATCH });
-            for await (const keys of batches as AsyncIterable<string[]>) {
+            // Every replica of a subgraph runs repair passes. Were each to walk every key, the
+            // database would read each cached document once per replica per interval; the lease
+            // (kept, not released, for most of an interval) lets one walk an interval.
+            const leaseMs = Math.max(1, Math.floor((options.reconcileEveryMs ?? 30_000) * 0.9));
+            if ((await redis.set(lease, '1', 'PX', leaseMs, 'NX')) !== 'OK') return 0;
+            // SCAN, not KEYS: the keyspace is walked a batch at a time without blocking Redis,
+            // and a pass goes on from where the last one stopped (a cursor is valid across
+            // connections), so a pass costs at most its budget however many keys are cached.
+            let cursor = (await redis.get(cursorKey)) ?? '0';
+            let scanned = 0;
+            do {
+              const [next, keys] = await redis.scan(
+                cursor,
+                'MATCH',
+                keyOf('*'),
+                'COUNT',
+                RECONCILE_BATCH,
+              );
+              cursor = next;
+              scanned += RECONCILE_BATCH;
               if (keys.length > 0) dropped += await dropAhead(keys, fetch);
-            }
+            } while (cursor !== '0' && scanned < (options.reconcileKeysPerPass ?? 20_000));
+            // Kept past the cached documents' lifetime only if nobody walks again meanwhile.
+            await redis.set(cursorKey, cursor, 'EX', options.ttlSeconds);
           } catch (error) {
             // Redis went away mid-walk: the next repair pass walks again.
             failed(name, error);

@@ -24,6 +24,7 @@ export function readServiceEnv(portVariable: string, defaultPort: number) {
     EVENTS_PREFIX: str('ig'),
     CACHE_TTL_SECONDS: int(300, 1, 86_400),
     CACHE_TIMEOUT_MS: int(50, 1, 10_000),
+    CACHE_RECONCILE_KEYS: int(20_000, 500, 10_000_000),
     WRITES_MAX_IN_FLIGHT: int(DEFAULT_WRITES_MAX_IN_FLIGHT, 1, 100_000),
   });
   return {
@@ -43,6 +44,7 @@ export function readServiceEnv(portVariable: string, defaultPort: number) {
     eventsPrefix: env.EVENTS_PREFIX as string,
     cacheTtlSeconds: env.CACHE_TTL_SECONDS as number,
     cacheTimeoutMs: env.CACHE_TIMEOUT_MS as number,
+    cacheReconcileKeys: env.CACHE_RECONCILE_KEYS as number,
     writesMaxInFlight: env.WRITES_MAX_IN_FLIGHT as number,
   };
 }

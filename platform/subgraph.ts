@@ -246,6 +246,8 @@ export async function runSubgraphProcess(
     prefix: `${env.eventsPrefix}:cache`,
     timeoutMs: env.cacheTimeoutMs,
     ttlSeconds: env.cacheTtlSeconds,
+    reconcileEveryMs: env.repairIntervalMs,
+    reconcileKeysPerPass: env.cacheReconcileKeys,
     logger,
     metrics,
   });

@@ -173,6 +173,8 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       // Generous: a loaded test machine must not turn slow Redis answers into cache misses.
       timeoutMs: 2_000,
       ttlSeconds: 300,
+      reconcileEveryMs: options.repairIntervalMs ?? 60_000,
+      reconcileKeysPerPass: 20_000,
       logger,
       metrics,
     });

@@ -13,6 +13,8 @@ const options = {
   prefix,
   timeoutMs: 1_000,
   ttlSeconds: 60,
+  reconcileEveryMs: 60_000,
+  reconcileKeysPerPass: 20_000,
   logger: createLogger('test', 'silent'),
   metrics: createMetrics('test'),
 };
@@ -163,5 +165,72 @@ test('one slow answer is a miss for its own lookup only', async () => {
   } finally {
     await slow.close();
     relay.close();
+  }
+});
+
+/** The database of the reconcile tests: every id at `version`, except those given lower. */
+function database(version: number, behind: Map<string, number> = new Map()) {
+  const asked: string[] = [];
+  const fetch = async (ids: string[]) => {
+    asked.push(...ids);
+    return ids.map((id) => ({ id, doc: { value: id, version: behind.get(id) ?? version } }));
+  };
+  return { asked, fetch };
+}
+
+const versioned = (ids: string[], version: number) =>
+  ids.map((id) => ({ id, doc: { value: id, version } }));
+
+test('one process reconciles a kind an interval, however many share the cache', async () => {
+  const other = connectCache(options);
+  try {
+    await ready(other);
+    const ids = Array.from({ length: 30 }, (_, i) => `shared-${i}`);
+    await cache.of<Versioned>('shared', codec).put(versioned(ids, 5));
+    const [first, second] = [database(5), database(5)];
+    await Promise.all([
+      cache.of<Versioned>('shared', codec).reconcile(first.fetch),
+      other.of<Versioned>('shared', codec).reconcile(second.fetch),
+    ]);
+    // Every key was read back from the database once, by one of the two.
+    assert.deepEqual([...first.asked, ...second.asked].sort(), [...ids].sort());
+    assert.ok(first.asked.length === 0 || second.asked.length === 0);
+    // Within the interval, nobody walks again.
+    const third = database(5);
+    await other.of<Versioned>('shared', codec).reconcile(third.fetch);
+    assert.deepEqual(third.asked, []);
+  } finally {
+    await other.close();
+  }
+});
+
+test('a pass examines at most its budget of keys, and the next goes on from there', async () => {
+  // An interval of 1 ms: each call may walk. 500 keys examined a pass: one SCAN.
+  const small = connectCache({ ...options, reconcileEveryMs: 1, reconcileKeysPerPass: 500 });
+  try {
+    await ready(small);
+    const ids = Array.from({ length: 3_000 }, (_, i) => `budget-${i}`);
+    const kind = small.of<Versioned>('budget', codec);
+    await kind.put(versioned(ids, 5));
+    // A restore put one document back to an older version.
+    const restored = 'budget-1234';
+    const seen = new Set<string>();
+    let passes = 0;
+    let dropped = 0;
+    while (seen.size < ids.length && passes < 50) {
+      await new Promise((resolve) => setTimeout(resolve, 5)); // past the 1 ms lease
+      const pass = database(5, new Map([[restored, 4]]));
+      dropped += await kind.reconcile(pass.fetch);
+      passes += 1;
+      assert.ok(pass.asked.length < ids.length / 2, `one pass read ${pass.asked.length} keys`);
+      pass.asked.forEach((id) => seen.add(id));
+    }
+    // Every key was checked within the passes, the restored one found and dropped.
+    assert.equal(seen.size, ids.length);
+    assert.ok(passes > 2, `${passes} passes`);
+    assert.equal(dropped, 1);
+    assert.equal((await kind.get([restored])).size, 0);
+  } finally {
+    await small.close();
   }
 });
