@@ -8,12 +8,13 @@ const CLOSE_BRACE = 0x7d;
 
 /**
  * Writes graphql-ws `next` messages of one subscription as pre-built WebSocket frames, consecutive
- * ones to a socket in one system call (`writeBatched`). Sent through ws, each delivery re-encoded the shared payload string and
- * wrote the frame header and body as two chunks (a corked writev); here the payload is encoded once
- * per event (every subscriber of a selection is handed the same string) and only the subscription's
- * own id is copied around it. Frames go straight to the upgraded TCP socket, which is sound because
- * the server negotiates no extension (no compression): ws then writes each message synchronously and
- * whole, so frames never interleave. With an extension, messages go through ws as before.
+ * ones to a socket in one system call (`writeBatched`). Sent through ws, each delivery re-encoded
+ * the shared payload string and wrote the frame header and body as two chunks (a corked writev);
+ * here the payload is encoded once per event (every subscriber of a selection is handed the same
+ * string) and only the subscription's own id is copied around it. Frames go straight to the
+ * upgraded TCP socket, which is sound because the server negotiates no extension (no
+ * compression): ws then writes each message synchronously and whole, so frames never interleave.
+ * With an extension, messages go through ws as before.
  */
 export class NextFrames {
   private static lastPayload: string | undefined;
