@@ -25,7 +25,7 @@ export async function watchNotifications(options: {
   let pending: NotificationsPush | undefined;
   // Every change pushes, even with the same count and newest id: that one gained actors.
   const send = (state: NotificationsPush) => {
-    lastPushAt = Date.now();
+    lastPushAt = performance.now();
     options.push(state);
   };
   const flush = () => {
@@ -35,7 +35,9 @@ export async function watchNotifications(options: {
   };
   const unsubscribe = await options.subscribe((event) => {
     pending = { unreadCount: event.unreadCount, latestId: event.latestId };
-    const wait = lastPushAt + options.minIntervalMs - Date.now();
+    // A clock that only goes forward: after a step back of the wall clock, the next push would
+    // have waited for it to catch up.
+    const wait = lastPushAt + options.minIntervalMs - performance.now();
     if (wait <= 0 && !timer) flush();
     else timer ??= setTimeout(flush, Math.max(wait, 0));
   });

@@ -43,13 +43,18 @@ interface Entry extends Counts {
  */
 export class PostCountsHub {
   private readonly entries = new Map<string, Entry>();
-  /** Posts with a change waiting, by the beat (a multiple of `minIntervalMs`) that pushes them. */
+  /** Posts with a change waiting, by the beat (a multiple of `minIntervalMs`, on `now`) that pushes them. */
   private readonly beats = new Map<number, Set<Entry>>();
 
   constructor(
     private readonly shared: SharedSubscriptions,
     private readonly fetchCounts: (postIds: string[]) => Promise<Map<string, Counts>>,
     private readonly minIntervalMs: number,
+    /**
+     * Milliseconds on a clock that only goes forward: on the wall clock, a step back (a resumed
+     * VM, a clock set by hand) would hold every busy post until the clock caught up again.
+     */
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /** How many of these posts nobody in this process watches yet. */
@@ -155,7 +160,7 @@ export class PostCountsHub {
   }
 
   private schedule(entry: Entry): void {
-    const now = Date.now();
+    const now = this.now();
     if (entry.dueAt !== undefined) {
       if (now <= entry.dueAt) return; // the beat will carry this change
       // The beat is overdue: a fan-out has held the event loop past it. The post goes now, so

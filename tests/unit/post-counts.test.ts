@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { mock, test } from 'node:test';
-import type { LikeEvent, Topics } from '../../platform/events.js';
+import type { LikeEvent, NotificationsEvent, Topics } from '../../platform/events.js';
 import type { LiveTopic, PubSub } from '../../platform/pubsub.js';
 import { PostCountsHub, type CountsPush } from '../../gateway/subscriptions/post-counts.js';
 import { SharedSubscriptions } from '../../gateway/subscriptions/shared-subscriptions.js';
+import { watchNotifications } from '../../gateway/subscriptions/notifications.js';
 
 const INTERVAL_MS = 250;
 
@@ -24,6 +25,8 @@ function hub() {
     new SharedSubscriptions(pubsub),
     async () => new Map(),
     INTERVAL_MS,
+    // The mocked wall clock stands for the hub's monotonic one.
+    () => Date.now(),
   );
   const like = (postId: string, likeCount: number) => {
     const event: LikeEvent = {
@@ -110,4 +113,66 @@ test('a post whose beat is overdue (the event loop was held) is pushed at its ne
   mock.timers.tick(1_000); // the late beat has nothing left to push
   assert.deepEqual(heard, [0, 1, 3]);
   await stop();
+});
+
+test('a step back of the wall clock holds no push', async (t) => {
+  // Only the wall clock is mocked: the hub (its default clock) and the notification badge keep
+  // time with a clock that goes forward.
+  mock.timers.enable({ apis: ['Date'], now: Date.now() });
+  t.after(() => mock.timers.reset());
+  const handlers = new Map<string, (event: Topics[LiveTopic]) => void>();
+  const pubsub: PubSub = {
+    engine: 'nats',
+    publish: async () => undefined,
+    async subscribe(topic, key, handler) {
+      handlers.set(`${topic}.${key}`, handler as (event: Topics[LiveTopic]) => void);
+      return async () => undefined;
+    },
+    connected: () => true,
+    close: async () => undefined,
+  };
+  const counts = new PostCountsHub(new SharedSubscriptions(pubsub), async () => new Map(), 50);
+  const heard: number[] = [];
+  const stop = await counts.watch(['p'], (push) => heard.push(push.likeCount));
+  const like = (n: number) =>
+    handlers.get('likes.p')?.({
+      eventId: `p-${n}`,
+      type: 'post.liked',
+      postId: 'p',
+      actorId: 'u',
+      likeCount: n,
+      likeSeq: n,
+      occurredAt: new Date().toISOString(),
+    });
+  let notifyHandler: ((event: NotificationsEvent) => void) | undefined;
+  const badge: number[] = [];
+  const stopBadge = await watchNotifications({
+    subscribe: async (handler) => {
+      notifyHandler = handler;
+      return async () => undefined;
+    },
+    current: async () => ({ unreadCount: 0, latestId: null }),
+    minIntervalMs: 50,
+    push: (state) => badge.push(state.unreadCount),
+  });
+  const notify = (n: number) =>
+    notifyHandler?.({
+      eventId: `n${n}`,
+      type: 'notifications.changed',
+      recipientId: 'v',
+      unreadCount: n,
+      latestId: `n${n}`,
+      occurredAt: new Date().toISOString(),
+    });
+
+  like(1);
+  notify(1);
+  mock.timers.setTime(Date.now() - 3_600_000); // an hour back
+  like(2); // within the interval: waits for the next beat
+  notify(2);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.deepEqual(heard, [0, 1, 2]);
+  // The badge's 1 came within the interval of its first push: the trailing push carries the 2.
+  assert.deepEqual(badge, [0, 2]);
+  await Promise.all([stop(), stopBadge()]);
 });
