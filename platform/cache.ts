@@ -158,7 +158,7 @@ export function connectCache(options: CacheOptions): Cache {
   redis.defineCommand('putIfNewer', { numberOfKeys: 1, lua: PUT_IF_NEWER });
   redis.defineCommand('deleteIfUnchanged', { numberOfKeys: 1, lua: DELETE_IF_UNCHANGED });
   let pausedUntil = 0;
-  let lastWarning = 0;
+  let lastWarning = -Infinity;
   /** Keys whose put failed: possibly stale in Redis until deleted. */
   const unwritten = new Set<string>();
   redis.on('ready', () => {
@@ -171,21 +171,23 @@ export function connectCache(options: CacheOptions): Cache {
   });
   redis.on('error', (error: Error) => {
     // ioredis reports every reconnection attempt; one line a minute says enough.
-    if (Date.now() - lastWarning > 60_000) {
-      lastWarning = Date.now();
+    if (performance.now() - lastWarning > 60_000) {
+      lastWarning = performance.now();
       options.logger.warn({ err: error }, 'cache: redis unavailable, reading the database');
     }
   });
-  const usable = () => redis.status === 'ready' && Date.now() >= pausedUntil;
+  // Pauses keep time on a clock that only goes forward: after a step back of the wall clock, a
+  // pause would have lasted until it caught up.
+  const usable = () => redis.status === 'ready' && performance.now() >= pausedUntil;
   const count = (cache: string, outcome: string, n = 1) => {
     if (n > 0) options.metrics.cache.inc({ cache, outcome }, n);
   };
   /** Answers and failures since `tallyStarted`, a stretch of at most `PAUSE_MS`. */
-  let tallyStarted = 0;
+  let tallyStarted = -Infinity;
   let answers = 0;
   let failures = 0;
   const tally = (answered: boolean) => {
-    const now = Date.now();
+    const now = performance.now();
     if (now - tallyStarted >= PAUSE_MS) {
       tallyStarted = now;
       answers = 0;
@@ -195,7 +197,7 @@ export function connectCache(options: CacheOptions): Cache {
     else failures += 1;
     if (failures >= FAILURES_TO_PAUSE && failures > answers) {
       pausedUntil = now + PAUSE_MS;
-      tallyStarted = 0;
+      tallyStarted = -Infinity;
     }
   };
   const failed = (cache: string, error: unknown) => {

@@ -228,12 +228,14 @@ export async function consumeDurableBatches<T extends DurableTopic>(
   const counted = { topic, direction: 'consumed' };
   const waiting: JsMsg[] = [];
   let flushing: Promise<void> | undefined;
-  let lastBatchAt = 0;
+  let lastBatchAt = -Infinity;
   async function flush() {
     while (waiting.length > 0) {
-      const wait = lastBatchAt + (options.minIntervalMs ?? 0) - Date.now();
+      // A clock that only goes forward: a step back of the wall clock would hold the next batch
+      // until it caught up.
+      const wait = lastBatchAt + (options.minIntervalMs ?? 0) - performance.now();
       if (wait > 0) await delay(wait);
-      lastBatchAt = Date.now();
+      lastBatchAt = performance.now();
       const batch = waiting.splice(0, maxBatch);
       try {
         await handle(batch.map((message) => codec.decode(message.data) as Topics[T]));

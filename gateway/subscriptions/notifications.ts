@@ -20,7 +20,7 @@ export async function watchNotifications(options: {
   minIntervalMs: number;
   push: (state: NotificationsPush) => void;
 }): Promise<() => Promise<void>> {
-  let lastPushAt = 0;
+  let lastPushAt = -Infinity;
   let timer: NodeJS.Timeout | undefined;
   let pending: NotificationsPush | undefined;
   // Every change pushes, even with the same count and newest id: that one gained actors.

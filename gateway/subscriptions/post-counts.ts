@@ -100,7 +100,7 @@ export class PostCountsHub {
       commentSeq: 0,
       listeners: new Set(),
       lastPush: undefined,
-      lastPushAt: 0,
+      lastPushAt: -Infinity,
       dueAt: undefined,
       ready: Promise.resolve(),
       release: async () => undefined,
