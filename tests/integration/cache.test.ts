@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
-import { after, test } from 'node:test';
+import { after, mock, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { connectCache } from '../../platform/cache.js';
 import { createLogger } from '../../platform/logger.js';
@@ -142,6 +142,28 @@ test('a Redis that stops answering is a miss after the timeout, then the cache s
     const counted = await outcomes(metrics);
     assert.equal(counted.get('error'), 3);
     assert.equal(counted.get('skipped'), 1);
+  } finally {
+    await hanging.close();
+    relay.close();
+  }
+});
+
+test('the step-aside lasts its second even when the wall clock steps back', async (t) => {
+  const relay = await hangableRedis();
+  const metrics = createMetrics('test');
+  const hanging = connectCache({ ...options, url: relay.url, timeoutMs: 50, metrics });
+  t.after(() => mock.timers.reset());
+  try {
+    await ready(hanging);
+    const hangingDocs = hanging.of<Versioned>('doc', codec);
+    await docs.put([{ id: 'stepped', doc: { value: 'cached', version: 1 } }]);
+    relay.hang();
+    for (let i = 0; i < 3; i++) await hangingDocs.get(['stepped']);
+    relay.resume();
+    // Stepping aside now; the wall clock goes an hour back (only it is mocked).
+    mock.timers.enable({ apis: ['Date'], now: Date.now() - 3_600_000 });
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    assert.equal((await hangingDocs.get(['stepped'])).get('stepped')?.value, 'cached');
   } finally {
     await hanging.close();
     relay.close();
