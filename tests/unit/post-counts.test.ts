@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mock, test } from 'node:test';
+import { mock, test, type TestContext } from 'node:test';
 import type { LikeEvent, NotificationsEvent, Topics } from '../../platform/events.js';
 import type { LiveTopic, PubSub } from '../../platform/pubsub.js';
 import { PostCountsHub, type CountsPush } from '../../gateway/subscriptions/post-counts.js';
@@ -8,8 +8,11 @@ import { watchNotifications } from '../../gateway/subscriptions/notifications.js
 
 const INTERVAL_MS = 250;
 
-/** A hub over an in-memory engine; `like(post, count)` delivers a like event as the engine would. */
-function hub() {
+/**
+ * A hub over an in-memory engine; `like(post, count)` delivers a like event as the engine would.
+ * It keeps time on the mocked wall clock, standing for its monotonic one, unless `monotonic`.
+ */
+function hub({ monotonic = false } = {}) {
   const handlers = new Map<string, (event: Topics[LiveTopic]) => void>();
   const pubsub: PubSub = {
     engine: 'nats',
@@ -25,8 +28,7 @@ function hub() {
     new SharedSubscriptions(pubsub),
     async () => new Map(),
     INTERVAL_MS,
-    // The mocked wall clock stands for the hub's monotonic one.
-    () => Date.now(),
+    monotonic ? undefined : () => Date.now(),
   );
   const like = (postId: string, likeCount: number) => {
     const event: LikeEvent = {
@@ -85,14 +87,20 @@ test('busy posts are pushed on one beat, each listener its posts in a row, at mo
   await Promise.all([stopA(), stopB(), stopC()]);
 });
 
-test('a listener that leaves before its beat is not pushed to', async (t) => {
-  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 2_000_000 });
+/** One listener of post `p` on a hub whose mocked clocks start at `now`; what it heard. */
+async function watchingP(t: TestContext, now: number) {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now });
   t.after(() => mock.timers.reset());
   const { counts, like } = hub();
   const heard: number[] = [];
   const stop = await counts.watch(['p'], (push) => heard.push(push.likeCount));
-  like('p', 1);
-  like('p', 2);
+  return { heard, stop, like: (n: number) => like('p', n) };
+}
+
+test('a listener that leaves before its beat is not pushed to', async (t) => {
+  const { heard, stop, like } = await watchingP(t, 2_000_000);
+  like(1);
+  like(2);
   assert.deepEqual(heard, [0, 1]);
   await stop();
   mock.timers.tick(INTERVAL_MS);
@@ -100,15 +108,11 @@ test('a listener that leaves before its beat is not pushed to', async (t) => {
 });
 
 test('a post whose beat is overdue (the event loop was held) is pushed at its next change', async (t) => {
-  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 3_000_000 });
-  t.after(() => mock.timers.reset());
-  const { counts, like } = hub();
-  const heard: number[] = [];
-  const stop = await counts.watch(['p'], (push) => heard.push(push.likeCount));
-  like('p', 1);
-  like('p', 2); // waits for the beat at 3,000,250
+  const { heard, stop, like } = await watchingP(t, 3_000_000);
+  like(1);
+  like(2); // waits for the beat at 3,000,250
   mock.timers.setTime(3_000_400); // a fan-out held the loop: the beat's timer has not run
-  like('p', 3);
+  like(3);
   assert.deepEqual(heard, [0, 1, 3]);
   mock.timers.tick(1_000); // the late beat has nothing left to push
   assert.deepEqual(heard, [0, 1, 3]);
@@ -120,30 +124,9 @@ test('a step back of the wall clock holds no push', async (t) => {
   // time with a clock that goes forward.
   mock.timers.enable({ apis: ['Date'], now: Date.now() });
   t.after(() => mock.timers.reset());
-  const handlers = new Map<string, (event: Topics[LiveTopic]) => void>();
-  const pubsub: PubSub = {
-    engine: 'nats',
-    publish: async () => undefined,
-    async subscribe(topic, key, handler) {
-      handlers.set(`${topic}.${key}`, handler as (event: Topics[LiveTopic]) => void);
-      return async () => undefined;
-    },
-    connected: () => true,
-    close: async () => undefined,
-  };
-  const counts = new PostCountsHub(new SharedSubscriptions(pubsub), async () => new Map(), 50);
+  const { counts, like } = hub({ monotonic: true });
   const heard: number[] = [];
   const stop = await counts.watch(['p'], (push) => heard.push(push.likeCount));
-  const like = (n: number) =>
-    handlers.get('likes.p')?.({
-      eventId: `p-${n}`,
-      type: 'post.liked',
-      postId: 'p',
-      actorId: 'u',
-      likeCount: n,
-      likeSeq: n,
-      occurredAt: new Date().toISOString(),
-    });
   let notifyHandler: ((event: NotificationsEvent) => void) | undefined;
   const badge: number[] = [];
   const stopBadge = await watchNotifications({
@@ -152,7 +135,7 @@ test('a step back of the wall clock holds no push', async (t) => {
       return async () => undefined;
     },
     current: async () => ({ unreadCount: 0, latestId: null }),
-    minIntervalMs: 50,
+    minIntervalMs: INTERVAL_MS,
     push: (state) => badge.push(state.unreadCount),
   });
   const notify = (n: number) =>
@@ -165,12 +148,12 @@ test('a step back of the wall clock holds no push', async (t) => {
       occurredAt: new Date().toISOString(),
     });
 
-  like(1);
+  like('p', 1);
   notify(1);
   mock.timers.setTime(Date.now() - 3_600_000); // an hour back
-  like(2); // within the interval: waits for the next beat
+  like('p', 2); // within the interval: waits for the next beat
   notify(2);
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await new Promise((resolve) => setTimeout(resolve, INTERVAL_MS + 300));
   assert.deepEqual(heard, [0, 1, 2]);
   // The badge's 1 came within the interval of its first push: the trailing push carries the 2.
   assert.deepEqual(badge, [0, 2]);
