@@ -28,13 +28,12 @@ export interface CacheOptions {
   ttlSeconds: number;
   /**
    * The repair interval: each kind is reconciled by one process an interval, whichever asks
-   * first, however many processes share the cache. 30 s when absent.
+   * first, however many processes share the cache.
    */
   reconcileEveryMs?: number;
   /**
    * Most Redis keys one pass examines for a kind (`CACHE_RECONCILE_KEYS`), so at most as many
-   * cached documents read back from the database; the next pass goes on from there. 20,000
-   * when absent.
+   * cached documents read back from the database; the next pass goes on from there.
    */
   reconcileKeysPerPass?: number;
   logger: Logger;
@@ -79,6 +78,12 @@ export interface CachedCollection<T> {
 
 /** Keys read per round trip by `reconcile`, and ids per database read. */
 const RECONCILE_BATCH = 500;
+
+/** `reconcileEveryMs` when absent: the default repair interval. */
+const DEFAULT_RECONCILE_EVERY_MS = 30_000;
+
+/** `reconcileKeysPerPass` when absent, and `CACHE_RECONCILE_KEYS`'s default. */
+export const DEFAULT_RECONCILE_KEYS = 20_000;
 
 /** Sets KEYS[1] to ARGV[2] (prefixed with its version ARGV[1]) unless a newer version is there. */
 const PUT_IF_NEWER = `
@@ -310,7 +315,8 @@ export function connectCache(options: CacheOptions): Cache {
             // Every replica of a subgraph runs repair passes. Were each to walk every key, the
             // database would read each cached document once per replica per interval; the lease
             // (kept, not released, for most of an interval) lets one walk an interval.
-            const leaseMs = Math.max(1, Math.floor((options.reconcileEveryMs ?? 30_000) * 0.9));
+            const everyMs = options.reconcileEveryMs ?? DEFAULT_RECONCILE_EVERY_MS;
+            const leaseMs = Math.max(1, Math.floor(everyMs * 0.9));
             if ((await redis.set(lease, '1', 'PX', leaseMs, 'NX')) !== 'OK') return 0;
             // SCAN, not KEYS: the keyspace is walked a batch at a time without blocking Redis,
             // and a pass goes on from where the last one stopped (a cursor is valid across
@@ -328,7 +334,10 @@ export function connectCache(options: CacheOptions): Cache {
               cursor = next;
               scanned += RECONCILE_BATCH;
               if (keys.length > 0) dropped += await dropAhead(keys, fetch);
-            } while (cursor !== '0' && scanned < (options.reconcileKeysPerPass ?? 20_000));
+            } while (
+              cursor !== '0' &&
+              scanned < (options.reconcileKeysPerPass ?? DEFAULT_RECONCILE_KEYS)
+            );
             // Kept past the cached documents' lifetime only if nobody walks again meanwhile.
             await redis.set(cursorKey, cursor, 'EX', options.ttlSeconds);
           } catch (error) {

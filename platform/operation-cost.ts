@@ -243,6 +243,11 @@ function costKeyOf(value: unknown): string {
   return value === null ? 'null' : typeof value;
 }
 
+/** The key of `variables`' values of the variables named in `reads`. */
+function valuesKey(reads: readonly string[], variables: Record<string, unknown>): string {
+  return reads.map((name) => costKeyOf(variables[name])).join(',');
+}
+
 /**
  * Measures `operation` of `document` against `schema`, or finds it measured: the same operation
  * with the same values of the variables its measure read (see `costKeyOf`) costs the same.
@@ -254,8 +259,8 @@ export function operationCost(
   variables: Record<string, unknown> = {},
 ): OperationCost {
   const known = measuredCosts.get(operation);
-  const key = known?.reads.map((name) => costKeyOf(variables[name])).join(',');
-  const hit = known?.schema === schema ? known.byValues.get(key as string) : undefined;
+  const hit =
+    known?.schema === schema ? known.byValues.get(valuesKey(known.reads, variables)) : undefined;
   if (hit) return hit;
   const reads: string[] = [];
   // Records the variables the measure reads: their values are all a cost depends on beyond the
@@ -272,7 +277,7 @@ export function operationCost(
       ? known
       : { schema, reads, byValues: new Map<string, OperationCost>() };
   if (entry.byValues.size >= MAX_VARIANTS) entry.byValues.clear();
-  entry.byValues.set(reads.map((name) => costKeyOf(variables[name])).join(','), cost);
+  entry.byValues.set(valuesKey(reads, variables), cost);
   measuredCosts.set(operation, entry);
   return cost;
 }

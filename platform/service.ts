@@ -1,3 +1,4 @@
+import { DEFAULT_RECONCILE_KEYS } from './cache.js';
 import { int, oneOf, readEnv, str, url } from './env.js';
 import type { Logger } from './logger.js';
 import { DEFAULT_WRITES_MAX_IN_FLIGHT } from './write-admission.js';
@@ -24,7 +25,7 @@ export function readServiceEnv(portVariable: string, defaultPort: number) {
     EVENTS_PREFIX: str('ig'),
     CACHE_TTL_SECONDS: int(300, 1, 86_400),
     CACHE_TIMEOUT_MS: int(50, 1, 10_000),
-    CACHE_RECONCILE_KEYS: int(20_000, 500, 10_000_000),
+    CACHE_RECONCILE_KEYS: int(DEFAULT_RECONCILE_KEYS, 500, 10_000_000),
     WRITES_MAX_IN_FLIGHT: int(DEFAULT_WRITES_MAX_IN_FLIGHT, 1, 100_000),
   });
   return {

@@ -43,7 +43,7 @@ interface Entry extends Counts {
  */
 export class PostCountsHub {
   private readonly entries = new Map<string, Entry>();
-  /** Posts with a change waiting, by the beat (a multiple of `minIntervalMs`, on `now`) that pushes them. */
+  /** Posts with a change waiting, by their beat (a multiple of `minIntervalMs` on `now`). */
   private readonly beats = new Map<number, Set<Entry>>();
 
   constructor(
@@ -187,9 +187,7 @@ export class PostCountsHub {
     this.beats.delete(at);
     const byListener = new Map<Listener, CountsPush[]>();
     for (const entry of due ?? []) {
-      entry.dueAt = undefined;
-      entry.lastPushAt = at;
-      const push = this.snapshot(entry);
+      const push = this.take(entry, at);
       for (const listener of entry.listeners) {
         const pushes = byListener.get(listener);
         if (pushes) pushes.push(push);
@@ -200,10 +198,15 @@ export class PostCountsHub {
   }
 
   private push(entry: Entry, at: number): void {
+    const push = this.take(entry, at);
+    for (const listener of entry.listeners) listener(push);
+  }
+
+  /** The push of `entry` made at `at`: nothing is pending for it any more. */
+  private take(entry: Entry, at: number): CountsPush {
     entry.dueAt = undefined;
     entry.lastPushAt = at;
-    const push = this.snapshot(entry);
-    for (const listener of entry.listeners) listener(push);
+    return this.snapshot(entry);
   }
 
   /** The current counts, as the last push object when nothing changed since. */

@@ -174,7 +174,6 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       timeoutMs: 2_000,
       ttlSeconds: 300,
       reconcileEveryMs: options.repairIntervalMs ?? 60_000,
-      reconcileKeysPerPass: 20_000,
       logger,
       metrics,
     });
