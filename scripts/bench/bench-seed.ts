@@ -47,6 +47,8 @@ async function insertAll<T extends Document>(collection: Collection<T>, docs: T[
   }
 }
 
+const usernameOf = (userId: string) => `user${userId.slice(1)}`;
+
 /**
  * Bulk data for `npm run bench`, written straight into the subgraphs' collections in the shapes
  * their stores write (counters and mirrors included, every row synced), so that 100,000s of rows
@@ -122,7 +124,7 @@ export async function seedBench(
   const users: UserDoc[] = userIds.map((id) => ({
     _id: id,
     shard: shardOfUser(id),
-    username: `user${id.slice(1)}`,
+    username: usernameOf(id),
     createdAt: new Date(now - 90 * 86_400_000),
     followerCount: followerCount.get(id) ?? 0,
     followingCount: followingCount.get(id) ?? 0,
@@ -191,12 +193,14 @@ export async function seedBench(
     const commentTotal = expected(sizes.commentsPerPost);
     for (let c = 0; c < commentTotal; c++) {
       const createdAt = new Date(at + pick(86_400_000));
+      const commenter = userIds[pick(userIds.length)] as string;
       comments.push({
         _id: newId(shard, createdAt.getTime()),
         shard,
         postId: post._id,
         postAuthorId: post.authorId,
-        authorId: userIds[pick(userIds.length)] as string,
+        authorId: commenter,
+        authorUsername: usernameOf(commenter),
         body: `Comment ${c} on ${post._id}`,
         createdAt,
         editedAt: null,

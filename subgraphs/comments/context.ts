@@ -1,7 +1,7 @@
 import type { PostDirectory } from '../../platform/post-directory.js';
 import type { RequestBase } from '../../platform/subgraph.js';
 import type { WriteAdmission } from '../../platform/write-admission.js';
-import { commentsLoaders, type CommentsLoaders } from './loaders.js';
+import { commentsLoaders, type CommentsLoaders, type UsernamesOf } from './loaders.js';
 import type { CommentsEvents } from './events.js';
 import type { CommentsStores } from './stores.js';
 
@@ -15,7 +15,7 @@ export interface CommentsContext extends RequestBase {
 export function commentsContext(
   stores: CommentsStores,
   events: CommentsEvents,
-  posts: PostDirectory,
+  directory: { posts: PostDirectory; usernamesOf: UsernamesOf },
   writes: WriteAdmission,
 ) {
   return (base: RequestBase): CommentsContext => ({
@@ -26,7 +26,7 @@ export function commentsContext(
     loaders: commentsLoaders(
       stores,
       {
-        posts,
+        ...directory,
         caller: { authorization: base.authorization, requestId: base.requestId },
       },
       base.metrics,

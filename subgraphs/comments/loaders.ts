@@ -1,14 +1,21 @@
 import DataLoader from 'dataloader';
 import { inIdOrder, pageLoader } from '../../platform/grouped-pages.js';
 import { measuredBatch, type Metrics } from '../../platform/metrics.js';
-import type { CallerHeaders, PostDirectory } from '../../platform/post-directory.js';
+import type { CallerHeaders } from '../../platform/feed-entities.js';
+import type { PostDirectory } from '../../platform/post-directory.js';
 import type { CommentDoc } from './store/comments.js';
 import type { CommentsStores } from './stores.js';
+
+/** Each user's username, in order, from the feed subgraph (`usernamesOf`). */
+export type UsernamesOf = (
+  ids: readonly string[],
+  caller: CallerHeaders,
+) => Promise<(string | null)[]>;
 
 /** Per request: each batches every load of one tick into one database command. */
 export function commentsLoaders(
   stores: CommentsStores,
-  directory: { posts: PostDirectory; caller: CallerHeaders },
+  directory: { posts: PostDirectory; usernamesOf: UsernamesOf; caller: CallerHeaders },
   metrics: Metrics,
 ) {
   return {
@@ -27,6 +34,10 @@ export function commentsLoaders(
       stores.comments.pagesByPost(postIds, page),
     ),
     posts: directory.posts.loader(directory.caller),
+    /** A new comment's author's name, and that of a comment stored without it (older ones). */
+    usernames: new DataLoader<string, string | null>(
+      measuredBatch(metrics, 'usernames', (ids) => directory.usernamesOf(ids, directory.caller)),
+    ),
   };
 }
 

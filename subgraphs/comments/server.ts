@@ -6,6 +6,7 @@ import {
   type SubgraphServiceDeps,
 } from '../../platform/subgraph.js';
 import { postDirectory } from '../../platform/post-directory.js';
+import { usernamesOf } from '../../platform/user-directory.js';
 import { writeAdmission } from '../../platform/write-admission.js';
 import { commentsContext } from './context.js';
 import { commentsEvents } from './events.js';
@@ -14,7 +15,7 @@ import { commentsStores } from './stores.js';
 
 export interface CommentsDeps extends SubgraphServiceDeps {
   cache: Cache;
-  /** The feed subgraph, the source of truth for which posts exist and who wrote them. */
+  /** The feed subgraph, the source of truth for which posts exist, who wrote them, and users' names. */
   feedUrl: string;
   /** Comment writes in flight beyond which one is refused with OVERLOADED. */
   writesMaxInFlight: number;
@@ -31,7 +32,10 @@ export function startComments(deps: CommentsDeps): Promise<RunningService> {
     context: commentsContext(
       stores,
       events,
-      postDirectory({ feedUrl: deps.feedUrl }, deps.events.metrics),
+      {
+        posts: postDirectory({ feedUrl: deps.feedUrl }, deps.events.metrics),
+        usernamesOf: (ids, caller) => usernamesOf(deps.feedUrl, ids, caller),
+      },
       writeAdmission(deps.writesMaxInFlight, deps.events.metrics),
     ),
     postEvents: forgetDeletedPosts((postId) => stores.forgetPost(postId)),

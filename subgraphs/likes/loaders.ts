@@ -1,7 +1,8 @@
 import DataLoader from 'dataloader';
 import { pageLoader } from '../../platform/grouped-pages.js';
 import { measuredBatch, type Metrics } from '../../platform/metrics.js';
-import type { CallerHeaders, PostDirectory } from '../../platform/post-directory.js';
+import type { CallerHeaders } from '../../platform/feed-entities.js';
+import type { PostDirectory } from '../../platform/post-directory.js';
 import type { LikeDoc } from './store/likes.js';
 import type { LikesStores } from './stores.js';
 

@@ -1,6 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { shardOfId } from '../../platform/ids.js';
+import { usersStore } from '../../subgraphs/feed/store/users.js';
+import type { CommentDoc } from '../../subgraphs/comments/store/comments.js';
+import { sample } from '../helpers/metrics.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
 import {
   assertError,
@@ -409,6 +412,52 @@ describe('deleteComment', () => {
 });
 
 describe('comment(id) and federation', () => {
+  test("a comment keeps its author's username: its page needs no trip to the feed subgraph", async () => {
+    const post = await createPost(stack, uid('author'));
+    const named = uid('named');
+    await usersStore(stack.mongo.db(`${stack.dbPrefix}_feed`), stack.cache).ensure(named, named);
+    const nameless = uid('nameless');
+    const kept = await addComment(post.id, named);
+    const none = await addComment(post.id, nameless);
+    const stored = stack.mongo.db(`${stack.dbPrefix}_comments`).collection<CommentDoc>('comments');
+    const doc = (id: string) => stored.findOne({ shard: shardOfId(id), _id: id });
+    assert.equal((await doc(kept.id))?.authorUsername, named);
+    assert.equal((await doc(none.id))?.authorUsername, undefined);
+
+    const AUTHORS = `query($a: ID!, $b: ID!) {
+      a: comment(id: $a) { author { id username } }
+      b: comment(id: $b) { author { id username } }
+    }`;
+    const feedFetches = () =>
+      sample(stack.gatewayUrl, 'subgraph_fetch_duration_seconds_count', { subgraph: 'feed' });
+    const fetchesBefore = await feedFetches();
+    const expected = {
+      a: { author: { id: named, username: named } },
+      b: { author: { id: nameless, username: null } },
+    };
+    assert.deepEqual(ok(await stack.gql(AUTHORS, { a: kept.id, b: none.id })), expected);
+    assert.equal(await feedFetches(), fetchesBefore, 'the gateway asked the feed subgraph');
+
+    // A comment written before names were kept: the comments subgraph asks the feed subgraph.
+    await stored.updateOne(
+      { shard: shardOfId(kept.id), _id: kept.id },
+      { $unset: { authorUsername: true } },
+    );
+    assert.deepEqual(ok(await stack.gql(AUTHORS, { a: kept.id, b: none.id })), expected);
+    // Fields the comment does not keep still come from the feed subgraph, through the gateway.
+    assert.deepEqual(
+      ok(
+        await stack.gql(
+          `query($a: ID!) { comment(id: $a) { author { username followerCount } } }`,
+          {
+            a: kept.id,
+          },
+        ),
+      ),
+      { comment: { author: { username: named, followerCount: 0 } } },
+    );
+  });
+
   test('comment(id) is null for malformed and unknown ids', async () => {
     for (const id of [unknownPostId(), 'nope', '', 'x'.repeat(300)]) {
       assert.deepEqual(ok(await stack.gql(COMMENT, { id })), { comment: null }, `comment("${id}")`);

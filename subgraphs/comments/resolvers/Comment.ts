@@ -11,5 +11,21 @@ export const Comment = {
     loadComment(context, reference.id),
   id: (comment: CommentDoc) => comment._id,
   post: (comment: CommentDoc) => ({ id: comment.postId }),
-  author: (comment: CommentDoc) => ({ __typename: 'User', id: comment.authorId }),
+  author: (comment: CommentDoc): Author => ({
+    __typename: 'User',
+    id: comment.authorId,
+    username: comment.authorUsername,
+  }),
+};
+
+interface Author {
+  __typename: 'User';
+  id: string;
+  username: string | undefined;
+}
+
+/** The schema promises `username` on a comment's author (`@provides`): kept, or else asked. */
+export const User = {
+  username: (author: Author, _args: unknown, context: CommentsContext) =>
+    author.username ?? context.loaders.usernames.load(author.id),
 };

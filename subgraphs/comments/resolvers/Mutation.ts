@@ -23,6 +23,16 @@ async function existingComment(context: CommentsContext, id: string): Promise<Co
   return comment;
 }
 
+/** Kept with the comment when known; without it, each read asks the feed subgraph instead. */
+async function authorUsername(context: CommentsContext, id: string): Promise<string | null> {
+  try {
+    return await context.loaders.usernames.load(id);
+  } catch (error) {
+    context.log.warn({ err: error }, 'author username lookup failed: comment kept without it');
+    return null;
+  }
+}
+
 export const Mutation = {
   async addComment(
     _root: unknown,
@@ -32,9 +42,16 @@ export const Mutation = {
     const viewerId = requireViewer(context);
     const body = checkBody(args.body);
     return context.writes.run(async () => {
-      const post = isEntityId(args.postId) ? await context.loaders.posts.load(args.postId) : null;
+      const [post, username] = await Promise.all([
+        isEntityId(args.postId) ? context.loaders.posts.load(args.postId) : null,
+        authorUsername(context, viewerId),
+      ]);
       if (!post) throw notFound(`No post with id "${args.postId}"`);
-      const { comment, count } = await context.stores.comments.add(post, viewerId, body);
+      const { comment, count } = await context.stores.comments.add(
+        post,
+        { id: viewerId, username },
+        body,
+      );
       await context.events.commentChanged('comment.created', comment, viewerId, count);
       // The answer carries this write's own recount, never a cached count a rollback left ahead.
       context.loaders.commentCounts.clear(post.id).prime(post.id, count.value);

@@ -1,8 +1,8 @@
 import { DateTime } from '../../../platform/scalars.js';
-import { Comment } from './Comment.js';
+import { Comment, User } from './Comment.js';
 import { Mutation } from './Mutation.js';
 import { Post } from './Post.js';
 import { PostCounts } from './PostCounts.js';
 import { Query } from './Query.js';
 
-export const resolvers = { DateTime, Query, Mutation, Post, PostCounts, Comment };
+export const resolvers = { DateTime, Query, Mutation, Post, PostCounts, Comment, User };

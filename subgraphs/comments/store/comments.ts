@@ -10,7 +10,9 @@ import type { CommentCountsStore } from './comment-counts.js';
  * Comments live on their post's logical shard (the id says which), so a post's comments, and a
  * comment by id, are one-shard reads. Adding or deleting bumps `version` and leaves
  * `synced: false` until the post's count is recounted; the repair pass finishes what a crash left.
- * The post's author is copied in, so "may the viewer delete this?" needs no other service.
+ * The post's author is copied in, so "may the viewer delete this?" needs no other service, and so
+ * is the comment's author's username (which never changes), so a page of comments with their
+ * authors' names needs none either.
  */
 export interface CommentDoc {
   _id: string;
@@ -18,6 +20,8 @@ export interface CommentDoc {
   postId: string;
   postAuthorId: string;
   authorId: string;
+  /** Absent on comments written before names were kept, or by a user who had none then. */
+  authorUsername?: string;
   body: string;
   createdAt: Date;
   editedAt: Date | null;
@@ -85,7 +89,7 @@ export function commentsStore(
 
     async add(
       post: { id: string; authorId: string },
-      authorId: string,
+      author: { id: string; username: string | null },
       body: string,
     ): Promise<{ comment: CommentDoc; count: Recounted }> {
       const now = new Date();
@@ -94,7 +98,8 @@ export function commentsStore(
         shard: shardOfId(post.id),
         postId: post.id,
         postAuthorId: post.authorId,
-        authorId,
+        authorId: author.id,
+        ...(author.username === null ? {} : { authorUsername: author.username }),
         body,
         createdAt: now,
         editedAt: null,
