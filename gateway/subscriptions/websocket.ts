@@ -118,10 +118,31 @@ const INTERNAL_ERROR = {
   errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
 } as unknown as ExecutionResult;
 
-// graphql-ws picks `execute` or `subscribe` by the operation type of the document it is handed;
-// the operation itself already ran (or was accepted) in the request pipeline.
+// graphql-ws picks `execute` or `subscribe` by the operation type of the document it is handed:
+// every operation already ran (or was accepted) in the request pipeline, and its messages come
+// from the iterator `subscribe` returns.
 const SUBSCRIPTION = parse('subscription { __typename }');
-const QUERY = parse('{ __typename }');
+
+/**
+ * The iterator for a query or mutation's answer, already serialized: its frame goes out when
+ * graphql-ws first asks (so not after the client completed the operation), then graphql-ws
+ * sends `complete`, which ws queues behind the frame on the same socket.
+ */
+function answered(frames: NextFrames, json: string): AsyncIterableIterator<ExecutionResult> {
+  const done = { done: true, value: undefined } as const;
+  let sent = false;
+  return {
+    next() {
+      if (!sent) frames.send(json);
+      sent = true;
+      return Promise.resolve(done);
+    },
+    return: () => Promise.resolve(done),
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
 
 /**
  * A message over `maxPayload` is the client's fault: ws closes the socket with 1009 by itself,
@@ -282,9 +303,9 @@ export function startWebSocketTransport(options: WebSocketTransportOptions): Web
           { contextValue },
         );
         const schema = options.schema() as GraphQLSchema;
+        const socket = ctx.extra.socket;
+        const frames = new NextFrames(socket, rawSockets.get(socket), id, () => writable(socket));
         if (operation.accepted) {
-          const socket = ctx.extra.socket;
-          const frames = new NextFrames(socket, rawSockets.get(socket), id, () => writable(socket));
           return {
             schema,
             document: SUBSCRIPTION,
@@ -299,21 +320,21 @@ export function startWebSocketTransport(options: WebSocketTransportOptions): Web
         // message. Executed: its result, errors and all, then complete.
         if (result.data === undefined && result.errors?.length)
           return result.errors.map((error) => new FormattedError(error));
-        // Held to the answer size limit as over HTTP: the error in place of the answer, then
+        // Serialized once, for the size check and the frame alike (graphql-ws would again). Held
+        // to the answer size limit as over HTTP: the error in place of the answer, then
         // `complete`; the socket stays open for the next operation.
-        const oversized = checkResponseSize(JSON.stringify(result), limits.maxResponseBytes);
+        const json = JSON.stringify(result);
+        const oversized = checkResponseSize(json, limits.maxResponseBytes);
         if (oversized) {
           logger.warn(
             { requestId: contextValue.requestId, bytes: oversized.bytes },
             'response over the size limit (WebSocket)',
           );
-          const replaced = { data: null, errors: [oversized.error] } as unknown as ExecutionResult;
-          return { schema, document: QUERY, contextValue: replaced };
         }
-        return { schema, document: QUERY, contextValue: result };
+        const answer = oversized ? JSON.stringify({ data: null, errors: [oversized.error] }) : json;
+        return { schema, document: SUBSCRIPTION, contextValue: () => answered(frames, answer) };
       },
       subscribe: (args) => (args.contextValue as () => AsyncIterableIterator<ExecutionResult>)(),
-      execute: (args) => args.contextValue as ExecutionResult,
       // Results come formatted and masked from the pipeline: sent as they are.
       onNext: (_ctx, _id, _payload, _args, result) => result,
     },
