@@ -29,11 +29,16 @@ export interface Recounted {
   seq: number;
 }
 
+/**
+ * `alongside`, read after the count, is stored with it under the same ticket: state derived from
+ * the same rows (a post's first comments), so it is exactly as fresh as the count.
+ */
 export async function recount<T extends Document>(
   counters: Collection<T>,
   key: Filter<T>,
   field: string,
   count: () => Promise<number>,
+  alongside?: () => Promise<Document>,
 ): Promise<Recounted> {
   const seqField = `${field}Seq`;
   const appliedField = `${field}Applied`;
@@ -45,12 +50,13 @@ export async function recount<T extends Document>(
   const seq = (ticket as Record<string, unknown> | null)?.[seqField];
   if (typeof seq !== 'number') throw new Error(`recount: no ticket for ${field}`);
   const value = await count();
+  const derived = alongside ? await alongside() : {};
   await counters.updateOne(
     {
       ...key,
       $or: [{ [appliedField]: { $lt: seq } }, { [appliedField]: { $exists: false } }],
     } as Filter<T>,
-    { $set: { [field]: value, [appliedField]: seq } } as never,
+    { $set: { ...derived, [field]: value, [appliedField]: seq } } as never,
   );
   return { value, seq };
 }
@@ -130,9 +136,28 @@ interface PostCounterDoc {
   [field: string]: unknown;
 }
 
-interface CachedCount {
+/** A post's count, and the first rows it counts where the store keeps them (`PostCounterHead`). */
+export interface PostCounter<H> {
   value: number;
+  /** Absent where not kept, or not yet: a counter document written before heads were. */
+  head?: H[];
+}
+
+interface CachedCount<H> extends PostCounter<H> {
   seq: number;
+}
+
+/**
+ * The first rows of the list a counter counts, kept on the counter document and in its cache
+ * entry, recomputed by every recount: so the preview a feed shows of each post (its first two
+ * comments) costs no query of its own. `read` returns the first rows of what `count` counts, in
+ * the list's order.
+ */
+export interface PostCounterHead<H> {
+  field: string;
+  read(postId: string): Promise<H[]>;
+  encode(row: H): unknown;
+  decode(value: unknown): H;
 }
 
 /**
@@ -140,30 +165,34 @@ interface CachedCount {
  * read through the cache: a recount puts its result with its ticket, so a cached count never goes
  * back to an older one, and a post nobody counted yet is cached as 0 at ticket 0.
  */
-export function postCounterStore(
+export function postCounterStore<H = never>(
   db: Db,
-  options: { collection: string; field: string; cache: Cache },
+  options: { collection: string; field: string; cache: Cache; head?: PostCounterHead<H> },
 ) {
-  const { field } = options;
+  const { field, head } = options;
   const counts = db.collection<PostCounterDoc>(options.collection);
   const staleCounts = staleReads(db).collection<PostCounterDoc>(options.collection);
-  const cached = options.cache.of<CachedCount>(field, {
+  const cached = options.cache.of<CachedCount<H>>(field, {
     version: (count) => count.seq,
-    encode: (count) => [count.value, count.seq],
+    encode: (count) =>
+      head && count.head
+        ? [count.value, count.seq, count.head.map(head.encode)]
+        : [count.value, count.seq],
     decode: (value) => {
-      const [count, seq] = value as [number, number];
-      return { value: count, seq };
+      const [count, seq, rows] = value as [number, number, unknown[] | undefined];
+      return { value: count, seq, ...(head && rows ? { head: rows.map(head.decode) } : {}) };
     },
   });
   const coalesce = coalescing<Recounted>(STORM_GAP_MS);
-  // A post nobody counted yet is cached too, as 0 at ticket 0.
+  const projection = { [field]: 1, [`${field}Applied`]: 1, ...(head ? { [head.field]: 1 } : {}) };
+  // A post nobody counted yet is cached too, as 0 at ticket 0 (and no rows).
   const fromDatabase =
     (collection: typeof counts) =>
-    async (postIds: string[]): Promise<{ id: string; doc: CachedCount }[]> => {
+    async (postIds: string[]): Promise<{ id: string; doc: CachedCount<H> }[]> => {
       const docs = await collection
         .find(
           { shard: { $in: [...new Set(postIds.map(shardOfId))] }, _id: { $in: postIds } },
-          { projection: { [field]: 1, [`${field}Applied`]: 1 }, batchSize: postIds.length + 1 },
+          { projection, batchSize: postIds.length + 1 },
         )
         .toArray();
       const byId = new Map(docs.map((doc) => [doc._id, doc]));
@@ -171,24 +200,35 @@ export function postCounterStore(
         const doc = byId.get(id);
         const applied = doc?.[`${field}Applied`];
         const value = doc?.[field];
+        // No document: nothing counted yet, so no rows either. A document without the field was
+        // written before heads were kept: none until its next recount.
+        const rows = doc && head ? doc[head.field] : [];
         return {
           id,
           doc: {
             value: typeof value === 'number' ? value : 0,
             seq: typeof applied === 'number' ? applied : 0,
+            ...(head && Array.isArray(rows) ? { head: rows as H[] } : {}),
           },
         };
       });
     };
+
+  /** Read where staleness is tolerated: a mutation answers with its own recount instead. */
+  async function countersOf(postIds: readonly string[]): Promise<Map<string, PostCounter<H>>> {
+    const found = await cached.through(postIds, fromDatabase(staleCounts));
+    return new Map(postIds.map((id) => [id, found.get(id) ?? { value: 0 }]));
+  }
 
   return {
     async ensureIndexes() {
       await counts.createIndex({ shard: 1, _id: 1 });
     },
 
-    /** Read where staleness is tolerated: a mutation answers with its own recount instead. */
+    countersOf,
+
     async byPostIds(postIds: readonly string[]): Promise<Map<string, number>> {
-      const found = await cached.through(postIds, fromDatabase(staleCounts));
+      const found = await countersOf(postIds);
       return new Map(postIds.map((id) => [id, found.get(id)?.value ?? 0]));
     },
 
@@ -210,16 +250,25 @@ export function postCounterStore(
       await counts.deleteOne({ shard: shardOfId(postId), _id: postId });
     },
 
-    /** Coalesced: a storm of writes on one post shares recounts (see `coalescing`). */
+    /**
+     * Coalesced: a storm of writes on one post shares recounts (see `coalescing`). The head, where
+     * kept, is read again with the count: after a write that changes a row it shows, call this
+     * even when the count stays (an edit).
+     */
     recount(postId: string, count: () => Promise<number>): Promise<Recounted> {
       return coalesce(postId, async () => {
+        let rows: H[] | undefined;
+        const readHead = head
+          ? async () => ({ [head.field]: (rows = await head.read(postId)) })
+          : undefined;
         const result = await recount(
           counts,
           { shard: shardOfId(postId), _id: postId },
           field,
           count,
+          readHead,
         );
-        await cached.put([{ id: postId, doc: result }]);
+        await cached.put([{ id: postId, doc: { ...result, ...(rows ? { head: rows } : {}) } }]);
         return result;
       });
     },

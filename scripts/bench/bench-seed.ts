@@ -1,6 +1,7 @@
 import type { Collection, Document, MongoClient } from 'mongodb';
 import { newId, shardOfId, shardOfUser } from '../../platform/ids.js';
 import { databaseName } from '../../platform/mongo.js';
+import { HEAD_SIZE } from '../../subgraphs/comments/store/comment-counts.js';
 import type { CommentDoc } from '../../subgraphs/comments/store/comments.js';
 import type { FollowerDoc } from '../../subgraphs/feed/store/followers.js';
 import type { FollowDoc } from '../../subgraphs/feed/store/follows.js';
@@ -211,7 +212,25 @@ export async function seedBench(
       });
     }
     if (likers.size > 0) likeCounts.push({ _id: post._id, shard, likeCount: likers.size });
-    if (commentTotal > 0) commentCounts.push({ _id: post._id, shard, commentCount: commentTotal });
+    if (commentTotal > 0) {
+      const ofPost = comments.slice(-commentTotal).sort((a, b) => (a._id < b._id ? -1 : 1));
+      commentCounts.push({
+        _id: post._id,
+        shard,
+        commentCount: commentTotal,
+        commentHead: ofPost
+          .slice(0, HEAD_SIZE)
+          .map(({ _id, postId, authorId, authorUsername, body, createdAt, editedAt }) => ({
+            _id,
+            postId,
+            authorId,
+            authorUsername,
+            body,
+            createdAt,
+            editedAt,
+          })),
+      });
+    }
   }
 
   const db = (name: string) => mongo.db(databaseName(dbPrefix, name));

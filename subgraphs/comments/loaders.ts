@@ -1,8 +1,10 @@
 import DataLoader from 'dataloader';
 import { inIdOrder, pageLoader } from '../../platform/grouped-pages.js';
+import type { PostCounter } from '../../platform/counters.js';
 import { measuredBatch, type Metrics } from '../../platform/metrics.js';
 import type { CallerHeaders } from '../../platform/feed-entities.js';
 import type { PostDirectory } from '../../platform/post-directory.js';
+import type { CommentView } from './store/comment-counts.js';
 import type { CommentDoc } from './store/comments.js';
 import type { CommentsStores } from './stores.js';
 
@@ -24,10 +26,11 @@ export function commentsLoaders(
         inIdOrder(ids, await stores.comments.byIds(ids)),
       ),
     ),
-    commentCounts: new DataLoader<string, number>(
-      measuredBatch(metrics, 'commentCounts', async (postIds) => {
-        const counts = await stores.counts.byPostIds(postIds);
-        return postIds.map((id) => counts.get(id) ?? 0);
+    /** Each post's count, with its first comments where kept: one cache read serves both. */
+    commentCounters: new DataLoader<string, PostCounter<CommentView>>(
+      measuredBatch(metrics, 'commentCounters', async (postIds) => {
+        const counters = await stores.counts.countersOf(postIds);
+        return postIds.map((id) => counters.get(id) ?? { value: 0 });
       }),
     ),
     commentsByPost: pageLoader<CommentDoc>(metrics, 'commentsByPost', (postIds, page) =>

@@ -411,6 +411,81 @@ describe('deleteComment', () => {
   });
 });
 
+describe("a post's first comments, kept with its count", () => {
+  const PAGE = `query($p: ID!, $first: Int!) { post(id: $p) { comments(first: $first) {
+    edges { cursor node { id body editedAt author { id username } } }
+    pageInfo { hasNextPage endCursor }
+  } } }`;
+
+  /** The feed's preview, and the database commands it cost the comments subgraph. */
+  async function preview(postId: string) {
+    const { result, commands } = await stack.recordQuery(() =>
+      stack.gql(PAGE, { p: postId, first: 2 }),
+    );
+    const aggregates = commands.filter(
+      (command) =>
+        command.databaseName.endsWith('_comments') && command.commandName === 'aggregate',
+    ).length;
+    return { page: (ok(result) as any).post.comments, aggregates };
+  }
+
+  /** What a longer page (always read from the comments themselves) says the preview must be. */
+  async function expectedPreview(postId: string) {
+    const page = (ok(await stack.gql(PAGE, { p: postId, first: 10 })) as any).post.comments;
+    const edges = page.edges.slice(0, 2);
+    return {
+      edges,
+      pageInfo: { hasNextPage: page.edges.length > 2, endCursor: edges.at(-1)?.cursor ?? null },
+    };
+  }
+
+  test('the preview follows every add, edit and delete, and costs no query of its own', async () => {
+    const post = await createPost(stack, uid('author'));
+    const commenter = uid('commenter');
+    const check = async (bodies: string[], what: string) => {
+      const { page, aggregates } = await preview(post.id);
+      assert.deepEqual(page, await expectedPreview(post.id), what);
+      assert.deepEqual(
+        page.edges.map((edge: any) => edge.node.body),
+        bodies,
+        what,
+      );
+      assert.equal(aggregates, 0, `${what}: the preview queried the comments`);
+    };
+    await check([], 'no comments');
+    const first = await addComment(post.id, commenter, 'first');
+    await check(['first'], 'one comment');
+    const second = await addComment(post.id, commenter, 'second');
+    await addComment(post.id, commenter, 'third');
+    await check(['first', 'second'], 'three comments');
+    ok(await stack.gql(EDIT, { id: first.id, body: 'first, edited' }, { as: commenter }));
+    await check(['first, edited', 'second'], 'the first comment edited');
+    ok(await stack.gql(DELETE, { id: second.id }, { as: commenter }));
+    await check(['first, edited', 'third'], 'the second comment deleted');
+    ok(await stack.gql(DELETE, { id: first.id }, { as: commenter }));
+    await check(['third'], 'the first comment deleted');
+  });
+
+  test('a counter written before it kept comments: the preview reads them, the same', async () => {
+    const post = await createPost(stack, uid('author'));
+    const commenter = uid('commenter');
+    for (const body of ['a', 'b', 'c']) await addComment(post.id, commenter, body);
+    const kept = await preview(post.id);
+    await stack.mongo
+      .db(`${stack.dbPrefix}_comments`)
+      .collection('comment_counts')
+      .updateOne(
+        { shard: shardOfId(post.id), _id: post.id as never },
+        { $unset: { commentHead: true } },
+      );
+    await stack.flushCache();
+    const read = await preview(post.id);
+    assert.deepEqual(read.page, kept.page);
+    assert.equal(read.aggregates, 1);
+    assert.equal(kept.aggregates, 0);
+  });
+});
+
 describe('comment(id) and federation', () => {
   test("a comment keeps its author's username: its page needs no trip to the feed subgraph", async () => {
     const post = await createPost(stack, uid('author'));

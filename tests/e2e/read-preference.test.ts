@@ -7,7 +7,7 @@ import { createPost, uid } from './support.js';
 
 const FEED = `query { feed(first: 5) { edges { node {
   id caption likeCount viewerHasLiked commentCount
-  comments(first: 2) { edges { node { id body } } }
+  comments(first: 5) { edges { node { id body } } }
   likes(first: 2) { edges { node { createdAt } } }
 } } } }`;
 

@@ -1,6 +1,6 @@
 import { isEntityId } from '../../../platform/ids.js';
 import type { CommentsContext } from '../context.js';
-import type { CommentDoc } from '../store/comments.js';
+import type { CommentView } from '../store/comment-counts.js';
 
 export function loadComment(context: CommentsContext, id: string) {
   return isEntityId(id) ? context.loaders.comments.load(id) : null;
@@ -9,9 +9,9 @@ export function loadComment(context: CommentsContext, id: string) {
 export const Comment = {
   __resolveReference: (reference: { id: string }, context: CommentsContext) =>
     loadComment(context, reference.id),
-  id: (comment: CommentDoc) => comment._id,
-  post: (comment: CommentDoc) => ({ id: comment.postId }),
-  author: (comment: CommentDoc): Author => ({
+  id: (comment: CommentView) => comment._id,
+  post: (comment: CommentView) => ({ id: comment.postId }),
+  author: (comment: CommentView): Author => ({
     __typename: 'User',
     id: comment.authorId,
     username: comment.authorUsername,

@@ -54,7 +54,7 @@ export const Mutation = {
       );
       await context.events.commentChanged('comment.created', comment, viewerId, count);
       // The answer carries this write's own recount, never a cached count a rollback left ahead.
-      context.loaders.commentCounts.clear(post.id).prime(post.id, count.value);
+      context.loaders.commentCounters.clear(post.id).prime(post.id, { value: count.value });
       return comment;
     });
   },
@@ -65,16 +65,18 @@ export const Mutation = {
     return context.writes.run(async () => {
       const comment = await existingComment(context, args.id);
       if (comment.authorId !== viewerId) throw forbidden('Only the author can edit this comment');
-      const edited = await context.stores.comments.edit(args.id, viewerId, body);
-      if (!edited) throw notFound(`No comment with id "${args.id}"`);
-      const commentCount = await context.stores.counts.current(edited.postId);
-      context.loaders.commentCounts.clear(edited.postId).prime(edited.postId, commentCount);
+      const result = await context.stores.comments.edit(args.id, viewerId, body);
+      if (!result) throw notFound(`No comment with id "${args.id}"`);
+      const { comment: edited, count } = result;
+      context.loaders.commentCounters.clear(edited.postId).prime(edited.postId, {
+        value: count.value,
+      });
       await context.events.commentChanged('comment.edited', edited, viewerId, {
-        value: commentCount,
+        value: count.value,
         seq: 0,
       });
       // New mentions in the edit; the repair pass announces it if this cannot.
-      await context.stores.comments.announceEdit(edited, commentCount);
+      await context.stores.comments.announceEdit(edited, count.value);
       return edited;
     });
   },
@@ -89,7 +91,9 @@ export const Mutation = {
       const count = await context.stores.comments.delete(args.id);
       if (!count) throw notFound(`No comment with id "${args.id}"`);
       await context.events.commentChanged('comment.deleted', comment, viewerId, count);
-      context.loaders.commentCounts.clear(comment.postId).prime(comment.postId, count.value);
+      context.loaders.commentCounters.clear(comment.postId).prime(comment.postId, {
+        value: count.value,
+      });
       return args.id;
     });
   },

@@ -7,7 +7,9 @@ interface PostCountsRef {
 
 export const PostCounts = {
   __resolveReference: (reference: PostCountsRef) => reference,
-  commentCount(counts: PostCountsRef, _args: unknown, context: CommentsContext) {
-    return isEntityId(counts.postId) ? context.loaders.commentCounts.load(counts.postId) : 0;
+  async commentCount(counts: PostCountsRef, _args: unknown, context: CommentsContext) {
+    return isEntityId(counts.postId)
+      ? (await context.loaders.commentCounters.load(counts.postId)).value
+      : 0;
   },
 };

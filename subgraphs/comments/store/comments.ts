@@ -52,15 +52,15 @@ export function commentsStore(
   const staleComments = staleReads(db).collection<CommentDoc>('comments');
   const keyOf = (id: string) => ({ shard: shardOfId(id), _id: id });
 
+  /** The post's live comments counted, and its counter's first comments read again with them. */
+  const recountPost = (postId: string) =>
+    deps.counts.recount(postId, () =>
+      comments.countDocuments({ shard: shardOfId(postId), postId, deleted: false }),
+    );
+
   /** Counted, then announced, then marked synced (or, when deleted, gone): each step idempotent. */
   async function sync(comment: CommentDoc): Promise<Recounted> {
-    const count = await deps.counts.recount(comment.postId, () =>
-      comments.countDocuments({
-        shard: shardOfId(comment.postId),
-        postId: comment.postId,
-        deleted: false,
-      }),
-    );
+    const count = await recountPost(comment.postId);
     const type = comment.deleted ? 'comment.deleted' : 'comment.created';
     if (!(await deps.announce(type, comment, count))) return count;
     const key = { ...keyOf(comment._id), version: comment.version };
@@ -128,15 +128,21 @@ export function commentsStore(
 
     /**
      * Only the author's own live comment matches. Marked `editUnannounced` in the same write, so
-     * an edit whose announcement fails or dies with the process is announced by the repair pass.
+     * an edit whose announcement fails or dies with the process is announced by the repair pass,
+     * which also recounts the post: the count stays, but the comment may be one its counter keeps.
      */
-    edit(id: string, authorId: string, body: string): Promise<CommentDoc | null> {
+    async edit(
+      id: string,
+      authorId: string,
+      body: string,
+    ): Promise<{ comment: CommentDoc; count: Recounted } | null> {
       const now = new Date();
-      return comments.findOneAndUpdate(
+      const comment = await comments.findOneAndUpdate(
         { ...keyOf(id), authorId, deleted: false },
         { $set: { body, editedAt: now, editUnannounced: true } },
         { returnDocument: 'after' },
       );
+      return comment && { comment, count: await recountPost(comment.postId) };
     },
 
     /** Announces an edit (`commentCount` is the post's count, which an edit leaves as it is). */
@@ -181,7 +187,7 @@ export function commentsStore(
         )
         .toArray();
       for (const comment of edited) {
-        await announceEdit(comment, await deps.counts.current(comment.postId));
+        await announceEdit(comment, (await recountPost(comment.postId)).value);
       }
       return synced + edited.length;
     },
