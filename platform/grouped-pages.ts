@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { Collection, Db, Document } from 'mongodb';
+import type { Collection, Db, Document, Filter } from 'mongodb';
 import type { Page } from './connection.js';
 import { measuredBatch, type Metrics } from './metrics.js';
 
@@ -38,8 +38,13 @@ export async function prepareGroupedPages(db: Db): Promise<void> {
 
 /**
  * The first page of a list for each of many parents (the first comments of 50 posts) in one
- * aggregate: rows sorted by parent then id, and `$firstN` keeps `limit + 1` per parent, so the
- * server never gathers a parent's whole list and the caller can tell whether a next page exists.
+ * command, `limit + 1` rows each so the caller can tell whether a next page exists.
+ *
+ * For one parent (a post's page of likes), an index walk that stops after the page, however long
+ * the list. For several, one aggregate: rows sorted by parent then id, and `$firstN` keeps
+ * `limit + 1` per parent, so the server never holds a parent's whole list, though it still reads
+ * every row of each (no group stops early): a viral post among the parents costs its whole list.
+ * The feed's own previews avoid that (a post's first comments are kept with its count).
  */
 export async function pagesByParent<T extends Document & { _id: string }>(
   collection: Collection<T>,
@@ -47,6 +52,17 @@ export async function pagesByParent<T extends Document & { _id: string }>(
 ): Promise<Map<string, T[]>> {
   const { parentField, parents, direction, page, where } = options;
   const bound = page.after ? { _id: { [direction === -1 ? '$lt' : '$gt']: page.after } } : {};
+  const [only] = parents;
+  if (parents.length === 1 && only) {
+    const rows = await collection
+      .find({ shard: only.shard, [parentField]: only.id, ...where, ...bound } as Filter<T>, {
+        sort: { _id: direction },
+        limit: page.limit + 1,
+        batchSize: page.limit + 2,
+      })
+      .toArray();
+    return new Map(rows.length > 0 ? [[only.id, rows as T[]]] : []);
+  }
   const groups = await collection
     .aggregate<{ _id: string; rows: T[] }>(
       [

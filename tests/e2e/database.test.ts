@@ -157,6 +157,54 @@ describe('database discipline', () => {
     assert.equal(commands.length, FEED_COMMANDS, summary(commands).join('\n'));
   });
 
+  test("one post's page of likes or comments is an index walk that stops after the page", async () => {
+    const { createPost } = ok(await stack.gql(CREATE_POST, { caption: 'walked' }, { as: viewer }));
+    const id = createPost.id as string;
+    for (const [n, author] of authors.slice(0, 5).entries()) {
+      ok(
+        await stack.gql(
+          'mutation($id: ID!) { likePost(postId: $id) { id } }',
+          { id },
+          { as: author },
+        ),
+      );
+      ok(
+        await stack.gql(
+          'mutation($id: ID!, $b: String!) { addComment(postId: $id, body: $b) { id } }',
+          { id, b: `walk ${n}` },
+          { as: author },
+        ),
+      );
+    }
+    const { result, commands } = await stack.recordQuery(() =>
+      stack.gql(
+        `query($id: ID!) { post(id: $id) {
+          likes(first: 3) { edges { node { user { id } } } pageInfo { hasNextPage } }
+          comments(first: 3) { edges { node { body } } pageInfo { hasNextPage } }
+        } }`,
+        { id },
+      ),
+    );
+    const { likes, comments } = ok(result).post;
+    assert.deepEqual(
+      likes.edges.map((edge: any) => edge.node.user.id),
+      authors.slice(2, 5).reverse(),
+    );
+    assert.deepEqual(
+      comments.edges.map((edge: any) => edge.node.body),
+      ['walk 0', 'walk 1', 'walk 2'],
+    );
+    assert.equal(likes.pageInfo.hasNextPage, true);
+    assert.equal(comments.pageInfo.hasNextPage, true);
+    // A group over the post's rows would read all of them, however many; a sorted, limited find
+    // stops after the page plus one.
+    for (const collection of ['likes.likes', 'comments.comments']) {
+      const reads = commands.filter((c) => summary([c])[0]?.endsWith(` ${collection}`));
+      assert.deepEqual(summary(reads), [`find ${collection}`], summary(commands).join('\n'));
+      assert.equal(reads[0]?.command.limit, 4);
+    }
+  });
+
   test("a like's answer reads neither the count nor the viewer's like back: the write knows both", async () => {
     const postId = await (async () => {
       const { createPost } = ok(await stack.gql(CREATE_POST, { caption: 'z' }, { as: viewer }));

@@ -36,6 +36,8 @@ describe('read and write routing', () => {
   test('counts and pages read from secondaries; the viewer’s own state from the primary; writes wait for a majority’s journals', async () => {
     const viewer = uid('viewer');
     const author = uid('author');
+    // Two posts in the feed: their pages of likes and comments are one grouped read each.
+    await createPost(stack, author);
     const post = await createPost(stack, author);
     ok(
       await stack.gql(
@@ -89,5 +91,24 @@ describe('read and write routing', () => {
       assert.ok(routed.has(primary), `${primary} not sent:\n${[...routed.keys()].join('\n')}`);
       assert.equal(routed.get(primary), undefined, `${primary} goes to the primary`);
     }
+
+    // One post's pages are index walks (finds), from secondaries too.
+    const { commands: pages } = await stack.record(async () => {
+      ok(
+        await stack.gql(
+          `query($id: ID!) { post(id: $id) {
+            comments(first: 5) { edges { node { id } } }
+            likes(first: 5) { edges { node { createdAt } } }
+          } }`,
+          { id: post.id },
+        ),
+      );
+    });
+    const walks = pages.filter((c) => ['comments', 'likes'].includes(String(c.command.find)));
+    assert.deepEqual(walks.map(describeCommand).sort(), [
+      'find comments.comments',
+      'find likes.likes',
+    ]);
+    for (const walk of walks) assert.deepEqual(walk.command.$readPreference, STALE);
   });
 });
