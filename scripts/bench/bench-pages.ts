@@ -1,0 +1,71 @@
+import { parseArgs } from 'node:util';
+import { MongoClient } from 'mongodb';
+import { pagesByParent, prepareGroupedPages } from '../../platform/grouped-pages.js';
+import { startMongo } from '../stack/services.js';
+
+/**
+ * `npm run bench:pages`: what a page of a viral post's likes costs on the embedded Mongo-wire
+ * server, by the two ways `pagesByParent` reads: the post alone (its page: a sorted, limited
+ * find) and the post among others (a feed's worth of parents: one grouped aggregate). The post
+ * has `--likes` like rows, the others none; each way is timed over `--rounds` pages of 5.
+ */
+const { values } = parseArgs({
+  options: {
+    likes: { type: 'string', default: '20000' },
+    rounds: { type: 'string', default: '20' },
+  },
+});
+const likeRows = Number(values.likes);
+const rounds = Number(values.rounds);
+
+const mongo = await startMongo({ backend: 'memory' });
+const client = new MongoClient(mongo.uri);
+try {
+  await client.connect();
+  const db = client.db('bench_pages');
+  const likes = db.collection<{ _id: string; shard: number; postId: string; active: boolean }>(
+    'likes',
+  );
+  // The likes subgraph's index for a post's likes, newest first.
+  await likes.createIndex({ shard: 1, postId: 1, _id: -1 });
+  for (let i = 0; i < likeRows; i += 5_000) {
+    await likes.insertMany(
+      Array.from({ length: Math.min(5_000, likeRows - i) }, (_, j) => ({
+        _id: `like-${String(i + j).padStart(9, '0')}`,
+        shard: 1,
+        postId: 'viral',
+        active: true,
+      })),
+    );
+  }
+  await prepareGroupedPages(db);
+
+  const viral = { id: 'viral', shard: 1 };
+  const others = Array.from({ length: 19 }, (_, i) => ({ id: `quiet-${i}`, shard: 1 }));
+  const ways = [
+    { name: 'the post alone (find)', parents: [viral] },
+    { name: 'the post among 20 (aggregate)', parents: [viral, ...others] },
+  ];
+  console.log(`## npm run bench:pages\n\nA page of 5 likes of a post with ${likeRows} likes.\n`);
+  console.log('| read | ms per page | rows returned |\n| --- | --- | --- |');
+  for (const way of ways) {
+    const read = () =>
+      pagesByParent(likes, {
+        parentField: 'postId',
+        parents: way.parents,
+        direction: -1,
+        page: { limit: 5, after: undefined },
+        where: { active: true },
+      });
+    await read(); // unmeasured: the server compiles its path first
+    const started = performance.now();
+    let returned = 0;
+    for (let round = 0; round < rounds; round++)
+      returned = (await read()).get('viral')?.length ?? 0;
+    const ms = (performance.now() - started) / rounds;
+    console.log(`| ${way.name} | ${ms.toFixed(2)} | ${returned} |`);
+  }
+} finally {
+  await client.close();
+  await mongo.stop();
+}
