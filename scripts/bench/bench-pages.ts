@@ -26,8 +26,8 @@ try {
   const likes = db.collection<{ _id: string; shard: number; postId: string; active: boolean }>(
     'likes',
   );
-  // The likes subgraph's index for a post's likes, newest first.
-  await likes.createIndex({ shard: 1, postId: 1, _id: -1 });
+  // The likes subgraph's index for a post's live likes, newest first.
+  await likes.createIndex({ shard: 1, postId: 1, active: 1, _id: -1 });
   for (let i = 0; i < likeRows; i += 5_000) {
     await likes.insertMany(
       Array.from({ length: Math.min(5_000, likeRows - i) }, (_, j) => ({

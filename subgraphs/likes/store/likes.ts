@@ -68,7 +68,9 @@ export function likesStore(db: Db, deps: { counts: LikeCountsStore; announce: An
   return {
     async ensureIndexes() {
       await likes.createIndex({ shard: 1, postId: 1, userId: 1 }, { unique: true });
-      await likes.createIndex({ shard: 1, postId: 1, _id: -1 });
+      // A post's live likes, newest first: its pages walk it, and its recount's count
+      // ({shard, postId, active}) is answered from the keys alone, without reading each like.
+      await likes.createIndex({ shard: 1, postId: 1, active: 1, _id: -1 });
       await likes.createIndex({ synced: 1, updatedAt: 1 });
     },
 
