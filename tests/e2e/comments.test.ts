@@ -276,6 +276,13 @@ describe('comments connection', () => {
     assert.deepEqual(new Set(listed.ids), new Set(added.map((comment) => comment.id)));
     assert.equal(listed.ids.length, 30);
     assertOrdered(listed.ids, 'asc', 'comments');
+    // The preview kept with the count is the last recount's: the first two of all thirty.
+    const preview = (ok(await stack.gql(COMMENTS, { p: post.id, first: 2 })) as any).post;
+    assert.deepEqual(
+      preview.comments.edges.map((edge: any) => edge.node.id),
+      listed.ids.slice(0, 2),
+    );
+    assert.equal(preview.comments.pageInfo.hasNextPage, true);
   });
 });
 
