@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { Collection, Db, Document, Filter } from 'mongodb';
+import type { Collection, Document, Filter } from 'mongodb';
 import type { Page } from './connection.js';
 import { measuredBatch, type Metrics } from './metrics.js';
 
@@ -16,35 +16,13 @@ export interface PagesByParentOptions {
 }
 
 /**
- * Whether each database's server has the `$firstN` accumulator (MongoDB 5.2+). mongo-java-server,
- * used for local runs and tests, does not; there `$push` then `$slice` gives the same rows, at the
- * cost of gathering each parent's whole list on the server, which only a real deployment's sizes
- * would notice.
- */
-const firstNSupport = new Map<string, boolean>();
-
-/** Probes the server once, at start-up, so no request pays for it. */
-export async function prepareGroupedPages(db: Db): Promise<void> {
-  try {
-    await db
-      .collection('grouped_pages_probe')
-      .aggregate([{ $group: { _id: null, rows: { $firstN: { n: 1, input: '$$ROOT' } } } }])
-      .toArray();
-    firstNSupport.set(db.databaseName, true);
-  } catch {
-    firstNSupport.set(db.databaseName, false);
-  }
-}
-
-/**
  * The first page of a list for each of many parents (the first comments of 50 posts) in one
- * command, `limit + 1` rows each so the caller can tell whether a next page exists.
- *
- * For one parent (a post's page of likes), an index walk that stops after the page, however long
- * the list. For several, one aggregate: rows sorted by parent then id, and `$firstN` keeps
- * `limit + 1` per parent, so the server never holds a parent's whole list, though it still reads
- * every row of each (no group stops early): a viral post among the parents costs its whole list.
- * The feed's own previews avoid that (a post's first comments are kept with its count).
+ * command, `limit + 1` rows each so the caller can tell whether a next page exists. Each
+ * parent's rows are an index walk that stops after its page, however long its list (a viral
+ * post's likes): the parent alone is a sorted, limited `find`; several are one aggregate of such
+ * walks, the first parent's followed by a `$unionWith` for each other one (MongoDB 4.4+; the
+ * embedded server gets it from the launcher). A `$group` over all the parents' rows, the usual way,
+ * reads every row of each.
  */
 export async function pagesByParent<T extends Document & { _id: string }>(
   collection: Collection<T>,
@@ -52,49 +30,43 @@ export async function pagesByParent<T extends Document & { _id: string }>(
 ): Promise<Map<string, T[]>> {
   const { parentField, parents, direction, page, where } = options;
   const bound = page.after ? { _id: { [direction === -1 ? '$lt' : '$gt']: page.after } } : {};
-  const [only] = parents;
-  if (parents.length === 1 && only) {
-    const rows = await collection
-      .find({ shard: only.shard, [parentField]: only.id, ...where, ...bound } as Filter<T>, {
-        sort: { _id: direction },
-        limit: page.limit + 1,
-        batchSize: page.limit + 2,
-      })
-      .toArray();
-    return new Map(rows.length > 0 ? [[only.id, rows as T[]]] : []);
+  const filter = (parent: { id: string; shard: number }) =>
+    ({ shard: parent.shard, [parentField]: parent.id, ...where, ...bound }) as Filter<T>;
+  const [first, ...others] = parents;
+  if (!first) return new Map();
+  const rows = (
+    others.length === 0
+      ? await collection
+          .find(filter(first), {
+            sort: { _id: direction },
+            limit: page.limit + 1,
+            batchSize: page.limit + 2,
+          })
+          .toArray()
+      : await collection
+          .aggregate(
+            [
+              ...walk(filter(first)),
+              ...others.map((parent) => ({
+                $unionWith: { coll: collection.collectionName, pipeline: walk(filter(parent)) },
+              })),
+            ],
+            { batchSize: parents.length * (page.limit + 1) + 1 },
+          )
+          .toArray()
+  ) as T[];
+  const pages = new Map<string, T[]>();
+  for (const row of rows) {
+    const parentId = row[parentField] as string;
+    const found = pages.get(parentId);
+    if (found) found.push(row);
+    else pages.set(parentId, [row]);
   }
-  const groups = await collection
-    .aggregate<{ _id: string; rows: T[] }>(
-      [
-        {
-          $match: {
-            shard: { $in: [...new Set(parents.map((parent) => parent.shard))] },
-            [parentField]: { $in: parents.map((parent) => parent.id) },
-            ...where,
-            ...bound,
-          },
-        },
-        { $sort: { [parentField]: 1, _id: direction } },
-        ...(firstNSupport.get(collection.dbName) === false
-          ? [
-              { $group: { _id: `$${parentField}`, rows: { $push: '$$ROOT' } } },
-              { $project: { rows: { $slice: ['$rows', page.limit + 1] } } },
-            ]
-          : [
-              {
-                $group: {
-                  _id: `$${parentField}`,
-                  rows: { $firstN: { n: page.limit + 1, input: '$$ROOT' } },
-                },
-              },
-            ]),
-      ],
-      { batchSize: parents.length + 1 },
-    )
-    .toArray();
-  // Sorted again here: a server may hand `$firstN` rows on in any order within the group.
-  const byId = (a: T, b: T) => (a._id < b._id ? -direction : a._id > b._id ? direction : 0);
-  return new Map(groups.map((group) => [group._id, group.rows.sort(byId)]));
+  return pages;
+
+  function walk(match: Filter<T>): Document[] {
+    return [{ $match: match }, { $sort: { _id: direction } }, { $limit: page.limit + 1 }];
+  }
 }
 
 export interface PageKey {

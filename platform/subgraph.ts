@@ -13,7 +13,6 @@ import { createTokenVerifier, readAuthConfig, type TokenVerifier, type Viewer } 
 import { consumePostEvents } from './durable-events.js';
 import type { PostEvent } from './events.js';
 import { logInternalErrors, maskError } from './errors.js';
-import { prepareGroupedPages } from './grouped-pages.js';
 import { closeServer, createGraphQLHttpService, listen, type Route } from './http.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, operationMetrics, type Metrics } from './metrics.js';
@@ -161,7 +160,6 @@ export async function startSubgraphService<Ctx extends RequestBase>(
 ): Promise<RunningService> {
   const { db, stores, logger } = options;
   await stores.ensureIndexes();
-  await prepareGroupedPages(db);
   const repairOnce = async () => {
     const repaired = await stores.repair(options.repairIntervalMs);
     if (repaired > 0) logger.warn({ repaired }, 'repaired unfinished writes');

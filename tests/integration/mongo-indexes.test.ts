@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Collection, Document, Filter, Sort } from 'mongodb';
+import { pagesByParent } from '../../platform/grouped-pages.js';
 import { connectMongo } from '../../platform/mongo.js';
 import { startMongo, type MongoServerOptions } from '../../scripts/stack/services.js';
 
@@ -220,6 +221,31 @@ async function compareBackends(
             ])
             .toArray(),
         );
+        // Several parents' pages, a walk each joined by $unionWith, as `pagesByParent` reads
+        // them; each must also be the page its parent gets alone (a plain find).
+        const parents = [
+          { id: postId, shard },
+          ...[
+            { id: 'p2', shard: 2 },
+            { id: 'p5', shard: 0 },
+          ].filter((parent) => parent.id !== postId),
+        ];
+        const pagesOf = (rows: Collection<Row>, of: typeof parents) =>
+          pagesByParent(rows, {
+            parentField: 'postId',
+            parents: of,
+            direction: -1,
+            page: { limit: 2, after: id },
+            where: { active: true },
+          });
+        await both(`pages by parent, a walk each`, async (rows) => [
+          ...(await pagesOf(rows, parents)).entries(),
+        ]);
+        const walked = await pagesOf(collections[0] as Collection<Row>, parents);
+        for (const parent of parents) {
+          const alone = await pagesOf(collections[0] as Collection<Row>, [parent]);
+          assert.deepEqual(walked.get(parent.id), alone.get(parent.id), `${backend}: ${parent.id}`);
+        }
         await both(`aggregate`, (rows) =>
           rows
             .aggregate<Document>([

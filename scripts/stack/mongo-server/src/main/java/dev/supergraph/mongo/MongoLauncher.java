@@ -276,10 +276,14 @@ public final class MongoLauncher {
     /**
      * The library only knows the legacy {@code isMaster}; {@code hello} (MongoDB 4.4.2+) is what
      * drivers send when the Stable API is requested and what tools use to inspect a server. The
-     * answer is the same document under the newer field name.
+     * answer is the same document under the newer field name. Nor does it know {@code $unionWith}
+     * ({@link UnionWith}).
      */
     private static Document handleCommandCompat(Channel channel, String database, String command, Document query,
             CommandHandler next, boolean asMongos) {
+        if (UnionWith.appliesTo(command, query)) {
+            return UnionWith.run(database, query, (part, partQuery) -> next.handle(channel, database, part, partQuery));
+        }
         boolean hello = command.equalsIgnoreCase("hello");
         if (!hello && !command.equalsIgnoreCase("isMaster")) {
             return next.handle(channel, database, command, query);
