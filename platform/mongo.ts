@@ -1,6 +1,7 @@
 import {
   MongoClient,
   ReadPreference,
+  type Collection,
   type CommandStartedEvent,
   type Db,
   type ReadPreferenceMode,
@@ -126,6 +127,22 @@ export function isDuplicateKey(error: unknown): boolean {
   return (
     typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 11000
   );
+}
+
+/**
+ * Drops an index this code created once and no longer needs: every write keeps an index up to
+ * date, so one left behind costs each write for nothing. Idempotent (replicas start together).
+ */
+export async function dropSupersededIndex(
+  collection: Pick<Collection, 'dropIndex'>,
+  name: string,
+): Promise<void> {
+  try {
+    await collection.dropIndex(name);
+  } catch (error) {
+    // IndexNotFound: never created here, or another replica dropped it first.
+    if ((error as { code?: unknown }).code !== 27) throw error;
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { likesStores } from '../../subgraphs/likes/stores.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
 import { assertError, createPost, inBatches, ISO_DATE, uid, unknownPostId } from './support.js';
 
@@ -415,4 +416,16 @@ describe('likes under concurrency', () => {
       'concurrently created posts share an id',
     );
   });
+});
+
+test("start-up drops the likes' superseded index, once, and keeps the one serving counts and pages", async () => {
+  const db = stack.mongo.db(`${stack.dbPrefix}_likes`);
+  const likes = db.collection('likes');
+  await likes.createIndex({ shard: 1, postId: 1, _id: -1 }); // as a deployment from before has it
+  const stores = likesStores(db, stack.cache, async () => true);
+  await stores.ensureIndexes();
+  await stores.ensureIndexes(); // again, with nothing left to drop: a second replica starting
+  const names = (await likes.indexes()).map((index) => index.name);
+  assert.ok(!names.includes('shard_1_postId_1__id_-1'), names.join(', '));
+  assert.ok(names.includes('shard_1_postId_1_active_1__id_-1'), names.join(', '));
 });

@@ -4,7 +4,7 @@ import { repairUnsynced, type Recounted } from '../../../platform/counters.js';
 import { groupCommit } from '../../../platform/group-commit.js';
 import { pagesByParent } from '../../../platform/grouped-pages.js';
 import { newId, shardOfId } from '../../../platform/ids.js';
-import { isDuplicateKey, staleReads } from '../../../platform/mongo.js';
+import { dropSupersededIndex, isDuplicateKey, staleReads } from '../../../platform/mongo.js';
 import type { LikeCountsStore } from './like-counts.js';
 
 /**
@@ -71,6 +71,7 @@ export function likesStore(db: Db, deps: { counts: LikeCountsStore; announce: An
       // A post's live likes, newest first: its pages walk it, and its recount's count
       // ({shard, postId, active}) is answered from the keys alone, without reading each like.
       await likes.createIndex({ shard: 1, postId: 1, active: 1, _id: -1 });
+      await dropSupersededIndex(likes, 'shard_1_postId_1__id_-1');
       await likes.createIndex({ synced: 1, updatedAt: 1 });
     },
 
