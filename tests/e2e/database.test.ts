@@ -39,6 +39,14 @@ describe('database discipline', () => {
   const run = randomBytes(3).toString('hex');
   const viewer = `viewer-${run}`;
   const authors = Array.from({ length: 10 }, (_, i) => `author-${run}-${i}`);
+  const like = (postId: string, as: string) =>
+    stack.gql('mutation($id: ID!) { likePost(postId: $id) { id } }', { id: postId }, { as });
+  const comment = (postId: string, body: string, as: string) =>
+    stack.gql(
+      'mutation($id: ID!, $b: String!) { addComment(postId: $id, body: $b) { id } }',
+      { id: postId, b: body },
+      { as },
+    );
 
   before(async () => {
     stack = await startStack();
@@ -49,26 +57,8 @@ describe('database discipline', () => {
         );
         const postId = createPost.id as string;
         // Every post gets likes and at least three comments, so each per-parent field has rows.
-        await Promise.all(
-          authors
-            .slice(0, 3)
-            .map((liker) =>
-              stack.gql(
-                'mutation($id: ID!) { likePost(postId: $id) { id } }',
-                { id: postId },
-                { as: liker },
-              ),
-            ),
-        );
-        for (let c = 0; c < 3; c++) {
-          ok(
-            await stack.gql(
-              'mutation($id: ID!, $b: String!) { addComment(postId: $id, body: $b) { id } }',
-              { id: postId, b: `c${c}` },
-              { as: authors[c] },
-            ),
-          );
-        }
+        await Promise.all(authors.slice(0, 3).map((liker) => like(postId, liker)));
+        for (let c = 0; c < 3; c++) ok(await comment(postId, `c${c}`, authors[c] as string));
       }
       ok(
         await stack.gql(
@@ -161,20 +151,8 @@ describe('database discipline', () => {
     const { createPost } = ok(await stack.gql(CREATE_POST, { caption: 'walked' }, { as: viewer }));
     const id = createPost.id as string;
     for (const [n, author] of authors.slice(0, 5).entries()) {
-      ok(
-        await stack.gql(
-          'mutation($id: ID!) { likePost(postId: $id) { id } }',
-          { id },
-          { as: author },
-        ),
-      );
-      ok(
-        await stack.gql(
-          'mutation($id: ID!, $b: String!) { addComment(postId: $id, body: $b) { id } }',
-          { id, b: `walk ${n}` },
-          { as: author },
-        ),
-      );
+      ok(await like(id, author));
+      ok(await comment(id, `walk ${n}`, author));
     }
     const { result, commands } = await stack.recordQuery(() =>
       stack.gql(

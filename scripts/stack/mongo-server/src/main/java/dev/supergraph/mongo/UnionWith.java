@@ -48,13 +48,11 @@ final class UnionWith {
     }
 
     private static List<?> part(String collection, List<Object> pipeline, Commands commands) {
-        Document reply = asFind(collection, pipeline);
-        if (reply != null) {
-            reply = commands.run("find", reply);
-        } else {
-            reply = commands.run("aggregate", new Document("aggregate", collection).append("pipeline", pipeline)
-                    .append("cursor", new Document("batchSize", Integer.MAX_VALUE)));
-        }
+        Document find = asFind(collection, pipeline);
+        Document reply = find != null
+                ? commands.run("find", find)
+                : commands.run("aggregate", new Document("aggregate", collection).append("pipeline", pipeline)
+                        .append("cursor", new Document("batchSize", Integer.MAX_VALUE)));
         Document cursor = (Document) reply.get("cursor");
         if (!(cursor.get("id") instanceof Number id) || id.longValue() != 0L) {
             throw new BadValueException("a $unionWith part did not fit in one batch");
