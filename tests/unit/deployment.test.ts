@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { projectPath } from '../../platform/paths.js';
+import { SERVICE_NODE_ARGS } from '../../scripts/stack/processes.js';
 
 /**
  * No Docker engine or cluster runs here, so the deployment files are checked as files: they parse,
@@ -126,4 +127,10 @@ test('the image is built in stages and runs as a non-root user', async () => {
   assert.ok((dockerfile.match(/^FROM /gm) ?? []).length >= 2);
   assert.match(dockerfile, /^USER node$/m);
   assert.match(dockerfile, /npm prune --omit=dev/);
+});
+
+test('the image runs every service with the V8 flags that npm start and the benchmarks use', async () => {
+  const dockerfile = await read('deploy/Dockerfile');
+  const [, options] = /^ENV NODE_OPTIONS=(.+)$/m.exec(dockerfile) ?? [];
+  assert.deepEqual(options?.split(' '), SERVICE_NODE_ARGS);
 });
