@@ -23,13 +23,14 @@ export async function freePorts(): Promise<Ports> {
 }
 
 /**
- * V8 flags every service process runs with, here and in the image (`NODE_OPTIONS` in
- * `deploy/Dockerfile`). A request allocates a few hundred KB that die young, and a scavenge costs
- * what survives, not what died: 64 MB semi-spaces (Node 20 grows them to 32 MB at most, less
- * under a small heap) halved the garbage collector's share of the feed subgraph's CPU, for about
- * 80 MB more resident memory per process (README, "Garbage collection").
+ * V8 flags of every subgraph process, here and in `deploy/` (each subgraph's command). A request
+ * allocates a few hundred KB that die young, and a scavenge costs what survives, not what died:
+ * 64 MB semi-spaces (Node 20 grows them to 32 MB at most, less under a small heap) halved the
+ * garbage collector's share of the feed subgraph's CPU, for about 80 MB more resident memory per
+ * process. The gateway keeps Node's defaults: it gained nothing measurable, and its memory is what
+ * bounds its WebSocket connections (README, "Garbage collection").
  */
-export const SERVICE_NODE_ARGS = ['--max-semi-space-size=64'];
+export const SUBGRAPH_NODE_ARGS = ['--max-semi-space-size=64'];
 
 export interface SupergraphProcesses {
   /** Process ids by service, for measuring them: a restarted service has a new one. */
@@ -75,8 +76,7 @@ function stopChild(child: ChildProcess): Promise<void> {
 /**
  * One Node process running `entry` (a path under the project root), or a native program
  * (`executable`, a benchmark peer), resolved once `readyUrl` answers 2xx to a request made with
- * `readyInit` (a GET by default). A Node process runs with `SERVICE_NODE_ARGS`, then `nodeArgs`
- * (for example `--cpu-prof`), before the entry.
+ * `readyInit` (a GET by default). `nodeArgs` go before the entry (for example `--cpu-prof`).
  */
 export async function startServiceProcess(
   options: {
@@ -94,11 +94,7 @@ export async function startServiceProcess(
   const [file, args, cwd] =
     'executable' in options
       ? [options.executable.file, options.executable.args, options.executable.cwd]
-      : [
-          process.execPath,
-          [...SERVICE_NODE_ARGS, ...(options.nodeArgs ?? []), projectPath(options.entry)],
-          projectRoot,
-        ];
+      : [process.execPath, [...(options.nodeArgs ?? []), projectPath(options.entry)], projectRoot];
   const child = spawn(file, args, {
     cwd,
     env: options.env,
@@ -164,7 +160,7 @@ export async function startSupergraphProcesses(options: {
   gateway?: boolean;
   /** Send the services' log lines (their stdout) to our stderr, leaving our stdout to results. */
   logsToStderr?: boolean;
-  /** Node flags for every service, after `SERVICE_NODE_ARGS` (for example `--cpu-prof`). */
+  /** Node flags for every service, after a subgraph's `SUBGRAPH_NODE_ARGS` (for example `--cpu-prof`). */
   nodeArgs?: string[];
 }): Promise<SupergraphProcesses> {
   const { host, ports } = options;
@@ -187,7 +183,8 @@ export async function startSupergraphProcesses(options: {
   let stopping = false;
 
   function spawnService(name: keyof Ports, entry: string, attempt: number): ChildProcess {
-    const args = [...SERVICE_NODE_ARGS, ...(options.nodeArgs ?? []), projectPath(entry)];
+    const tuning = name === 'gateway' ? [] : SUBGRAPH_NODE_ARGS;
+    const args = [...tuning, ...(options.nodeArgs ?? []), projectPath(entry)];
     const child = spawn(process.execPath, args, {
       cwd: projectRoot,
       env,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { projectPath } from '../../platform/paths.js';
-import { SERVICE_NODE_ARGS } from '../../scripts/stack/processes.js';
+import { SUBGRAPH_NODE_ARGS } from '../../scripts/stack/processes.js';
 
 /**
  * No Docker engine or cluster runs here, so the deployment files are checked as files: they parse,
@@ -129,8 +129,23 @@ test('the image is built in stages and runs as a non-root user', async () => {
   assert.match(dockerfile, /npm prune --omit=dev/);
 });
 
-test('the image runs every service with the V8 flags that npm start and the benchmarks use', async () => {
-  const dockerfile = await read('deploy/Dockerfile');
-  const [, options] = /^ENV NODE_OPTIONS=(.+)$/m.exec(dockerfile) ?? [];
-  assert.deepEqual(options?.split(' '), SERVICE_NODE_ARGS);
+test('compose and Kubernetes run each subgraph with the V8 flags npm start gives it, the gateway with none', async () => {
+  const compose = parse(await read('deploy/docker-compose.yml'), { merge: true }) as {
+    services: Record<string, ComposeService>;
+  };
+  const k8s = parseAllDocuments(await read('deploy/k8s/services.yaml'))
+    .map((document) => document.toJS())
+    .filter((document) => document.kind === 'Deployment');
+  const commands = [
+    ...Object.values(compose.services).map((service) => service.command),
+    ...k8s.map((deployment) => deployment.spec.template.spec.containers[0].command),
+  ].filter((command): command is string[] => Array.isArray(command) && command[0] === 'node');
+  const entry = (command: string[]) => command.find((part) => part.startsWith('dist/')) ?? '';
+  const subgraphs = commands.filter((command) => entry(command).startsWith('dist/subgraphs/'));
+  const gateways = commands.filter((command) => entry(command) === 'dist/gateway/index.js');
+  assert.equal(subgraphs.length, 8, 'four subgraphs in each file');
+  assert.equal(gateways.length, 2, 'the gateway in each file');
+  for (const command of subgraphs)
+    assert.deepEqual(command.slice(1, -1), SUBGRAPH_NODE_ARGS, entry(command));
+  for (const command of gateways) assert.deepEqual(command.slice(1, -1), [], 'gateway');
 });
