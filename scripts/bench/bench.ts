@@ -423,8 +423,19 @@ try {
     }
   }
 
+  // Peaks since each process started, warm-up included: the kernel keeps them (VmHWM). The
+  // subgraphs served every gateway's rounds, so theirs is one figure for the run.
+  const peakRssMb = async (pid: number) => (pid > 0 ? (await processStats(pid)).peakRssMb : 0);
+  const gatewayPeakRssMb = new Map(
+    await Promise.all(gateways.map(async (g) => [g.key, await peakRssMb(g.process.pid)] as const)),
+  );
+  const subgraphPeakRssMb = await Promise.all(
+    subgraphNames.map((name) => peakRssMb(subgraphs.pids[name])),
+  );
+
   interface Summary {
     gateway: Gateway;
+    peakRssMb: number;
     requests: number;
     errors: number;
     errorSamples: string[];
@@ -454,6 +465,7 @@ try {
     const feed = runs.flatMap((run) => run.result.latencies.feed ?? []).sort((a, b) => a - b);
     return {
       gateway,
+      peakRssMb: gatewayPeakRssMb.get(gateway.key) ?? 0,
       requests,
       errors: runs.reduce((sum, run) => sum + run.result.errors, 0),
       errorSamples: runs.flatMap((run) => run.result.errorSamples).slice(0, 3),
@@ -669,6 +681,7 @@ try {
       'gateway + subgraph CPU ms per query',
       (s) => fmt(1_000 / s.perCpuSecond + s.subgraphCpuMsPerQuery, 2),
     ],
+    ['gateway peak RSS MB', (s) => fmt(s.peakRssMb)],
     ['per CPU-second vs (b)', ratio((s) => s.perCpuSecond, 'apollo')],
     ['per CPU-second vs (c)', ratio((s) => s.perCpuSecond, 'hive')],
     ['per CPU-second vs (d)', ratio((s) => s.perCpuSecond, 'grafbase')],
@@ -708,6 +721,10 @@ try {
     `| | ${summaries.map((s) => s.gateway.label).join(' | ')} |`,
     `| --- | ${summaries.map(() => '---').join(' | ')} |`,
     ...rows.map(([name, value]) => `| ${name} | ${summaries.map(value).join(' | ')} |`),
+    '',
+    `Subgraph peak RSS MB over the gateways' rounds: ${subgraphNames
+      .map((name, i) => `${name} ${fmt(subgraphPeakRssMb[i] ?? 0)}`)
+      .join(', ')}.`,
     ...summaries
       .filter((s) => s.errorSamples.length > 0)
       .map((s) => `\nerrors of ${s.gateway.label}: ${s.errorSamples.join(' | ')}`),

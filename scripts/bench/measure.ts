@@ -1,13 +1,15 @@
 import { readFile } from 'node:fs/promises';
 
-/** CPU seconds used so far and resident memory of a process, from /proc (Linux). */
-export async function processStats(pid: number): Promise<{ cpuSeconds: number; rssMb: number }> {
+/** CPU seconds used so far, resident memory and its peak since start of a process, from /proc (Linux). */
+export async function processStats(
+  pid: number,
+): Promise<{ cpuSeconds: number; rssMb: number; peakRssMb: number }> {
   const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
   // utime and stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks of 1/100 s on Linux.
   const cpuSeconds = (Number(stat[11]) + Number(stat[12])) / 100;
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return { cpuSeconds, rssMb: rssKb / 1024 };
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { cpuSeconds, rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 };
 }
 
 /** The p-th percentile of ascending `sorted` (NaN when empty). */
