@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 
-/** CPU seconds used so far, resident memory and its peak since start of a process, from /proc (Linux). */
+/** CPU seconds used so far, resident memory and its peak of a process, from /proc (Linux). */
 export async function processStats(
   pid: number,
 ): Promise<{ cpuSeconds: number; rssMb: number; peakRssMb: number }> {

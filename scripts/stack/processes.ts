@@ -160,7 +160,7 @@ export async function startSupergraphProcesses(options: {
   gateway?: boolean;
   /** Send the services' log lines (their stdout) to our stderr, leaving our stdout to results. */
   logsToStderr?: boolean;
-  /** Node flags for every service, after a subgraph's `SUBGRAPH_NODE_ARGS` (for example `--cpu-prof`). */
+  /** Node flags for every service (for example `--cpu-prof`), after `SUBGRAPH_NODE_ARGS`. */
   nodeArgs?: string[];
 }): Promise<SupergraphProcesses> {
   const { host, ports } = options;
