@@ -20,6 +20,8 @@ export interface TimelineOptions {
   maxAgeDays: number;
   /** Authors with more followers are fanned out on read instead of on write. */
   maxFanOutFollowers: number;
+  /** A reader's follow list is read whole with each page up to this length (see `homeFeed`). */
+  followsReadInFull: number;
   /** How often the list of such authors is re-read from the database. */
   refreshMs: number;
 }
@@ -38,7 +40,10 @@ export async function startFeed(deps: FeedDeps): Promise<RunningService> {
     announceFollow: followAnnouncer(deps.events),
   });
   const events = feedEvents(deps.events, stores.posts, deps.logger);
-  const home = homeFeed(stores, { maxFanOutFollowers: deps.timelines.maxFanOutFollowers });
+  const home = homeFeed(stores, {
+    maxFanOutFollowers: deps.timelines.maxFanOutFollowers,
+    followsReadInFull: deps.timelines.followsReadInFull,
+  });
   await home.refresh();
   const stopRefresh = every(deps.timelines.refreshMs, () => home.refresh(), deps.logger);
   const media = assetsService({ ...deps, assets: stores.assets });

@@ -212,6 +212,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
         length: 800,
         maxAgeDays: 7,
         maxFanOutFollowers: 10_000,
+        followsReadInFull: 100,
         refreshMs: 60_000,
         ...options.timelines,
       },

@@ -104,11 +104,12 @@ export function followsStore(
       await (edge ? sync(edge) : settle(followerId, followeeId));
     },
 
-    async followeeIds(followerId: string): Promise<string[]> {
+    /** Whom `followerId` follows: all of them, or the first `limit`. */
+    async followeeIds(followerId: string, limit?: number): Promise<string[]> {
       const edges = await follows
         .find(
           { shard: shardOfUser(followerId), followerId, active: true },
-          { projection: { followeeId: 1 }, batchSize: 10_000 },
+          { projection: { followeeId: 1 }, batchSize: limit ?? 10_000, ...(limit && { limit }) },
         )
         .toArray();
       return edges.map((edge) => edge.followeeId);
