@@ -121,6 +121,7 @@ public final class MongoLauncher {
         MongoServer server = new MongoServer(backend);
         // Change streams need the oplog; the server is standalone, so it has to be switched on.
         server.enableOplog();
+        OplogCap.start(backend);
 
         AtomicBoolean stopped = new AtomicBoolean(false);
         Runnable stop = () -> {
