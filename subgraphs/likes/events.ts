@@ -5,10 +5,26 @@ import type { LikeEvent } from '../../platform/events.js';
 import type { EventClients } from '../../platform/pubsub.js';
 import type { LikeDoc } from './store/likes.js';
 
+/** Posts whose last live event this process remembers; the oldest is forgotten first. */
+const REMEMBERED_POSTS = 10_000;
+
 export function likesEvents(events: EventClients) {
+  /** The newest recount ticket each post's live event carried from this process. */
+  const published = new Map<string, number>();
   return {
-    /** Live, for screens: best effort, the next event carries absolute counts. */
+    /**
+     * Live, for screens: best effort, the next event carries absolute counts. The likes that
+     * shared a recount (a storm's group commit: dozens per recount) share its event: the first to
+     * get here publishes it, and the rest, carrying the same count and ticket, publish nothing.
+     * Each would have gone to every gateway, to be dropped there as no newer.
+     */
     likeChanged(type: LikeEvent['type'], postId: string, actorId: string, count: Recounted) {
+      const last = published.get(postId);
+      if (last !== undefined && last >= count.seq) return Promise.resolve();
+      published.delete(postId);
+      published.set(postId, count.seq);
+      if (published.size > REMEMBERED_POSTS)
+        published.delete(published.keys().next().value as string);
       return events.pubsub.publish('likes', {
         eventId: randomUUID(),
         type,

@@ -1,7 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { LikeEvent } from '../../platform/events.js';
+import { createLogger } from '../../platform/logger.js';
+import { createMetrics } from '../../platform/metrics.js';
+import { connectEvents } from '../../platform/pubsub.js';
 import { likesStores } from '../../subgraphs/likes/stores.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
+import { until } from '../helpers/ws.js';
 import { assertError, createPost, inBatches, ISO_DATE, uid, unknownPostId } from './support.js';
 
 let stack: TestStack;
@@ -385,6 +390,40 @@ describe('likes under concurrency', () => {
     assert.equal(new Set(remaining.users).size, 100, 'a liker was listed twice');
     assert.equal((await counts(post.id, leaving[0])).viewerHasLiked, false);
     assert.equal((await counts(post.id, staying[0])).viewerHasLiked, true);
+  });
+
+  test('likes that share a recount share one live event, and the last event carries the final count', async () => {
+    const post = await createPost(stack, uid('author'));
+    const events = await connectEvents({
+      natsUrl: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+      redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      engine: process.env.PUBSUB_ENGINE === 'redis' ? 'redis' : 'nats',
+      prefix: stack.dbPrefix,
+      name: 'test-live-likes',
+      logger: createLogger('test', 'silent'),
+      metrics: createMetrics('test'),
+    });
+    const heard: LikeEvent[] = [];
+    const stop = await events.pubsub.subscribe('likes', post.id, (event) => heard.push(event));
+    try {
+      const fans = Array.from({ length: 40 }, () => uid('fan'));
+      await Promise.all(fans.map((fan) => stack.token(fan)));
+      const likes = await Promise.all(
+        fans.map((fan) => stack.gql(LIKE, { p: post.id }, { as: fan })),
+      );
+      for (const like of likes) ok(like);
+      await until('the final count on the live topic', async () =>
+        heard.some((event) => event.likeCount === 40),
+      );
+      const tickets = heard.map((event) => event.likeSeq);
+      // Without sharing, every like published its recount's event: the same ticket many times.
+      assert.equal(new Set(tickets).size, tickets.length, `tickets ${tickets.join(', ')}`);
+      const newest = heard.reduce((a, b) => (b.likeSeq > a.likeSeq ? b : a));
+      assert.equal(newest.likeCount, 40);
+    } finally {
+      await stop();
+      await events.close();
+    }
   });
 
   test('likes and unlikes interleaved on several posts settle on the exact counts', async () => {
