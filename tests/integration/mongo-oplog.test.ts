@@ -44,11 +44,13 @@ for (const backend of ['memory', 'h2'] as const) {
 
       const stream = rows.watch();
       t.after(() => stream.close());
-      const next = stream.next();
-      // The stream's cursor opens with the first getMore: insert once it is waiting.
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Opens the stream on the server (it starts from then on) before the insert it must see.
+      assert.equal(await stream.tryNext(), null);
       await rows.insertOne({ _id: written });
-      const change = (await next) as { operationType: string; documentKey: { _id: number } };
+      const change = (await stream.next()) as {
+        operationType: string;
+        documentKey: { _id: number };
+      };
       assert.equal(change.operationType, 'insert');
       assert.equal(change.documentKey._id, written);
     },
