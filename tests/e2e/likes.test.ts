@@ -1,9 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LikeEvent } from '../../platform/events.js';
-import { createLogger } from '../../platform/logger.js';
-import { createMetrics } from '../../platform/metrics.js';
-import { connectEvents } from '../../platform/pubsub.js';
 import { likesStores } from '../../subgraphs/likes/stores.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
 import { until } from '../helpers/ws.js';
@@ -394,15 +391,7 @@ describe('likes under concurrency', () => {
 
   test('likes that share a recount share one live event, and the last event carries the final count', async () => {
     const post = await createPost(stack, uid('author'));
-    const events = await connectEvents({
-      natsUrl: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
-      redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-      engine: process.env.PUBSUB_ENGINE === 'redis' ? 'redis' : 'nats',
-      prefix: stack.dbPrefix,
-      name: 'test-live-likes',
-      logger: createLogger('test', 'silent'),
-      metrics: createMetrics('test'),
-    });
+    const events = await stack.connectEvents('test-live-likes');
     const heard: LikeEvent[] = [];
     const stop = await events.pubsub.subscribe('likes', post.id, (event) => heard.push(event));
     try {

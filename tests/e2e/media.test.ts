@@ -5,8 +5,6 @@ import sharp from 'sharp';
 import { createTokenVerifier, readAuthConfig } from '../../platform/auth.js';
 import { shardOfUser } from '../../platform/ids.js';
 import { createLogger } from '../../platform/logger.js';
-import { createMetrics } from '../../platform/metrics.js';
-import { connectEvents } from '../../platform/pubsub.js';
 import { assetsService } from '../../subgraphs/feed/media/assets-service.js';
 import { BlobNotFound } from '../../subgraphs/feed/media/blob-store.js';
 import { gridfsBlobStore } from '../../subgraphs/feed/media/gridfs-store.js';
@@ -303,15 +301,7 @@ describe('cost and repair', () => {
         { $set: { storedAt: anHourAgo } },
       );
 
-    const events = await connectEvents({
-      natsUrl: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
-      redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-      engine: 'nats',
-      prefix: stack.dbPrefix,
-      name: 'repair-test',
-      logger: createLogger('test', 'silent'),
-      metrics: createMetrics('repair-test'),
-    });
+    const events = await stack.connectEvents('repair-test');
     try {
       const service = assetsService({
         assets,

@@ -3,9 +3,7 @@ import { after, before, test } from 'node:test';
 import type { Db } from 'mongodb';
 import { publishLikeActivity } from '../../platform/durable-events.js';
 import { newId, shardOfId, shardOfUser } from '../../platform/ids.js';
-import { connectEvents, type EventClients } from '../../platform/pubsub.js';
 import { createLogger } from '../../platform/logger.js';
-import { createMetrics } from '../../platform/metrics.js';
 import { commentsEvents } from '../../subgraphs/comments/events.js';
 import { commentsStores } from '../../subgraphs/comments/stores.js';
 import { feedEvents, followAnnouncer } from '../../subgraphs/feed/events.js';
@@ -57,19 +55,6 @@ async function notificationsOf(user: string, first = 50) {
 
 async function nodesOf(user: string): Promise<Note[]> {
   return (await notificationsOf(user)).edges.map((edge) => edge.node);
-}
-
-/** A connection to the stack's events of its own, as another process of a subgraph would have. */
-function connectTestEvents(name: string): Promise<EventClients> {
-  return connectEvents({
-    natsUrl: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
-    redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    engine: 'nats',
-    prefix: stack.dbPrefix,
-    name,
-    logger: createLogger('test', 'silent'),
-    metrics: createMetrics('test'),
-  });
 }
 
 const db = (name: string): Db => stack.mongo.db(`${stack.dbPrefix}_${name}`);
@@ -318,7 +303,7 @@ test("a like consumed after its post's deletion brings no notification back", as
   );
   await waitFor(author, 'the like gone with the post', (n) => n.length === 0);
   // Another like of the deleted post whose event was held up (another process, a redelivery).
-  const events = await connectTestEvents('late-like');
+  const events = await stack.connectEvents('late-like');
   try {
     await publishLikeActivity(events, {
       eventId: uid('e'),
@@ -351,7 +336,7 @@ test('a redelivered event changes nothing', async () => {
   const liker = uid('l');
   ok(await like(post.id, liker));
   await waitFor(author, 'the like', (n) => n[0]?.actorCount === 1);
-  const events = await connectTestEvents('redeliver');
+  const events = await stack.connectEvents('redeliver');
   // The same like again under fresh event ids (JetStream's dedup would drop the same id).
   const again = {
     type: 'post.liked' as const,
@@ -425,7 +410,7 @@ test('a storm of likes on one post costs a few group-committed writes to its not
   const author = uid('viral');
   const post = await createPost(stack, author);
   await stack.subgraphs.notifications.stop();
-  const events = await connectTestEvents('storm');
+  const events = await stack.connectEvents('storm');
   // As the likes subgraph announces them: 2,000 likes, each by a new user, straight onto the topic.
   const likes = 2_000;
   const run = uid('storm');
@@ -529,7 +514,7 @@ test('a caption or comment edit a crash left unannounced is announced by the rep
   await comments.updateOne(commentKey, {
     $set: { body: `now @${inComment}`, editedAt: anHourAgo, editUnannounced: true },
   });
-  const events = await connectTestEvents('repair-edits');
+  const events = await stack.connectEvents('repair-edits');
   const feed = feedStores(db('feed'), {
     timelineLength: 800,
     timelineMaxAgeDays: 7,
@@ -551,7 +536,7 @@ test('the repair passes announce unsynced likes, follows, comments and new posts
   const author = await userWithName('owner');
   const post = await createPost(stack, author);
   const named = await userWithName('tagged');
-  const events = await connectTestEvents('repair-order');
+  const events = await stack.connectEvents('repair-order');
   const logger = createLogger('test', 'silent');
   // Written an hour ago, a minute apart: x, then y, then z. Each collection gets them newest
   // first, and ids that sort the same way, so neither storage order nor id order is the answer.

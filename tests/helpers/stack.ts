@@ -72,6 +72,11 @@ export interface TestStack {
    */
   recordQuery<T>(work: () => Promise<T>): Promise<{ result: T; commands: CommandStartedEvent[] }>;
   token(userId: string): Promise<string>;
+  /**
+   * A connection of the test's own to the stack's events (its prefix, engine, NATS and Redis), as
+   * another process would have: the caller closes it.
+   */
+  connectEvents(name: string): Promise<EventClients>;
   gql<T = Record<string, any>>(
     query: string,
     variables?: Record<string, unknown>,
@@ -184,9 +189,8 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     const clients = await events(name);
     return { events: clients, cache: cacheFor(clients.metrics) };
   };
-  /** Each service gets connections of its own, as separate processes would. */
-  const events = async (name: string) => {
-    const clients = await connectEvents({
+  const connect = (name: string) =>
+    connectEvents({
       natsUrl: options.natsUrl ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
       redisUrl,
       engine,
@@ -195,6 +199,9 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       logger,
       metrics: createMetrics(name.replace(/-\d+$/, '')),
     });
+  /** Each service gets connections of its own, as separate processes would, closed with the stack. */
+  const events = async (name: string) => {
+    const clients = await connect(name);
     connections.push(clients);
     return clients;
   };
@@ -401,6 +408,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       const background = databaseName(dbPrefix, 'notifications');
       return { result, commands: recorded.filter((c) => c.databaseName !== background) };
     },
+    connectEvents: connect,
     async token(userId) {
       const cached = tokens.get(userId);
       if (cached) return cached;
