@@ -85,6 +85,7 @@ async function compareBackends(
     const shards = [0, 1, 2];
     const posts = Array.from({ length: 8 }, (_, i) => `p${i}`);
     const users = Array.from({ length: 12 }, (_, i) => `u${i}`);
+    const absentPosts = Array.from({ length: 1_500 }, (_, i) => `p${i + 8}`);
     const ids = Array.from({ length: 400 }, (_, i) => `r${String(i).padStart(4, '0')}`);
     let clock = 0;
     const row = (): Row => ({
@@ -194,6 +195,19 @@ async function compareBackends(
         find({ shard, postId: { $in: ['p3', postId] } }, { postId: -1, _id: 1 }, 0, 6),
       );
       await both(`empty $in`, find({ shard, postId: { $in: [] } }));
+      // A feed's shape: $in on two keys, then the sort on the key after them, so the ranges merge.
+      // The absent values make thousands of combinations, which a skip scan must step over.
+      const feed = {
+        shard: { $in: [shard, 2, 7] },
+        postId: { $in: [...absentPosts, postId, 'p1'] },
+      };
+      await both(`merged newest`, find({ ...feed, active: true }, { _id: -1 }, 0, 5));
+      await both(`merged oldest`, find(feed, { _id: 1 }, 2, 4));
+      await both(`merged, one shard`, find({ ...feed, shard }, { _id: -1 }, 1, 3));
+      await both(`many combinations, unsorted`, find(feed));
+      // Values of other types than the stored ones: the index orders types as the server does.
+      const mixed: Document = { shard: { $in: [0, '1', 2.0, true] }, postId: { $in: [postId, 4] } };
+      await both(`mixed types in $in`, find(mixed, { _id: -1 }, 0, 6));
       await both(`walk in sort order`, find({ synced: false }, { updatedAt: 1 }, 0, 6));
       await both(`sparse index`, find({ deleted: true }, { updatedAt: -1 }, 0, 6));
       if (i % 25 === 0) {

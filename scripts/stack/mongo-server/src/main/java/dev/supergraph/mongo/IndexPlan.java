@@ -12,8 +12,9 @@ import de.bwaldvogel.mongo.bson.Document;
 
 /**
  * Which positions a query reads, chosen over the collection's secondary indexes: the index that
- * pins the longest prefix of its keys wins, then one whose order serves the sort. Without any, the
- * library's own plan (the unique indexes, else a scan) stays in charge.
+ * pins the longest prefix of its keys wins, then one whose order serves the sort (walking its
+ * ranges one after another, or merging them). Without any, the library's own plan (the unique
+ * indexes, else a scan) stays in charge.
  *
  * @param positions candidates, a superset of the matches: the caller applies the whole query
  * @param sortServed the positions already come in the requested order, so a limit may stop early
@@ -48,7 +49,7 @@ record IndexPlan<P>(Iterable<P> positions, boolean sortServed) {
         }
         SecondaryIndex<P> best = null;
         List<List<Object>> bestPinned = List.of();
-        Boolean bestDescending = null;
+        Walk bestWalk = null;
         for (Index<P> index : indexes) {
             if (!(index instanceof SecondaryIndex<P> secondary)) {
                 if (index.canHandle(query)) {
@@ -58,24 +59,26 @@ record IndexPlan<P>(Iterable<P> positions, boolean sortServed) {
                 continue;
             }
             List<List<Object>> pinned = secondary.pinnedValues(query);
-            Boolean descending = servedDirection(secondary, pinned, sort);
+            Walk walk = walk(secondary, pinned, sort);
             boolean better = best == null
                     || pinned.size() > bestPinned.size()
-                    || (pinned.size() == bestPinned.size() && descending != null && bestDescending == null);
+                    || (pinned.size() == bestPinned.size() && walk != null && bestWalk == null);
             // A walk of the whole index in sort order: only complete when the index holds every
             // document.
-            boolean usable = !pinned.isEmpty() || (descending != null && secondary.holdsEveryDocument());
+            boolean usable = !pinned.isEmpty() || (walk != null && secondary.holdsEveryDocument());
             if (usable && better) {
                 best = secondary;
                 bestPinned = pinned;
-                bestDescending = descending;
+                bestWalk = walk;
             }
         }
         if (best == null) {
             return null;
         }
-        if (bestDescending != null) {
-            return new IndexPlan<>(best.positions(bestPinned, bestDescending), true);
+        if (bestWalk != null) {
+            return new IndexPlan<>(bestWalk.merged()
+                    ? best.mergedPositions(bestPinned, bestWalk.descending())
+                    : best.positions(bestPinned, bestWalk.descending()), true);
         }
         Iterable<P> found = best.positions(bestPinned, false);
         List<P> positions = new ArrayList<>();
@@ -90,14 +93,18 @@ record IndexPlan<P>(Iterable<P> positions, boolean sortServed) {
         return new IndexPlan<>(positions, false);
     }
 
+    /** How a walk of the index yields the sort's order: backwards or not, ranges merged or chained. */
+    private record Walk(boolean descending, boolean merged) {
+    }
+
     /**
-     * Whether walking the index yields the sort's order: null if not, else whether the walk runs
-     * backwards. Keys pinned to one value are constant; the sort must name the keys from the first
-     * one pinned to several values (or else from the first unpinned one) onwards, in order, all in
-     * the index's directions or all reversed. Arrays under a key sort differently, so multikey
-     * indexes never serve a sort.
+     * How walking the index yields the sort's order, or null if it cannot. Keys pinned to one value
+     * are constant. Chained ranges serve a sort naming the keys from the first one pinned to several
+     * values (or else from the first unpinned one) onwards; merged ranges serve one naming the keys
+     * after all the pinned ones. Either way in order, all in the index's directions or all
+     * reversed. Arrays under a key sort differently, so multikey indexes never serve a sort.
      */
-    private static Boolean servedDirection(SecondaryIndex<?> index, List<List<Object>> pinned, Document sort) {
+    private static Walk walk(SecondaryIndex<?> index, List<List<Object>> pinned, Document sort) {
         if (sort.isEmpty() || index.isMultikey()) {
             return null;
         }
@@ -105,6 +112,16 @@ record IndexPlan<P>(Iterable<P> positions, boolean sortServed) {
         while (start < pinned.size() && pinned.get(start).size() == 1) {
             start++;
         }
+        Boolean chained = direction(index, start, sort);
+        if (chained != null) {
+            return new Walk(chained, false);
+        }
+        Boolean merged = start < pinned.size() ? direction(index, pinned.size(), sort) : null;
+        return merged == null ? null : new Walk(merged, true);
+    }
+
+    /** Whether the sort names the index's keys from {@code start} on: null if not, else whether reversed. */
+    private static Boolean direction(SecondaryIndex<?> index, int start, Document sort) {
         List<String> names = index.keyNames();
         if (start + sort.size() > names.size()) {
             return null;

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.NoSuchElementException;
+import java.util.PriorityQueue;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Supplier;
@@ -38,8 +39,6 @@ final class SecondaryIndex<P> extends Index<P> {
 
     private static final String ID_FIELD = "_id";
     private static final ValueComparator VALUES = ValueComparator.asc();
-    /** Beyond this many combinations of {@code $in} values, a shorter prefix reads fewer ranges. */
-    private static final int MAX_RANGES = 1_000;
 
     /**
      * Key values of one document plus its {@code _id}, or, with {@code bias} -1 or +1, a bound just
@@ -225,22 +224,20 @@ final class SecondaryIndex<P> extends Index<P> {
 
     /**
      * The values each leading key is pinned to by the query (one for an equality, each distinct one
-     * of an {@code $in}), sorted in the key's direction, for as many leading keys as the query pins
-     * and as long as their combinations stay few; empty when the index cannot narrow the query.
+     * of an {@code $in}), sorted in the key's direction, for as many leading keys as the query pins;
+     * empty when the index cannot narrow the query. However many combinations the values make, a
+     * read visits only those present (see {@link #ranges}).
      */
     List<List<Object>> pinnedValues(Document query) {
         List<List<Object>> pinned = new ArrayList<>();
-        long combinations = 1;
         for (int i = 0; i < keys().size(); i++) {
             Object condition = query.get(keys().get(i));
             Object equal = Conditions.equalTo(condition);
             Collection<?> values = equal != null ? List.of(equal) : Conditions.in(condition);
-            if (values == null || combinations * values.size() > MAX_RANGES) {
+            if (values == null) {
                 break;
             }
-            combinations *= values.size();
-            Comparator<Object> order = getKeys().get(i).isAscending() ? VALUES : VALUES.reversed();
-            TreeSet<Object> distinct = new TreeSet<>(order);
+            TreeSet<Object> distinct = new TreeSet<>(keyOrder(i));
             if (!values.isEmpty()) {
                 distinct.addAll(new KeyValue(values).normalized().stream().toList());
             }
@@ -249,42 +246,79 @@ final class SecondaryIndex<P> extends Index<P> {
         return pinned;
     }
 
+    private Comparator<Object> keyOrder(int key) {
+        Comparator<Object> values = SecondaryIndex::compareValues;
+        return getKeys().get(key).isAscending() ? values : values.reversed();
+    }
+
+    /**
+     * The entries of each combination of pinned values present in the index, in key order. A skip
+     * scan: from each entry it meets, it seeks straight to the next combination that could be
+     * present, so a feed's {@code $in} over thousands of shard and author pairs costs a few seeks
+     * per pair that holds entries, not a lookup per pair asked for.
+     */
+    private List<NavigableMap<Entry, P>> ranges(List<List<Object>> pinned) {
+        if (pinned.isEmpty()) {
+            return List.of(entries);
+        }
+        List<NavigableMap<Entry, P>> found = new ArrayList<>();
+        if (pinned.stream().anyMatch(List::isEmpty)) {
+            return found;
+        }
+        int depth = pinned.size();
+        Entry seek = new Entry(List.of(pinned.get(0).get(0)), null, -1);
+        while (true) {
+            Entry at = entries.ceilingKey(seek);
+            if (at == null) {
+                return found;
+            }
+            List<Object> values = at.values();
+            seek = null;
+            for (int key = 0; key < depth && seek == null; key++) {
+                List<Object> allowed = pinned.get(key);
+                int slot = Collections.binarySearch(allowed, values.get(key), keyOrder(key));
+                if (slot >= 0) {
+                    continue;
+                }
+                int next = -slot - 1;
+                if (next < allowed.size()) {
+                    List<Object> prefix = new ArrayList<>(values.subList(0, key));
+                    prefix.add(allowed.get(next));
+                    seek = new Entry(prefix, null, -1);
+                } else if (key == 0) {
+                    return found;
+                } else {
+                    // No allowed value left under this prefix: on past all of it.
+                    seek = new Entry(new ArrayList<>(values.subList(0, key)), null, 1);
+                }
+            }
+            if (seek == null) {
+                List<Object> prefix = new ArrayList<>(values.subList(0, depth));
+                found.add(entries.subMap(new Entry(prefix, null, -1), true, new Entry(prefix, null, 1), true));
+                seek = new Entry(prefix, null, 1);
+            }
+        }
+    }
+
     /**
      * Positions of the entries matching the pinned values, in key order (every combination of
      * {@code $in} values visited in key order too), or in reverse key order when descending.
      */
     Iterable<P> positions(List<List<Object>> pinned, boolean descending) {
-        List<List<Object>> prefixes = List.of(List.of());
-        for (List<Object> values : pinned) {
-            List<List<Object>> longer = new ArrayList<>(prefixes.size() * values.size());
-            for (List<Object> prefix : prefixes) {
-                for (Object value : values) {
-                    List<Object> next = new ArrayList<>(prefix);
-                    next.add(value);
-                    longer.add(next);
-                }
-            }
-            prefixes = longer;
-        }
+        List<NavigableMap<Entry, P>> ranges = new ArrayList<>(ranges(pinned));
         if (descending) {
-            prefixes = new ArrayList<>(prefixes);
-            Collections.reverse(prefixes);
-        }
-        List<Iterable<P>> ranges = new ArrayList<>(prefixes.size());
-        for (List<Object> prefix : prefixes) {
-            NavigableMap<Entry, P> range = entries.subMap(new Entry(prefix, null, -1), true,
-                    new Entry(prefix, null, 1), true);
-            ranges.add((descending ? range.descendingMap() : range).values());
+            Collections.reverse(ranges);
         }
         // Chained by hand: a flatMapped stream would copy each whole range before a limit could stop it.
         return () -> new Iterator<P>() {
-            private final Iterator<Iterable<P>> remaining = ranges.iterator();
+            private final Iterator<NavigableMap<Entry, P>> remaining = ranges.iterator();
             private Iterator<P> current = Collections.emptyIterator();
 
             @Override
             public boolean hasNext() {
                 while (!current.hasNext() && remaining.hasNext()) {
-                    current = remaining.next().iterator();
+                    NavigableMap<Entry, P> range = remaining.next();
+                    current = (descending ? range.descendingMap() : range).values().iterator();
                 }
                 return current.hasNext();
             }
@@ -296,6 +330,72 @@ final class SecondaryIndex<P> extends Index<P> {
                 }
                 return current.next();
             }
+        };
+    }
+
+    /**
+     * Positions of the entries matching the pinned values, in the order of the keys after them (then
+     * {@code _id}), reversed when descending: the ranges of all combinations merged as they are
+     * read, the way MongoDB's SORT_MERGE serves {@code $in} followed by a sort, so a limit stops
+     * after a few entries of each range instead of sorting them all.
+     */
+    Iterable<P> mergedPositions(List<List<Object>> pinned, boolean descending) {
+        List<NavigableMap<Entry, P>> ranges = ranges(pinned);
+        Comparator<Entry> tail = tailOrder(pinned.size());
+        Comparator<Cursor<P>> order = Comparator.comparing(cursor -> cursor.head.getKey(),
+                descending ? tail.reversed() : tail);
+        return () -> {
+            PriorityQueue<Cursor<P>> heads = new PriorityQueue<>(Math.max(1, ranges.size()), order);
+            for (NavigableMap<Entry, P> range : ranges) {
+                Iterator<Map.Entry<Entry, P>> rest = (descending ? range.descendingMap() : range).entrySet().iterator();
+                if (rest.hasNext()) {
+                    heads.add(new Cursor<>(rest.next(), rest));
+                }
+            }
+            return new Iterator<P>() {
+                @Override
+                public boolean hasNext() {
+                    return !heads.isEmpty();
+                }
+
+                @Override
+                public P next() {
+                    Cursor<P> cursor = heads.poll();
+                    if (cursor == null) {
+                        throw new NoSuchElementException();
+                    }
+                    P position = cursor.head.getValue();
+                    if (cursor.rest.hasNext()) {
+                        cursor.head = cursor.rest.next();
+                        heads.add(cursor);
+                    }
+                    return position;
+                }
+            };
+        };
+    }
+
+    /** One range being merged: its next entry, and the ones after it. */
+    private static final class Cursor<P> {
+        private Map.Entry<Entry, P> head;
+        private final Iterator<Map.Entry<Entry, P>> rest;
+
+        Cursor(Map.Entry<Entry, P> head, Iterator<Map.Entry<Entry, P>> rest) {
+            this.head = head;
+            this.rest = rest;
+        }
+    }
+
+    /** The index order of entries from the key {@code from} on, for entries of different ranges. */
+    private Comparator<Entry> tailOrder(int from) {
+        return (a, b) -> {
+            for (int i = from; i < keys().size(); i++) {
+                int order = compareValues(a.values().get(i), b.values().get(i));
+                if (order != 0) {
+                    return getKeys().get(i).isAscending() ? order : -order;
+                }
+            }
+            return compareValues(a.id(), b.id());
         };
     }
 
