@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import { insertUntil, missingIds } from './acknowledged-writes.js';
 import { startMongo, type MongoServerOptions } from '../stack/services.js';
+import { numberOption, readOptions } from '../command-line.js';
 
 /**
  * `npm run bench:durability`: what each durability mode of the embedded server's H2 store costs
@@ -12,15 +12,17 @@ import { startMongo, type MongoServerOptions } from '../stack/services.js';
  * `--seconds` (after 2 s unmeasured), then the same load killed with SIGKILL mid-way, restarted on the same file, and the
  * acknowledged inserts that are gone.
  */
-const { values } = parseArgs({
-  options: {
+const values = readOptions(
+  'npm run bench:durability --',
+  'What each durability mode of the embedded store costs, and what a kill -9 keeps.',
+  {
     seconds: { type: 'string', default: '5' },
     writers: { type: 'string', default: '16' },
     modes: { type: 'string', default: 'delayed,commit,fsync' },
   },
-});
-const seconds = Number(values.seconds);
-const writers = Number(values.writers);
+);
+const seconds = numberOption('seconds', values.seconds);
+const writers = numberOption('writers', values.writers);
 const modes = values.modes.split(',') as NonNullable<MongoServerOptions['durability']>[];
 
 const rows: string[] = [];

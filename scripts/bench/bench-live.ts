@@ -1,7 +1,6 @@
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type Socket } from 'node:net';
-import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import { signDevToken } from '../../platform/auth.js';
 import { createLogger } from '../../platform/logger.js';
@@ -12,6 +11,7 @@ import type { FromSubscribers, SubscriberPlan, ToSubscribers } from './bench-liv
 import { percentile, processStats } from './measure.js';
 import { freePorts, startSupergraphProcesses } from '../stack/processes.js';
 import { ensureNats, ensureRedis, startMongo } from '../stack/services.js';
+import { choiceOption, numberOption, readOptions } from '../command-line.js';
 
 /**
  * `npm run bench:live`: the gateway's subscription fan-out under a like storm. N WebSocket
@@ -23,8 +23,10 @@ import { ensureNats, ensureRedis, startMongo } from '../stack/services.js';
  * deliveries and publish-to-client latency. The same workload runs twice side by side: coalesced
  * at the default 4 pushes a second, and at 100.
  */
-const { values: args } = parseArgs({
-  options: {
+const args = readOptions(
+  'npm run bench:live --',
+  'Live like counts fanned out to WebSocket subscribers through the gateway.',
+  {
     subscribers: { type: 'string', default: '2000' },
     posts: { type: 'string', default: '20' },
     seconds: { type: 'string', default: '15' },
@@ -34,13 +36,14 @@ const { values: args } = parseArgs({
     'client-processes': { type: 'string', default: '1' },
     profile: { type: 'boolean', default: false },
   },
-});
-const N = Number(args.subscribers);
-const M = Number(args.posts);
-const SECONDS = Number(args.seconds);
-const RATE = Number(args.rate);
-const ENGINE = args.engine === 'redis' ? 'redis' : 'nats';
-const CLIENT_PROCESSES = Math.max(1, Number(args['client-processes']));
+);
+const N = numberOption('subscribers', args.subscribers);
+const M = numberOption('posts', args.posts);
+const SECONDS = numberOption('seconds', args.seconds);
+const RATE = numberOption('rate', args.rate);
+const BASELINE = numberOption('baseline', args.baseline);
+const ENGINE = choiceOption('engine', args.engine, ['nats', 'redis'] as const);
+const CLIENT_PROCESSES = Math.max(1, numberOption('client-processes', args['client-processes']));
 const say = (line: string) => console.error(`[bench:live] ${line}`);
 
 /**
@@ -312,8 +315,8 @@ try {
   );
   const results = [await run('coalesced (4/s)', 4, infra)];
   // --baseline 0 skips the side-by-side run (it is slow at 10,000 subscribers).
-  if (Number(args.baseline) > 0) {
-    results.push(await run(`baseline (${args.baseline}/s)`, Number(args.baseline), infra));
+  if (BASELINE > 0) {
+    results.push(await run(`baseline (${BASELINE}/s)`, BASELINE, infra));
   }
   const rows: [string, (result: Result) => string][] = [
     ['deliveries', (r) => String(r.deliveries)],

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -11,6 +10,7 @@ import { connectEvents } from '../../platform/pubsub.js';
 import { percentile, processStats } from './measure.js';
 import { freePorts, startSupergraphProcesses } from '../stack/processes.js';
 import { ensureNats, ensureRedis, freePort, startMongo } from '../stack/services.js';
+import { numberOption, readOptions } from '../command-line.js';
 
 /**
  * A like storm on one viral post, as the notifications subgraph sees it: `--rate` like events a
@@ -21,14 +21,16 @@ import { ensureNats, ensureRedis, freePort, startMongo } from '../stack/services
  * first push that counts it (target p99 < 1 s). The likes subgraph itself is left out: its cost
  * per like is the like path's (`npm run bench`'s storm), not the notifications'.
  */
-const { values } = parseArgs({
-  options: {
+const values = readOptions(
+  'npm run bench:notifications --',
+  'A like storm on one viral post, as the notifications subgraph sees it.',
+  {
     rate: { type: 'string', default: '5000' },
     seconds: { type: 'string', default: '5' },
   },
-});
-const RATE = Number(values.rate);
-const SECONDS = Number(values.seconds);
+);
+const RATE = numberOption('rate', values.rate);
+const SECONDS = numberOption('seconds', values.seconds);
 
 const mongo = await startMongo({ backend: 'memory', port: 0 });
 // A NATS of its own: the shared one's other streams must not weigh on this one's publications.

@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { pagesByParent } from '../../platform/grouped-pages.js';
 import { startMongo } from '../stack/services.js';
+import { numberOption, readOptions } from '../command-line.js';
 
 /**
  * `npm run bench:pages`: what a page of a viral post's likes costs on the embedded Mongo-wire
@@ -11,14 +11,16 @@ import { startMongo } from '../stack/services.js';
  * on a server without `$firstN`; `$firstN` still reads every row). The post has `--likes` like
  * rows, the others none; each way is timed over `--rounds` pages of 5.
  */
-const { values } = parseArgs({
-  options: {
+const values = readOptions(
+  'npm run bench:pages --',
+  "A page of a viral post's likes on the embedded store, by each way a page of several parents can be read.",
+  {
     likes: { type: 'string', default: '20000' },
     rounds: { type: 'string', default: '20' },
   },
-});
-const likeRows = Number(values.likes);
-const rounds = Number(values.rounds);
+);
+const likeRows = numberOption('likes', values.likes);
+const rounds = numberOption('rounds', values.rounds);
 
 const mongo = await startMongo({ backend: 'memory' });
 const client = new MongoClient(mongo.uri);

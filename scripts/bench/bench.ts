@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
-import { isDeepStrictEqual, parseArgs } from 'node:util';
+import { isDeepStrictEqual } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import { signDevToken } from '../../platform/auth.js';
 import { shardOfId } from '../../platform/ids.js';
@@ -22,6 +22,7 @@ import {
 } from '../stack/processes.js';
 import { ensureNats, ensureRedis, freePort, startMongo } from '../stack/services.js';
 import { SUPERGRAPH_FILE } from '../tools/supergraph.js';
+import { choiceOption, numberOption, readOptions } from '../command-line.js';
 
 /**
  * `npm run bench`: the read path at scale. Seeds a large graph into the embedded Mongo-wire
@@ -34,8 +35,10 @@ import { SUPERGRAPH_FILE } from '../tools/supergraph.js';
  * gateway while the feed is read, against the same feed load without it, and the post's final
  * count checked against the likes acknowledged.
  */
-const { values: args } = parseArgs({
-  options: {
+const args = readOptions(
+  'npm run bench --',
+  'The read path at scale: ours, plain @apollo/gateway, Hive Gateway and Grafbase over the same\nsubgraphs and seeded graph, then a like storm read through our gateway.',
+  {
     seconds: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '2' },
     concurrency: { type: 'string', default: '32' },
@@ -52,16 +55,21 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: '.data/bench.md' },
     profile: { type: 'boolean', default: false },
   },
-});
-const SECONDS = Number(args.seconds);
-if (args.workload !== 'mixed' && args.workload !== 'feed') {
-  throw new Error(`--workload must be mixed or feed, not ${args.workload}`);
-}
-const WORKLOAD: 'mixed' | 'feed' = args.workload;
-const ROUNDS = Number(args.rounds);
-const CONCURRENCY = Number(args.concurrency);
-const STORM_RATE = Number(args['storm-rate']);
-const STORM_SECONDS = Number(args['storm-seconds']);
+);
+const SECONDS = numberOption('seconds', args.seconds);
+const WORKLOAD = choiceOption('workload', args.workload, ['mixed', 'feed'] as const);
+const ROUNDS = numberOption('rounds', args.rounds);
+const CONCURRENCY = numberOption('concurrency', args.concurrency);
+const STORM_RATE = numberOption('storm-rate', args['storm-rate']);
+const STORM_SECONDS = numberOption('storm-seconds', args['storm-seconds']);
+const SEED = {
+  users: numberOption('users', args.users),
+  posts: numberOption('posts', args.posts),
+  minFollows: numberOption('min-follows', args['min-follows']),
+  maxFollows: numberOption('max-follows', args['max-follows']),
+  likesPerPost: numberOption('likes-per-post', args['likes-per-post']),
+  commentsPerPost: numberOption('comments-per-post', args['comments-per-post']),
+};
 const say = (line: string) => console.error(`[bench] ${line}`);
 /** `--profile`: every process of ours (gateway and subgraphs) writes a V8 CPU profile at exit. */
 const profileArgs = args.profile
@@ -162,14 +170,7 @@ try {
   say(`seeding ${args.users} users and ${args.posts} posts`);
   const mongo = await connectMongo(mongoServer.uri, { appName: 'bench-seed' });
   const seedStarted = performance.now();
-  const seeded = await seedBench(mongo, prefix, {
-    users: Number(args.users),
-    posts: Number(args.posts),
-    minFollows: Number(args['min-follows']),
-    maxFollows: Number(args['max-follows']),
-    likesPerPost: Number(args['likes-per-post']),
-    commentsPerPost: Number(args['comments-per-post']),
-  });
+  const seeded = await seedBench(mongo, prefix, SEED);
   await mongo.close();
   const seedSeconds = (performance.now() - seedStarted) / 1_000;
   say(
