@@ -7,9 +7,10 @@ import { numberOption, readOptions } from '../command-line.js';
  * `npm run bench:pages`: what a page of a viral post's likes costs on the embedded Mongo-wire
  * server, by the ways a page of several parents can be read: `pagesByParent` for the post alone
  * (a sorted, limited find) and among 19 others (one aggregate: a walk of each, joined by
- * `$unionWith`), and the `$group` of every parent's rows it replaced (`$push` then `$slice`, as
- * on a server without `$firstN`; `$firstN` still reads every row). The post has `--likes` like
- * rows, the others none; each way is timed over `--rounds` pages of 5.
+ * `$unionWith`), the post alone half-way down its likes (after a cursor), and the `$group` of
+ * every parent's rows it replaced (`$push` then `$slice`, as on a server without `$firstN`;
+ * `$firstN` still reads every row). The post has `--likes` like rows, the others none; each way
+ * is timed over `--rounds` pages of 5.
  */
 const values = readOptions(
   'npm run bench:pages --',
@@ -46,13 +47,20 @@ try {
   const viral = { id: 'viral', shard: 1 };
   const others = Array.from({ length: 19 }, (_, i) => ({ id: `quiet-${i}`, shard: 1 }));
   const page = { limit: 5, after: undefined };
+  // Half-way down the list: a page a reader reaches by scrolling, after a cursor.
+  const deep = { limit: 5, after: `like-${String(Math.floor(likeRows / 2)).padStart(9, '0')}` };
   const where = { active: true };
   /** Each way's rows of the viral post. */
   const ways: { name: string; read: () => Promise<number> }[] = [
     ...[
-      { name: 'the post alone (find)', parents: [viral] },
-      { name: 'the post among 20 (a walk each, $unionWith)', parents: [viral, ...others] },
-    ].map(({ name, parents }) => ({
+      { name: 'the post alone (find)', parents: [viral], page },
+      { name: 'the post among 20 (a walk each, $unionWith)', parents: [viral, ...others], page },
+      {
+        name: `the post alone, ${Math.ceil(likeRows / 2)} likes deep (find after a cursor)`,
+        parents: [viral],
+        page: deep,
+      },
+    ].map(({ name, parents, page }) => ({
       name,
       read: async () =>
         (

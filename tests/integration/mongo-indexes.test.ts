@@ -119,6 +119,7 @@ async function compareBackends(
       const postId = pick(posts);
       const userId = pick(users);
       const id = pick(ids);
+      const other = pick(ids);
       const op = next();
       if (op < 0.25) {
         const doc = row();
@@ -205,6 +206,44 @@ async function compareBackends(
       await both(`merged oldest`, find(feed, { _id: 1 }, 2, 4));
       await both(`merged, one shard`, find({ ...feed, shard }, { _id: -1 }, 1, 3));
       await both(`many combinations, unsorted`, find(feed));
+      // Ranges on the key after the pinned ones bound each range: a cursor is a seek.
+      await both(`after a cursor`, find({ shard, postId, _id: { $lt: id } }, { _id: -1 }, 0, 3));
+      await both(
+        `oldest after a cursor`,
+        find({ shard, postId, _id: { $gt: id } }, { _id: 1 }, 0, 3),
+      );
+      await both(`a window`, find({ shard, postId, _id: { $gte: id, $lte: other } }));
+      // Inclusive ends at a value that is there, which an exclusive bound would drop.
+      const there = await (collections[1] as Collection<Row>).findOne(
+        { shard, postId },
+        { sort: { _id: -1 }, skip: 1 },
+      );
+      if (there) {
+        const { _id, synced, updatedAt } = there;
+        await both(`up to a row`, find({ shard, postId, _id: { $lte: _id } }, { _id: -1 }, 0, 2));
+        await both(`from a row`, find({ shard, postId, _id: { $gte: _id } }, { _id: 1 }, 0, 2));
+        await both(
+          `a walk from a row`,
+          find({ synced, updatedAt: { $gte: updatedAt } }, { updatedAt: 1 }, 0, 2),
+        );
+        await both(
+          `a walk to a row`,
+          find({ synced, updatedAt: { $lte: updatedAt } }, { updatedAt: -1 }, 0, 2),
+        );
+      }
+      await both(`an empty window`, find({ shard, postId, _id: { $gt: id, $lt: id } }));
+      const numericBound: Document = { shard, postId, _id: { $lt: 5 } };
+      await both(`a bound of another type`, find(numericBound));
+      await both(`merged after a cursor`, find({ ...feed, _id: { $lt: id } }, { _id: -1 }, 0, 4));
+      await both(
+        `a bounded walk`,
+        find(
+          { synced: true, updatedAt: { $gt: clock - 60, $lte: clock - 5 } },
+          { updatedAt: -1 },
+          0,
+          5,
+        ),
+      );
       // Values of other types than the stored ones: the index orders types as the server does.
       const mixed: Document = { shard: { $in: [0, '1', 2.0, true] }, postId: { $in: [postId, 4] } };
       await both(`mixed types in $in`, find(mixed, { _id: -1 }, 0, 6));

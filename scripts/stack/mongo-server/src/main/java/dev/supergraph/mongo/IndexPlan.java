@@ -75,12 +75,13 @@ record IndexPlan<P>(Iterable<P> positions, boolean sortServed) {
         if (best == null) {
             return null;
         }
+        SecondaryIndex.Range range = best.rangeAfter(query, bestPinned);
         if (bestWalk != null) {
             return new IndexPlan<>(bestWalk.merged()
-                    ? best.mergedPositions(bestPinned, bestWalk.descending())
-                    : best.positions(bestPinned, bestWalk.descending()), true);
+                    ? best.mergedPositions(bestPinned, range, bestWalk.descending())
+                    : best.positions(bestPinned, range, bestWalk.descending()), true);
         }
-        Iterable<P> found = best.positions(bestPinned, false);
+        Iterable<P> found = best.positions(bestPinned, range, false);
         List<P> positions = new ArrayList<>();
         if (best.isMultikey()) {
             LinkedHashSet<P> distinct = new LinkedHashSet<>();

@@ -79,11 +79,14 @@ final class SecondaryIndex<P> extends Index<P> {
                     return keys.get(i).isAscending() ? order : -order;
                 }
             }
-            if (a.bias() != 0) {
-                return a.bias();
+            // Equal so far: a bound encloses whatever starts with its values, so the shorter side
+            // decides (a document's entry is never the shorter: it has every key).
+            int lengths = Integer.compare(a.values().size(), b.values().size());
+            if (lengths != 0) {
+                return lengths < 0 ? a.bias() : -b.bias();
             }
-            if (b.bias() != 0) {
-                return -b.bias();
+            if (a.bias() != 0 || b.bias() != 0) {
+                return Integer.compare(a.bias(), b.bias());
             }
             return compareValues(a.id(), b.id());
         };
@@ -246,6 +249,53 @@ final class SecondaryIndex<P> extends Index<P> {
         return pinned;
     }
 
+    /**
+     * A range of one key's values from the query's {@code $gt}, {@code $gte}, {@code $lt} and
+     * {@code $lte} on it (an end with no value is open), as MongoDB bounds an index scan by the key
+     * after those an equality or {@code $in} pins: a page's cursor then costs a seek, not a walk from
+     * the newest entry down to it.
+     */
+    record Range(Object low, boolean lowInclusive, Object high, boolean highInclusive) {
+        static final Range ALL = new Range(null, false, null, false);
+    }
+
+    /**
+     * The range the query gives the key after the pinned ones, or {@link Range#ALL}. Bounds in the
+     * index's value order, where every type has its place, so they hold a superset of what the
+     * operators match across types: the matcher, which sees every entry handed out, stays exact.
+     */
+    Range rangeAfter(Document query, List<List<Object>> pinned) {
+        if (pinned.size() >= keys().size()
+                || !(query.get(keys().get(pinned.size())) instanceof Document condition)
+                || condition.isEmpty()) {
+            return Range.ALL;
+        }
+        Object low = null;
+        Object high = null;
+        boolean lowInclusive = false;
+        boolean highInclusive = false;
+        for (String operator : condition.keySet()) {
+            Object value = condition.get(operator);
+            if (!Conditions.isScalar(value)) {
+                return Range.ALL;
+            }
+            Object normalized = new KeyValue(value).normalized().get(0);
+            boolean lower = operator.equals("$gt") || operator.equals("$gte");
+            boolean upper = operator.equals("$lt") || operator.equals("$lte");
+            if ((!lower && !upper) || (lower && low != null) || (upper && high != null)) {
+                return Range.ALL;
+            }
+            if (lower) {
+                low = normalized;
+                lowInclusive = operator.equals("$gte");
+            } else {
+                high = normalized;
+                highInclusive = operator.equals("$lte");
+            }
+        }
+        return new Range(low, lowInclusive, high, highInclusive);
+    }
+
     private Comparator<Object> keyOrder(int key) {
         Comparator<Object> values = SecondaryIndex::compareValues;
         return getKeys().get(key).isAscending() ? values : values.reversed();
@@ -257,11 +307,12 @@ final class SecondaryIndex<P> extends Index<P> {
      * present, so a feed's {@code $in} over thousands of shard and author pairs costs a few seeks
      * per pair that holds entries, not a lookup per pair asked for.
      */
-    private List<NavigableMap<Entry, P>> ranges(List<List<Object>> pinned) {
-        if (pinned.isEmpty()) {
-            return List.of(entries);
-        }
+    private List<NavigableMap<Entry, P>> ranges(List<List<Object>> pinned, Range bounds) {
         List<NavigableMap<Entry, P>> found = new ArrayList<>();
+        if (pinned.isEmpty()) {
+            addBounded(found, List.of(), bounds);
+            return found;
+        }
         if (pinned.stream().anyMatch(List::isEmpty)) {
             return found;
         }
@@ -294,18 +345,43 @@ final class SecondaryIndex<P> extends Index<P> {
             }
             if (seek == null) {
                 List<Object> prefix = new ArrayList<>(values.subList(0, depth));
-                found.add(entries.subMap(new Entry(prefix, null, -1), true, new Entry(prefix, null, 1), true));
+                addBounded(found, prefix, bounds);
                 seek = new Entry(prefix, null, 1);
             }
         }
+    }
+
+    /** Adds the entries under {@code prefix} whose next key lies in {@code range}, if any can. */
+    private void addBounded(List<NavigableMap<Entry, P>> found, List<Object> prefix, Range range) {
+        boolean ascending = prefix.size() == keys().size() || getKeys().get(prefix.size()).isAscending();
+        // In entry order a descending key's high values come first.
+        Object first = ascending ? range.low() : range.high();
+        boolean firstInclusive = ascending ? range.lowInclusive() : range.highInclusive();
+        Object last = ascending ? range.high() : range.low();
+        boolean lastInclusive = ascending ? range.highInclusive() : range.lowInclusive();
+        Entry from = first == null
+                ? new Entry(prefix, null, -1)
+                : new Entry(extended(prefix, first), null, firstInclusive ? -1 : 1);
+        Entry to = last == null
+                ? new Entry(prefix, null, 1)
+                : new Entry(extended(prefix, last), null, lastInclusive ? 1 : -1);
+        if (entries.comparator().compare(from, to) < 0) {
+            found.add(entries.subMap(from, true, to, true));
+        }
+    }
+
+    private static List<Object> extended(List<Object> prefix, Object value) {
+        List<Object> longer = new ArrayList<>(prefix);
+        longer.add(value);
+        return longer;
     }
 
     /**
      * Positions of the entries matching the pinned values, in key order (every combination of
      * {@code $in} values visited in key order too), or in reverse key order when descending.
      */
-    Iterable<P> positions(List<List<Object>> pinned, boolean descending) {
-        List<NavigableMap<Entry, P>> ranges = new ArrayList<>(ranges(pinned));
+    Iterable<P> positions(List<List<Object>> pinned, Range bounds, boolean descending) {
+        List<NavigableMap<Entry, P>> ranges = ranges(pinned, bounds);
         if (descending) {
             Collections.reverse(ranges);
         }
@@ -339,8 +415,8 @@ final class SecondaryIndex<P> extends Index<P> {
      * read, the way MongoDB's SORT_MERGE serves {@code $in} followed by a sort, so a limit stops
      * after a few entries of each range instead of sorting them all.
      */
-    Iterable<P> mergedPositions(List<List<Object>> pinned, boolean descending) {
-        List<NavigableMap<Entry, P>> ranges = ranges(pinned);
+    Iterable<P> mergedPositions(List<List<Object>> pinned, Range bounds, boolean descending) {
+        List<NavigableMap<Entry, P>> ranges = ranges(pinned, bounds);
         Comparator<Entry> tail = tailOrder(pinned.size());
         Comparator<Cursor<P>> order = Comparator.comparing(cursor -> cursor.head.getKey(),
                 descending ? tail.reversed() : tail);
@@ -406,7 +482,8 @@ final class SecondaryIndex<P> extends Index<P> {
 
     @Override
     public Iterable<P> getPositions(Document query) {
-        return positions(pinnedValues(query), false);
+        List<List<Object>> pinned = pinnedValues(query);
+        return positions(pinned, rangeAfter(query, pinned), false);
     }
 
     @Override
