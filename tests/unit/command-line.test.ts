@@ -56,3 +56,10 @@ test('a number option that is not a number is refused before anything starts', a
   assert.equal(code, 2);
   assert.equal(stderr, '--likes must be a number, not "many"\n');
 });
+
+test('npm run token -- --help prints its usage instead of a token for the user "--help"', async () => {
+  const { code, stdout, stderr } = await run('tools/token', ['--help']);
+  assert.equal(code, 0);
+  assert.equal(stdout, '');
+  assert.match(stderr, /^usage: npm run token -- <userId>/);
+});
