@@ -9,8 +9,9 @@ import { numberOption, readOptions } from '../command-line.js';
  * (a sorted, limited find) and among 19 others (one aggregate: a walk of each, joined by
  * `$unionWith`), the post alone half-way down its likes (after a cursor), and the `$group` of
  * every parent's rows it replaced (`$push` then `$slice`, as on a server without `$firstN`;
- * `$firstN` still reads every row). The post has `--likes` like rows, the others none; each way
- * is timed over `--rounds` pages of 5.
+ * `$firstN` still reads every row). Also the post's like count, as the likes subgraph's recount
+ * reads it. The post has `--likes` like rows, the others none; each way is timed over `--rounds`
+ * pages of 5.
  */
 const values = readOptions(
   'npm run bench:pages --',
@@ -68,6 +69,10 @@ try {
         ).get('viral')?.length ?? 0,
     })),
     {
+      name: 'its like count (countDocuments, as a recount reads it)',
+      read: () => likes.countDocuments({ shard: 1, postId: 'viral', ...where }),
+    },
+    {
       name: 'the post among 20 (one $group, before)',
       read: async () => {
         const groups = await likes
@@ -89,7 +94,7 @@ try {
     },
   ];
   console.log(`## npm run bench:pages\n\nA page of 5 likes of a post with ${likeRows} likes.\n`);
-  console.log('| read | ms per page | rows returned |\n| --- | --- | --- |');
+  console.log('| read | ms per read | rows returned, or the count |\n| --- | --- | --- |');
   for (const way of ways) {
     await way.read(); // unmeasured: the server compiles its path first
     const started = performance.now();

@@ -73,7 +73,9 @@ public class IndexedH2Backend extends H2Backend {
         @Override
         public Document handleCommand(Channel channel, String command, Document query,
                 DatabaseResolver databaseResolver, Oplog oplog) {
-            return MatchPushdown.around(getDatabaseName(), command, query,
+            Document counted = CoveredCount.answer(getDatabaseName(), command, query,
+                    name -> resolveCollection(name, false));
+            return counted != null ? counted : MatchPushdown.around(getDatabaseName(), command, query,
                     () -> super.handleCommand(channel, command, query, databaseResolver, oplog));
         }
     }

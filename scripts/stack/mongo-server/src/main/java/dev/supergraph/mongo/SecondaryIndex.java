@@ -475,6 +475,27 @@ final class SecondaryIndex<P> extends Index<P> {
         };
     }
 
+    /**
+     * How many documents match a query made only of conditions this index pins, or null when the
+     * entries cannot tell: a condition on a field that is not a key, or an array under a key (a
+     * document then has several entries). Each pinned condition is an exact equality or
+     * {@code $in} on scalars, so an entry in a pinned range is a match, and each document has one.
+     */
+    Long exactCount(Document query) {
+        if (multikey) {
+            return null;
+        }
+        List<List<Object>> pinned = pinnedValues(query);
+        if (pinned.isEmpty() || pinned.size() != query.size()) {
+            return null;
+        }
+        long count = 0;
+        for (NavigableMap<Entry, P> range : ranges(pinned, Range.ALL)) {
+            count += range.size();
+        }
+        return count;
+    }
+
     @Override
     public boolean canHandle(Document query) {
         return !pinnedValues(query).isEmpty();
