@@ -27,11 +27,13 @@ final class CoveredCount {
         if (!command.equalsIgnoreCase("aggregate") || query.containsKey("collation") || query.containsKey("explain")
                 || !(query.get(command) instanceof String collectionName)
                 || !(query.get("pipeline") instanceof List<?> pipeline) || pipeline.size() != 2
-                || !(pipeline.get(0) instanceof Document first) || first.size() != 1
-                || !(first.get("$match") instanceof Document match)
                 || !(pipeline.get(1) instanceof Document second) || second.size() != 1
                 || !(second.get("$group") instanceof Document group) || group.size() != 2
                 || !(group.get("_id") instanceof Number groupId)) {
+            return null;
+        }
+        Document match = MatchPushdown.firstMatch(pipeline);
+        if (match == null) {
             return null;
         }
         String countField = group.keySet().stream().filter(field -> !field.equals("_id")).findFirst().orElseThrow();

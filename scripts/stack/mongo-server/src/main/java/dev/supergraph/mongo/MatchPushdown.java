@@ -41,13 +41,21 @@ final class MatchPushdown {
     }
 
     private static Document leadingMatch(Document query) {
-        if (!(query.get("pipeline") instanceof List<?> pipeline) || pipeline.isEmpty()
-                || !(pipeline.get(0) instanceof Document first) || first.size() != 1
-                || !(first.get("$match") instanceof Document match)) {
+        Document match = query.get("pipeline") instanceof List<?> pipeline ? firstMatch(pipeline) : null;
+        if (match == null) {
             return null;
         }
         Document indexable = Conditions.indexable(match);
         return indexable.isEmpty() ? null : indexable;
+    }
+
+    /** The filter of a pipeline whose first stage is a {@code $match}, else null. */
+    static Document firstMatch(List<?> pipeline) {
+        if (pipeline.isEmpty() || !(pipeline.get(0) instanceof Document first) || first.size() != 1
+                || !(first.get("$match") instanceof Document match)) {
+            return null;
+        }
+        return match;
     }
 
     /** The match offered to this collection, once; null when there is none. */

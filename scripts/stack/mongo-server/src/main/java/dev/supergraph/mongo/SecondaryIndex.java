@@ -39,6 +39,7 @@ final class SecondaryIndex<P> extends Index<P> {
 
     private static final String ID_FIELD = "_id";
     private static final ValueComparator VALUES = ValueComparator.asc();
+    private static final Comparator<Object> VALUE_ORDER = SecondaryIndex::compareValues;
 
     /**
      * Key values of one document plus its {@code _id}, or, with {@code bias} -1 or +1, a bound just
@@ -55,11 +56,14 @@ final class SecondaryIndex<P> extends Index<P> {
     private final Map<KeyValue, Indexed<P>> byId = new HashMap<>();
     /** Set once a document yields several entries (an array under a key): positions may repeat. */
     private boolean multikey;
+    /** Each key's value order in its declared direction: a skip scan searches with them per entry. */
+    private final List<Comparator<Object>> keyOrders;
 
     SecondaryIndex(String name, List<IndexKey> keys, boolean sparse, boolean unique) {
         super(name, keys, sparse);
         this.unique = unique;
         this.entries = new TreeMap<>(entryOrder(keys));
+        this.keyOrders = keys.stream().map(key -> key.isAscending() ? VALUE_ORDER : VALUE_ORDER.reversed()).toList();
     }
 
     /**
@@ -73,11 +77,9 @@ final class SecondaryIndex<P> extends Index<P> {
     private static Comparator<Entry> entryOrder(List<IndexKey> keys) {
         return (a, b) -> {
             int shared = Math.min(a.values().size(), b.values().size());
-            for (int i = 0; i < shared; i++) {
-                int order = compareValues(a.values().get(i), b.values().get(i));
-                if (order != 0) {
-                    return keys.get(i).isAscending() ? order : -order;
-                }
+            int order = compareKeys(keys, a.values(), b.values(), 0, shared);
+            if (order != 0) {
+                return order;
             }
             // Equal so far: a bound encloses whatever starts with its values, so the shorter side
             // decides (a document's entry is never the shorter: it has every key).
@@ -90,6 +92,17 @@ final class SecondaryIndex<P> extends Index<P> {
             }
             return compareValues(a.id(), b.id());
         };
+    }
+
+    /** Key values {@code from} (inclusive) to {@code to} (exclusive) compared, each in its key's direction. */
+    private static int compareKeys(List<IndexKey> keys, List<Object> a, List<Object> b, int from, int to) {
+        for (int i = from; i < to; i++) {
+            int order = compareValues(a.get(i), b.get(i));
+            if (order != 0) {
+                return keys.get(i).isAscending() ? order : -order;
+            }
+        }
+        return 0;
     }
 
     /** The library's value order, with the common cases (same-typed strings, numbers) taken first. */
@@ -240,7 +253,7 @@ final class SecondaryIndex<P> extends Index<P> {
             if (values == null) {
                 break;
             }
-            TreeSet<Object> distinct = new TreeSet<>(keyOrder(i));
+            TreeSet<Object> distinct = new TreeSet<>(keyOrders.get(i));
             if (!values.isEmpty()) {
                 distinct.addAll(new KeyValue(values).normalized().stream().toList());
             }
@@ -296,11 +309,6 @@ final class SecondaryIndex<P> extends Index<P> {
         return new Range(low, lowInclusive, high, highInclusive);
     }
 
-    private Comparator<Object> keyOrder(int key) {
-        Comparator<Object> values = SecondaryIndex::compareValues;
-        return getKeys().get(key).isAscending() ? values : values.reversed();
-    }
-
     /**
      * The entries of each combination of pinned values present in the index, in key order. A skip
      * scan: from each entry it meets, it seeks straight to the next combination that could be
@@ -327,15 +335,13 @@ final class SecondaryIndex<P> extends Index<P> {
             seek = null;
             for (int key = 0; key < depth && seek == null; key++) {
                 List<Object> allowed = pinned.get(key);
-                int slot = Collections.binarySearch(allowed, values.get(key), keyOrder(key));
+                int slot = Collections.binarySearch(allowed, values.get(key), keyOrders.get(key));
                 if (slot >= 0) {
                     continue;
                 }
                 int next = -slot - 1;
                 if (next < allowed.size()) {
-                    List<Object> prefix = new ArrayList<>(values.subList(0, key));
-                    prefix.add(allowed.get(next));
-                    seek = new Entry(prefix, null, -1);
+                    seek = new Entry(extended(values.subList(0, key), allowed.get(next)), null, -1);
                 } else if (key == 0) {
                     return found;
                 } else {
@@ -351,14 +357,14 @@ final class SecondaryIndex<P> extends Index<P> {
         }
     }
 
-    /** Adds the entries under {@code prefix} whose next key lies in {@code range}, if any can. */
-    private void addBounded(List<NavigableMap<Entry, P>> found, List<Object> prefix, Range range) {
+    /** Adds the entries under {@code prefix} whose next key lies in {@code bounds}, if any can. */
+    private void addBounded(List<NavigableMap<Entry, P>> found, List<Object> prefix, Range bounds) {
         boolean ascending = prefix.size() == keys().size() || getKeys().get(prefix.size()).isAscending();
         // In entry order a descending key's high values come first.
-        Object first = ascending ? range.low() : range.high();
-        boolean firstInclusive = ascending ? range.lowInclusive() : range.highInclusive();
-        Object last = ascending ? range.high() : range.low();
-        boolean lastInclusive = ascending ? range.highInclusive() : range.lowInclusive();
+        Object first = ascending ? bounds.low() : bounds.high();
+        boolean firstInclusive = ascending ? bounds.lowInclusive() : bounds.highInclusive();
+        Object last = ascending ? bounds.high() : bounds.low();
+        boolean lastInclusive = ascending ? bounds.highInclusive() : bounds.lowInclusive();
         Entry from = first == null
                 ? new Entry(prefix, null, -1)
                 : new Entry(extended(prefix, first), null, firstInclusive ? -1 : 1);
@@ -465,13 +471,8 @@ final class SecondaryIndex<P> extends Index<P> {
     /** The index order of entries from the key {@code from} on, for entries of different ranges. */
     private Comparator<Entry> tailOrder(int from) {
         return (a, b) -> {
-            for (int i = from; i < keys().size(); i++) {
-                int order = compareValues(a.values().get(i), b.values().get(i));
-                if (order != 0) {
-                    return getKeys().get(i).isAscending() ? order : -order;
-                }
-            }
-            return compareValues(a.id(), b.id());
+            int order = compareKeys(getKeys(), a.values(), b.values(), from, keys().size());
+            return order != 0 ? order : compareValues(a.id(), b.id());
         };
     }
 
