@@ -16,42 +16,82 @@ export interface RateLimits {
 const WINDOW_SECONDS = 60;
 
 /**
- * Spends one point of each budget in order, in fixed windows that start with a key's first point,
- * and stops at the first budget already spent (the ones before it stay spent). Answers the spent
- * budget's position (1-based) and its milliseconds left, or 0 when every budget had room.
+ * A lease is at most this share of what is left of a budget: however many replicas hold one, a
+ * caller moving between them is refused at worst about 1/16 of the remainder early per replica.
+ * Near the end of a budget a lease is one point, so the last points are counted exactly.
+ */
+const LEASE_DIVISOR = 16;
+/** The most points one lease takes, so that an idle replica strands little of a big budget. */
+const MAX_LEASE = 64;
+/** Leases kept at most; past it, expired ones go, then the oldest (their points are lost). */
+const MAX_LEASES = 100_000;
+
+/**
+ * Takes a lease of points from each budget in order, in fixed windows that start with a key's
+ * first point, and stops at the first budget already spent (the ones before it stay taken). A
+ * lease of 0 points is a budget the replica spends from a lease it holds: left alone here. For
+ * each key it answers the points granted (the part of the lease within budget, 0 when spent),
+ * the window's milliseconds left, and the points taken from it by every replica.
  * Each window is the key's own TTL, so replicas share it.
  */
-const SPEND_SCRIPT = `
+const LEASE_SCRIPT = `
+local answer = {}
 for i, key in ipairs(KEYS) do
-  local spent = redis.call('incr', key)
-  local left = redis.call('pttl', key)
-  if left < 0 then
-    redis.call('pexpire', key, ARGV[1])
-    left = tonumber(ARGV[1])
+  local points = tonumber(ARGV[2 * i])
+  local wanted = tonumber(ARGV[2 * i + 1])
+  if wanted == 0 then
+    table.insert(answer, 0)
+    table.insert(answer, 0)
+    table.insert(answer, 0)
+  else
+    local taken = redis.call('incrby', key, wanted)
+    local left = redis.call('pttl', key)
+    if left < 0 then
+      redis.call('pexpire', key, ARGV[1])
+      left = tonumber(ARGV[1])
+    end
+    local granted = math.max(0, math.min(wanted, points - (taken - wanted)))
+    table.insert(answer, granted)
+    table.insert(answer, left)
+    table.insert(answer, taken)
+    if granted == 0 then return answer end
   end
-  if spent > tonumber(ARGV[i + 1]) then return {i, left} end
 end
-return {0, 0}
+return answer
 `;
 
-interface SpendingRedis {
-  /** `SPEND_SCRIPT`: the key count, the keys, the window in ms, then each key's points. */
-  gatewaySpendBudgets(
-    keyCount: number,
-    ...keysThenArgs: (string | number)[]
-  ): Promise<[number, number]>;
+interface LeasingRedis {
+  /** `LEASE_SCRIPT`: the key count, the keys, the window in ms, then each key's points and lease. */
+  gatewayLeaseBudgets(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
+}
+
+/** Points of one budget this process holds for one caller, until its window ends. */
+interface Lease {
+  points: number;
+  /** When the window ends, on `performance.now()`'s clock. */
+  endsAt: number;
+  /** What the budget had left when last asked: the next lease is a share of it. */
+  remaining: number;
+}
+
+interface Budget {
+  key: (id: string) => string;
+  points: number;
+  memory: RateLimiterMemory;
 }
 
 /**
- * Budgets in Redis, shared by every gateway replica: one script call per operation spends all of
- * its budgets, so a request costs one Redis command, and concurrent requests' commands go out in
- * one write (auto-pipelining). Redis slow or away must not fail requests: the budgets then fall
- * back to per-process memory limiters of the same size.
+ * Budgets in Redis, shared by every gateway replica. A replica takes points ahead of need, a lease
+ * of a share of what a budget has left (`LEASE_DIVISOR`, `MAX_LEASE`), and spends them in memory:
+ * a caller well within budget costs one Redis command per lease, not one per operation, and
+ * callers near the end of a budget get one point per command, as exact as without leases. Callers
+ * that need a lease of the same budget at once share one command. Redis slow or away must not
+ * fail requests: the budgets then fall back to per-process memory limiters of the same size.
  */
 export function createRateLimiter(redis: Redis, prefix: string, limits: RateLimits) {
-  redis.defineCommand('gatewaySpendBudgets', { lua: SPEND_SCRIPT });
-  const scripts = redis as unknown as SpendingRedis;
-  const budget = (name: string, points: number) => ({
+  redis.defineCommand('gatewayLeaseBudgets', { lua: LEASE_SCRIPT });
+  const scripts = redis as unknown as LeasingRedis;
+  const budget = (name: string, points: number): Budget => ({
     key: (id: string) => `${prefix}:rate:${name}:${id}`,
     points,
     memory: new RateLimiterMemory({ points, duration: WINDOW_SECONDS }),
@@ -59,8 +99,11 @@ export function createRateLimiter(redis: Redis, prefix: string, limits: RateLimi
   const perIp = budget('ip', limits.perIpPerMinute);
   const perUser = budget('user', limits.perUserPerMinute);
   const mutations = budget('mutation', limits.mutationsPerUserPerMinute);
+  const leases = new Map<string, Lease>();
+  /** Lease commands in flight, by key: a caller that needs the same lease waits for that one. */
+  const leasing = new Map<string, Promise<unknown>>();
 
-  async function fromMemory(spent: { budget: ReturnType<typeof budget>; id: string }[]) {
+  async function fromMemory(spent: { budget: Budget; id: string }[]) {
     try {
       for (const { budget: each, id } of spent) await each.memory.consume(id);
       return 0;
@@ -68,6 +111,71 @@ export function createRateLimiter(redis: Redis, prefix: string, limits: RateLimi
       if (rejection instanceof RateLimiterRes) return secondsOf(rejection.msBeforeNext);
       throw rejection;
     }
+  }
+
+  const usable = (lease: Lease | undefined, now: number) =>
+    lease !== undefined && lease.points > 0 && lease.endsAt > now;
+
+  function forgetStale(now: number) {
+    if (leases.size < MAX_LEASES) return;
+    for (const [key, lease] of leases) if (lease.endsAt <= now) leases.delete(key);
+    for (const key of leases.keys()) {
+      if (leases.size < MAX_LEASES) break;
+      leases.delete(key);
+    }
+  }
+
+  /**
+   * Spends one point of each budget in order, from the leases this process holds where it can and
+   * from new leases where it cannot, and stops at the first budget already spent: the ones before
+   * it stay spent, the ones after it keep their points. Answers the seconds until the spent
+   * budget's window ends, or 0.
+   */
+  async function spendLeased(spent: { budget: Budget; key: string }[]): Promise<number> {
+    const now = performance.now();
+    const held = spent.map(({ key }) => {
+      const lease = leases.get(key);
+      if (!lease || lease.points === 0 || lease.endsAt <= now) return undefined;
+      lease.points--;
+      return lease;
+    });
+    const wanted = spent.map(({ budget: each, key }, i) => {
+      if (held[i]) return 0;
+      const lease = leases.get(key);
+      const remaining = lease && lease.endsAt > now ? lease.remaining : each.points;
+      return Math.max(1, Math.min(MAX_LEASE, Math.floor(remaining / LEASE_DIVISOR)));
+    });
+    let answer: number[];
+    try {
+      answer = await scripts.gatewayLeaseBudgets(
+        spent.length,
+        ...spent.map(({ key }) => key),
+        WINDOW_SECONDS * 1_000,
+        ...spent.flatMap(({ budget: each }, i) => [each.points, wanted[i] as number]),
+      );
+    } catch (error) {
+      for (const lease of held) if (lease) lease.points++;
+      throw error;
+    }
+    const answered = performance.now();
+    forgetStale(answered);
+    for (let i = 0; i < spent.length; i++) {
+      if (held[i]) continue;
+      const { budget: each, key } = spent[i] as { budget: Budget; key: string };
+      const [granted = 0, left = 0, taken = 0] = answer.slice(3 * i, 3 * i + 3);
+      const lease = leases.get(key);
+      const carried = lease && lease.endsAt > answered ? lease.points : 0;
+      leases.set(key, {
+        points: carried + Math.max(0, granted - 1),
+        endsAt: answered + left,
+        remaining: Math.max(0, each.points - taken),
+      });
+      if (granted === 0) {
+        for (const later of held.slice(i + 1)) if (later) later.points++;
+        return secondsOf(left);
+      }
+    }
+    return 0;
   }
 
   /** Seconds until the caller may try again, or 0 when the operation is within budget. */
@@ -82,18 +190,29 @@ export function createRateLimiter(redis: Redis, prefix: string, limits: RateLimi
       if (caller.mutation) spent.push({ budget: mutations, id: caller.userId });
     }
     if (redis.status !== 'ready') return fromMemory(spent);
-    let answer: [number, number];
+    const keyed = spent.map(({ budget: each, id }) => ({ budget: each, key: each.key(id) }));
     try {
-      answer = await scripts.gatewaySpendBudgets(
-        spent.length,
-        ...spent.map(({ budget: each, id }) => each.key(id)),
-        WINDOW_SECONDS * 1_000,
-        ...spent.map(({ budget: each }) => each.points),
+      // A lease in flight for one of these budgets may leave enough for this caller too.
+      const pending = keyed.map(({ key }) => leasing.get(key)).filter((lease) => lease);
+      if (pending.length > 0) await Promise.all(pending);
+      const now = performance.now();
+      if (keyed.every(({ key }) => usable(leases.get(key), now))) {
+        for (const { key } of keyed) (leases.get(key) as Lease).points--;
+        return 0;
+      }
+      const leased = spendLeased(keyed);
+      const settled = leased.then(
+        () => undefined,
+        () => undefined,
       );
+      for (const { key } of keyed) leasing.set(key, settled);
+      void settled.then(() => {
+        for (const { key } of keyed) if (leasing.get(key) === settled) leasing.delete(key);
+      });
+      return await leased;
     } catch {
       return fromMemory(spent);
     }
-    return answer[0] === 0 ? 0 : secondsOf(answer[1]);
   };
 }
 
