@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { shardOfId } from '../../platform/ids.js';
 import { usersStore } from '../../subgraphs/feed/store/users.js';
 import type { CommentDoc } from '../../subgraphs/comments/store/comments.js';
+import { commentsStores } from '../../subgraphs/comments/stores.js';
 import { sample } from '../helpers/metrics.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
 import {
@@ -677,4 +678,16 @@ describe('comment(id) and federation', () => {
       post: { caption: 'payload', author: { id: author }, likeCount: 0, commentCount: 1 },
     });
   });
+});
+
+test("start-up drops the comments' superseded index, once, and keeps the one serving counts and pages", async () => {
+  const db = stack.mongo.db(`${stack.dbPrefix}_comments`);
+  const comments = db.collection('comments');
+  await comments.createIndex({ shard: 1, postId: 1, _id: 1 }); // as a deployment from before has it
+  const stores = commentsStores(db, stack.cache, async () => true);
+  await stores.ensureIndexes();
+  await stores.ensureIndexes(); // again, with nothing left to drop: a second replica starting
+  const names = (await comments.indexes()).map((index) => index.name);
+  assert.ok(!names.includes('shard_1_postId_1__id_1'), names.join(', '));
+  assert.ok(names.includes('shard_1_postId_1_deleted_1__id_1'), names.join(', '));
 });

@@ -198,6 +198,50 @@ describe('database discipline', () => {
     }
   });
 
+  test('every count counts over an index holding all of its conditions, so no row is read', async () => {
+    const { createPost } = ok(await stack.gql(CREATE_POST, { caption: 'counted' }, { as: viewer }));
+    const id = createPost.id as string;
+    const { commands } = await stack.record(async () => {
+      ok(await like(id, authors[0] as string));
+      ok(await comment(id, 'counted', authors[0] as string));
+      ok(
+        await stack.gql(
+          'mutation($id: ID!) { followUser(userId: $id) { id followerCount } }',
+          { id: viewer },
+          { as: authors[1] as string },
+        ),
+      );
+    });
+    // countDocuments sends an aggregate of a $match and a $group summing 1.
+    const counts = commands.filter((c) => {
+      const pipeline = c.command.pipeline as Record<string, any>[] | undefined;
+      return c.commandName === 'aggregate' && pipeline?.[1]?.$group?.n?.$sum === 1;
+    });
+    const counted = counts.map(
+      (c) => `${c.databaseName.split('_')[1]}.${String(c.command.aggregate)}`,
+    );
+    for (const expected of ['likes.likes', 'comments.comments', 'feed.followers']) {
+      assert.ok(counted.includes(expected), `no count of ${expected} in ${counted.join(', ')}`);
+    }
+    for (const count of counts) {
+      const fields = Object.keys((count.command.pipeline as Record<string, any>[])[0]?.$match);
+      const indexes = await stack.mongo
+        .db(count.databaseName)
+        .collection(String(count.command.aggregate))
+        .indexes();
+      // On MongoDB such a count is a COUNT_SCAN; the embedded server answers one of equalities
+      // from the index too.
+      const covering = indexes.filter((index) => {
+        const prefix = Object.keys(index.key).slice(0, fields.length);
+        return fields.every((field) => prefix.includes(field)) && !index.sparse;
+      });
+      assert.ok(
+        covering.length > 0,
+        `count of ${String(count.command.aggregate)} on ${fields.join(', ')}: no index covers it`,
+      );
+    }
+  });
+
   test("a like's answer reads neither the count nor the viewer's like back: the write knows both", async () => {
     const postId = await (async () => {
       const { createPost } = ok(await stack.gql(CREATE_POST, { caption: 'z' }, { as: viewer }));

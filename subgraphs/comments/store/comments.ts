@@ -3,7 +3,7 @@ import type { Page } from '../../../platform/connection.js';
 import { repairUnsynced, type Recounted } from '../../../platform/counters.js';
 import { pagesByParent } from '../../../platform/grouped-pages.js';
 import { newId, shardOfId } from '../../../platform/ids.js';
-import { BACKGROUND_SCAN, staleReads } from '../../../platform/mongo.js';
+import { BACKGROUND_SCAN, dropSupersededIndex, staleReads } from '../../../platform/mongo.js';
 import type { CommentCountsStore } from './comment-counts.js';
 
 /**
@@ -82,7 +82,10 @@ export function commentsStore(
   return {
     async ensureIndexes() {
       await comments.createIndex({ shard: 1, _id: 1 });
-      await comments.createIndex({ shard: 1, postId: 1, _id: 1 });
+      // A post's live comments, oldest first: its pages walk it, and its recount's count
+      // ({shard, postId, deleted}) is answered from the keys alone, without reading each comment.
+      await comments.createIndex({ shard: 1, postId: 1, deleted: 1, _id: 1 });
+      await dropSupersededIndex(comments, 'shard_1_postId_1__id_1');
       await comments.createIndex({ synced: 1, updatedAt: 1 });
       await comments.createIndex({ editUnannounced: 1, editedAt: 1 }, { sparse: true });
     },

@@ -24,6 +24,9 @@ export function followersStore(db: Db) {
   return {
     async ensureIndexes() {
       await followers.createIndex({ shard: 1, followeeId: 1, followerId: 1 }, { unique: true });
+      // A user's active followers: the count and the fan-out's list read the keys alone, not
+      // every edge, unfollowed ones included.
+      await followers.createIndex({ shard: 1, followeeId: 1, active: 1, followerId: 1 });
     },
 
     async mirror(edge: {

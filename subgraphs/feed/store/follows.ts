@@ -70,6 +70,9 @@ export function followsStore(
   return {
     async ensureIndexes() {
       await follows.createIndex({ shard: 1, followerId: 1, followeeId: 1 }, { unique: true });
+      // Whom a user follows: the count and the feed's list read the keys alone, not every edge,
+      // unfollowed ones included.
+      await follows.createIndex({ shard: 1, followerId: 1, active: 1, followeeId: 1 });
       await follows.createIndex({ synced: 1, updatedAt: 1 });
     },
 

@@ -147,6 +147,9 @@ export function notificationsStore(db: Db, options: { actorsKept: number }) {
     async ensureIndexes() {
       await notifications.createIndex({ shard: 1, recipientId: 1, group: 1 }, { unique: true });
       await notifications.createIndex({ shard: 1, recipientId: 1, sortKey: -1 });
+      // The unread count, on every change pushed to a recipient: counted from the keys alone,
+      // however many notifications the recipient has.
+      await notifications.createIndex({ shard: 1, recipientId: 1, read: 1, actorCount: 1 });
       await notifications.createIndex({ postId: 1 }, { sparse: true });
     },
 

@@ -477,24 +477,55 @@ final class SecondaryIndex<P> extends Index<P> {
     }
 
     /**
-     * How many documents match a query made only of conditions this index pins, or null when the
-     * entries cannot tell: a condition on a field that is not a key, or an array under a key (a
-     * document then has several entries). Each pinned condition is an exact equality or
-     * {@code $in} on scalars, so an entry in a pinned range is a match, and each document has one.
+     * How many documents match a query made only of conditions this index pins, and at most a range
+     * on the key after them, or null when the entries cannot tell: a condition on a field that is
+     * not a key, or an array under a key (a document then has several entries). Each pinned
+     * condition is an exact equality or {@code $in} on scalars, so an entry in a pinned range is a
+     * match, and each document has one.
      */
     Long exactCount(Document query) {
         if (multikey) {
             return null;
         }
         List<List<Object>> pinned = pinnedValues(query);
-        if (pinned.isEmpty() || pinned.size() != query.size()) {
+        if (pinned.isEmpty() || pinned.size() + 1 < query.size()) {
             return null;
         }
+        Range bounds = Range.ALL;
+        if (pinned.size() < query.size()) {
+            bounds = numberRange(rangeAfter(query, pinned));
+            if (bounds == null) {
+                return null;
+            }
+        }
         long count = 0;
-        for (NavigableMap<Entry, P> range : ranges(pinned, Range.ALL)) {
+        for (NavigableMap<Entry, P> range : ranges(pinned, bounds)) {
             count += range.size();
         }
         return count;
+    }
+
+    /**
+     * A range whose entries all match, or null: {@code $gt} and its kin match within the bound's
+     * type, and the index orders every type, so only bounds that are numbers, with an open end
+     * closed at infinity, hold nothing but numbers that match (a count of unread notifications
+     * with {@code actorCount > 0}). A range from another condition ({@code $ne}, {@code $exists})
+     * comes back as {@link Range#ALL}, which counts nothing here.
+     */
+    private static Range numberRange(Range range) {
+        if (range.equals(Range.ALL) || !isNumber(range.low()) || !isNumber(range.high())) {
+            return null;
+        }
+        return new Range(
+                range.low() == null ? Double.NEGATIVE_INFINITY : range.low(),
+                range.low() == null || range.lowInclusive(),
+                range.high() == null ? Double.POSITIVE_INFINITY : range.high(),
+                range.high() == null || range.highInclusive());
+    }
+
+    /** A number that orders as one (not NaN), or no bound at all. */
+    private static boolean isNumber(Object bound) {
+        return bound == null || (bound instanceof Number number && !Double.isNaN(number.doubleValue()));
     }
 
     @Override
