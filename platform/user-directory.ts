@@ -41,3 +41,68 @@ export async function usernamesOf(
   );
   return users.map((user) => user?.username ?? null);
 }
+
+/** Each user's username, in order: null for a user without one. */
+export type UsernamesOf = (
+  ids: readonly string[],
+  caller: CallerHeaders,
+) => Promise<(string | null)[]>;
+
+/** Names remembered per process, the oldest first out: a name never changes once a user has one. */
+const KNOWN_USERNAMES = 100_000;
+
+/**
+ * One per process: each user's username, in order, as `usernamesOf` answers, remembered once
+ * known, and asked in batches: ids asked while a lookup is in flight go together in the next
+ * one, so a storm of likes or comments by different users costs about one feed request per
+ * request's duration, not one per write. A batch carries the headers of whichever caller queued
+ * it first (a name does not depend on the viewer). A user without a name yet is asked again.
+ */
+export function usernameDirectory(feedUrl: string): UsernamesOf {
+  const known = new Map<string, string>();
+  let inFlight: Promise<unknown> | null = null;
+  let next: { ids: Set<string>; answer: Promise<Map<string, string | null>> } | null = null;
+
+  async function lookUp(ids: string[], caller: CallerHeaders) {
+    const names = await usernamesOf(feedUrl, ids, caller);
+    const found = new Map<string, string | null>();
+    ids.forEach((id, i) => {
+      const name = names[i] ?? null;
+      found.set(id, name);
+      if (name === null) return;
+      if (known.size >= KNOWN_USERNAMES) known.delete(known.keys().next().value as string);
+      known.set(id, name);
+    });
+    return found;
+  }
+
+  /** Joins the batch queued behind the lookup in flight, or starts one. */
+  function batchOf(ids: string[], caller: CallerHeaders): Promise<Map<string, string | null>> {
+    if (next) {
+      for (const id of ids) next.ids.add(id);
+      return next.answer;
+    }
+    const batch = new Set(ids);
+    const start = () => {
+      next = null;
+      return lookUp([...batch], caller);
+    };
+    const answer = inFlight ? inFlight.then(start, start) : start();
+    if (inFlight) next = { ids: batch, answer };
+    const settled = answer.then(
+      () => undefined,
+      () => undefined,
+    );
+    inFlight = settled;
+    void settled.then(() => {
+      if (inFlight === settled) inFlight = null;
+    });
+    return answer;
+  }
+
+  return async (ids, caller) => {
+    const unknown = ids.filter((id) => !known.has(id));
+    const found = unknown.length > 0 ? await batchOf(unknown, caller) : new Map();
+    return ids.map((id) => known.get(id) ?? found.get(id) ?? null);
+  };
+}

@@ -1,7 +1,8 @@
 import type { PostDirectory } from '../../platform/post-directory.js';
 import type { RequestBase } from '../../platform/subgraph.js';
 import type { WriteAdmission } from '../../platform/write-admission.js';
-import { commentsLoaders, type CommentsLoaders, type UsernamesOf } from './loaders.js';
+import type { UsernamesOf } from '../../platform/user-directory.js';
+import { commentsLoaders, type CommentsLoaders } from './loaders.js';
 import type { CommentsEvents } from './events.js';
 import type { CommentsStores } from './stores.js';
 

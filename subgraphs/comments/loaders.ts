@@ -4,15 +4,10 @@ import type { PostCounter } from '../../platform/counters.js';
 import { measuredBatch, type Metrics } from '../../platform/metrics.js';
 import type { CallerHeaders } from '../../platform/feed-entities.js';
 import type { PostDirectory } from '../../platform/post-directory.js';
+import type { UsernamesOf } from '../../platform/user-directory.js';
 import type { CommentView } from './store/comment-counts.js';
 import type { CommentDoc } from './store/comments.js';
 import type { CommentsStores } from './stores.js';
-
-/** Each user's username, in order, from the feed subgraph (`usernamesOf`). */
-export type UsernamesOf = (
-  ids: readonly string[],
-  caller: CallerHeaders,
-) => Promise<(string | null)[]>;
 
 /** Per request: each batches every load of one tick into one database command. */
 export function commentsLoaders(

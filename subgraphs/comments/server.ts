@@ -6,7 +6,7 @@ import {
   type SubgraphServiceDeps,
 } from '../../platform/subgraph.js';
 import { postDirectory } from '../../platform/post-directory.js';
-import { usernamesOf } from '../../platform/user-directory.js';
+import { usernameDirectory } from '../../platform/user-directory.js';
 import { writeAdmission } from '../../platform/write-admission.js';
 import { commentsContext } from './context.js';
 import { commentsEvents } from './events.js';
@@ -34,7 +34,7 @@ export function startComments(deps: CommentsDeps): Promise<RunningService> {
       events,
       {
         posts: postDirectory({ feedUrl: deps.feedUrl }, deps.events.metrics),
-        usernamesOf: (ids, caller) => usernamesOf(deps.feedUrl, ids, caller),
+        usernamesOf: usernameDirectory(deps.feedUrl),
       },
       writeAdmission(deps.writesMaxInFlight, deps.events.metrics),
     ),

@@ -1,5 +1,6 @@
 import type { PostDirectory } from '../../platform/post-directory.js';
 import type { RequestBase } from '../../platform/subgraph.js';
+import type { UsernamesOf } from '../../platform/user-directory.js';
 import type { WriteAdmission } from '../../platform/write-admission.js';
 import { likesLoaders, type LikesLoaders } from './loaders.js';
 import type { LikesEvents } from './events.js';
@@ -15,7 +16,7 @@ export interface LikesContext extends RequestBase {
 export function likesContext(
   stores: LikesStores,
   events: LikesEvents,
-  posts: PostDirectory,
+  directory: { posts: PostDirectory; usernamesOf: UsernamesOf },
   writes: WriteAdmission,
 ) {
   return (base: RequestBase): LikesContext => ({
@@ -27,7 +28,7 @@ export function likesContext(
       stores,
       base.viewer?.id ?? null,
       {
-        posts,
+        ...directory,
         caller: { authorization: base.authorization, requestId: base.requestId },
       },
       base.metrics,

@@ -3,6 +3,7 @@ import { pageLoader } from '../../platform/grouped-pages.js';
 import { measuredBatch, type Metrics } from '../../platform/metrics.js';
 import type { CallerHeaders } from '../../platform/feed-entities.js';
 import type { PostDirectory } from '../../platform/post-directory.js';
+import type { UsernamesOf } from '../../platform/user-directory.js';
 import type { LikeDoc } from './store/likes.js';
 import type { LikesStores } from './stores.js';
 
@@ -10,7 +11,7 @@ import type { LikesStores } from './stores.js';
 export function likesLoaders(
   stores: LikesStores,
   viewerId: string | null,
-  directory: { posts: PostDirectory; caller: CallerHeaders },
+  directory: { posts: PostDirectory; usernamesOf: UsernamesOf; caller: CallerHeaders },
   metrics: Metrics,
 ) {
   return {
@@ -31,6 +32,10 @@ export function likesLoaders(
       stores.likes.pagesByPost(postIds, page),
     ),
     posts: directory.posts.loader(directory.caller),
+    /** A new like's user's name, and that of a like stored without it (older ones). */
+    usernames: new DataLoader<string, string | null>(
+      measuredBatch(metrics, 'usernames', (ids) => directory.usernamesOf(ids, directory.caller)),
+    ),
   };
 }
 

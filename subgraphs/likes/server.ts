@@ -6,6 +6,7 @@ import {
   type SubgraphServiceDeps,
 } from '../../platform/subgraph.js';
 import { postDirectory } from '../../platform/post-directory.js';
+import { usernameDirectory } from '../../platform/user-directory.js';
 import { writeAdmission } from '../../platform/write-admission.js';
 import { likesContext } from './context.js';
 import { likesEvents } from './events.js';
@@ -14,7 +15,7 @@ import { likesStores } from './stores.js';
 
 export interface LikesDeps extends SubgraphServiceDeps {
   cache: Cache;
-  /** The feed subgraph, the source of truth for which posts exist. */
+  /** The feed subgraph, the source of truth for which posts exist and for users' names. */
   feedUrl: string;
   /** Likes and unlikes in flight beyond which one is refused with OVERLOADED. */
   writesMaxInFlight: number;
@@ -31,7 +32,10 @@ export function startLikes(deps: LikesDeps): Promise<RunningService> {
     context: likesContext(
       stores,
       events,
-      postDirectory({ feedUrl: deps.feedUrl }, deps.events.metrics),
+      {
+        posts: postDirectory({ feedUrl: deps.feedUrl }, deps.events.metrics),
+        usernamesOf: usernameDirectory(deps.feedUrl),
+      },
       writeAdmission(deps.writesMaxInFlight, deps.events.metrics),
     ),
     postEvents: forgetDeletedPosts((postId) => stores.forgetPost(postId)),

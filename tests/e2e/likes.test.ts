@@ -1,7 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LikeEvent } from '../../platform/events.js';
+import { shardOfId } from '../../platform/ids.js';
+import { usersStore } from '../../subgraphs/feed/store/users.js';
+import type { LikeDoc } from '../../subgraphs/likes/store/likes.js';
 import { likesStores } from '../../subgraphs/likes/stores.js';
+import { sample } from '../helpers/metrics.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
 import { until } from '../helpers/ws.js';
 import { assertError, createPost, inBatches, ISO_DATE, uid, unknownPostId } from './support.js';
@@ -181,6 +185,58 @@ describe('likePost and unlikePost', () => {
 });
 
 describe('likes connection', () => {
+  test("a like keeps its user's username: its page needs no trip to the feed subgraph", async () => {
+    const post = await createPost(stack, uid('author'));
+    const named = uid('named');
+    await usersStore(stack.mongo.db(`${stack.dbPrefix}_feed`), stack.cache).ensure(named, named);
+    const nameless = uid('nameless');
+    for (const liker of [named, nameless]) ok(await stack.gql(LIKE, { p: post.id }, { as: liker }));
+    const stored = stack.mongo.db(`${stack.dbPrefix}_likes`).collection<LikeDoc>('likes');
+    const doc = (userId: string) =>
+      stored.findOne({ shard: shardOfId(post.id), postId: post.id, userId });
+    assert.equal((await doc(named))?.username, named);
+    assert.equal((await doc(nameless))?.username, undefined);
+
+    const NAMES = `query($p: ID!) { post(id: $p) { likes { edges { node { user { id username } } } } } }`;
+    const feedFetches = () =>
+      sample(stack.gatewayUrl, 'subgraph_fetch_duration_seconds_count', { subgraph: 'feed' });
+    const expected = {
+      post: {
+        likes: {
+          edges: [
+            { node: { user: { id: nameless, username: null } } },
+            { node: { user: { id: named, username: named } } },
+          ],
+        },
+      },
+    };
+    // The post itself comes from the feed subgraph: one fetch, none after the likes' page.
+    const fetchesBefore = await feedFetches();
+    assert.deepEqual(ok(await stack.gql(NAMES, { p: post.id })), expected);
+    assert.equal(
+      await feedFetches(),
+      fetchesBefore + 1,
+      'the gateway asked the feed subgraph again',
+    );
+
+    // A like written before names were kept: the likes subgraph asks the feed subgraph.
+    await stored.updateOne(
+      { shard: shardOfId(post.id), postId: post.id, userId: named },
+      { $unset: { username: true } },
+    );
+    assert.deepEqual(ok(await stack.gql(NAMES, { p: post.id })), expected);
+    // Fields the like does not keep still come from the feed subgraph, through the gateway.
+    assert.deepEqual(
+      ok(
+        await stack.gql(
+          `query($p: ID!) { post(id: $p) { likes(first: 1) { edges { node { user { username followerCount } } } } } }`,
+          { p: post.id },
+        ),
+      ),
+      { post: { likes: { edges: [{ node: { user: { username: null, followerCount: 0 } } }] } } },
+    );
+  });
+
   test('lists likers newest first, with times, across pages', async () => {
     const post = await createPost(stack, uid('author'));
     const likers = Array.from({ length: 7 }, () => uid('liker'));

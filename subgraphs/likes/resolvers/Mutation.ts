@@ -12,6 +12,16 @@ async function viewerAndPost(context: LikesContext, postId: string) {
   return { viewerId, postId, authorId: post.authorId };
 }
 
+/** Kept with the like when known; without it, each read asks the feed subgraph instead. */
+async function username(context: LikesContext, id: string): Promise<string | null> {
+  try {
+    return await context.loaders.usernames.load(id);
+  } catch (error) {
+    context.log.warn({ err: error }, 'liker username lookup failed: like kept without it');
+    return null;
+  }
+}
+
 /**
  * The answer carries the count as the database has it: this mutation's own recount, or for one
  * that changed nothing the primary's, never a cached count a rollback may have left ahead. The
@@ -32,10 +42,17 @@ async function fresh(
 
 export const Mutation = {
   likePost(_root: unknown, args: { postId: string }, context: LikesContext) {
-    requireViewer(context);
+    const viewerId = requireViewer(context);
     return context.writes.run(async () => {
-      const { viewerId, postId, authorId } = await viewerAndPost(context, args.postId);
-      const count = await context.stores.likes.like(postId, viewerId, authorId);
+      const [{ postId, authorId }, name] = await Promise.all([
+        viewerAndPost(context, args.postId),
+        username(context, viewerId),
+      ]);
+      const count = await context.stores.likes.like(
+        postId,
+        { id: viewerId, username: name },
+        authorId,
+      );
       if (count) await context.events.likeChanged('post.liked', postId, viewerId, count);
       return fresh(context, postId, count, true);
     });

@@ -18,6 +18,8 @@ export interface LikeDoc {
   shard: number;
   postId: string;
   userId: string;
+  /** Absent on likes written before names were kept, or by a user who had none then. */
+  username?: string;
   /** Whom the like notifies; copied from the post when liked. */
   postAuthorId?: string;
   active: boolean;
@@ -76,14 +78,27 @@ export function likesStore(db: Db, deps: { counts: LikeCountsStore; announce: An
     },
 
     /** Idempotent: liking a post already liked changes nothing (and returns null). */
-    async like(postId: string, userId: string, postAuthorId: string): Promise<Recounted | null> {
+    async like(
+      postId: string,
+      user: { id: string; username: string | null },
+      postAuthorId: string,
+    ): Promise<Recounted | null> {
+      const userId = user.id;
       const now = new Date();
+      const named = user.username === null ? {} : { username: user.username };
       let like: LikeDoc | null;
       try {
         like = await likes.findOneAndUpdate(
           { ...keyOf(postId, userId), active: { $ne: true } },
           {
-            $set: { active: true, synced: false, postAuthorId, likedAt: now, updatedAt: now },
+            $set: {
+              active: true,
+              synced: false,
+              postAuthorId,
+              likedAt: now,
+              updatedAt: now,
+              ...named,
+            },
             $inc: { version: 1 },
             $setOnInsert: { _id: newId(shardOfId(postId), now.getTime()) },
           },
