@@ -336,6 +336,39 @@ describe('likes connection', () => {
 });
 
 describe('likes under concurrency', () => {
+  test('likes by many users at once ask the feed subgraph for their names in a few batches, then never again', async () => {
+    const likers = Array.from({ length: 40 }, () => uid('named'));
+    const users = usersStore(stack.mongo.db(`${stack.dbPrefix}_feed`), stack.cache);
+    for (const liker of likers) await users.ensure(liker, liker);
+    const lookups = () =>
+      sample(stack.urls.feed, 'graphql_operation_duration_seconds_count', {
+        operation: 'UsernamesOf',
+      });
+    const likeAll = async (postId: string) => {
+      for (const result of await Promise.all(
+        likers.map((liker) => stack.gql(LIKE, { p: postId }, { as: liker })),
+      )) {
+        ok(result);
+      }
+    };
+    const first = await createPost(stack, uid('author'));
+    const before = await lookups();
+    await likeAll(first.id);
+    const asked = (await lookups()) - before;
+    assert.ok(asked >= 1 && asked <= 10, `${asked} lookups for 40 likes`);
+    // Names never change: the likes subgraph remembers them.
+    const second = await createPost(stack, uid('author'));
+    const again = await lookups();
+    await likeAll(second.id);
+    assert.equal(await lookups(), again);
+    const stored = stack.mongo.db(`${stack.dbPrefix}_likes`).collection<LikeDoc>('likes');
+    const names = await stored
+      .find({ shard: shardOfId(second.id), postId: second.id })
+      .map((like) => like.username)
+      .toArray();
+    assert.deepEqual(names.sort(), [...likers].sort());
+  });
+
   test('fifty parallel likes by one user count once', async () => {
     const post = await createPost(stack, uid('author'));
     const fan = uid('fan');
