@@ -235,7 +235,17 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     },
     ...(trusted && { admit: (payload) => admit(trusted, queryCache, payload) }),
   });
-  const port = await listen(http.server, deps.port, deps.host);
+  let port: number;
+  try {
+    port = await listen(http.server, deps.port, deps.host);
+  } catch (error) {
+    // A port already taken: what started above (the supergraph file's watcher among it) would
+    // otherwise keep the process alive, failed, for good.
+    multipart.close();
+    await websockets.close();
+    await apollo.stop();
+    throw error;
+  }
   logger.info({ port }, 'gateway listening');
   return {
     url: `http://${deps.host}:${port}/graphql`,

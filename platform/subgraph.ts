@@ -113,7 +113,14 @@ export async function startSubgraph<Ctx extends RequestBase>(
       return options.context({ viewer, requestId, authorization, log, metrics: options.metrics });
     },
   });
-  const port = await listen(http.server, options.port, options.host);
+  let port: number;
+  try {
+    port = await listen(http.server, options.port, options.host);
+  } catch (error) {
+    // A port already taken: the server started above must not keep the process alive, failed.
+    await apollo.stop();
+    throw error;
+  }
   logger.info({ port }, `${options.name} subgraph listening`);
   return {
     url: `http://${options.host}:${port}/graphql`,
@@ -178,6 +185,11 @@ export async function startSubgraphService<Ctx extends RequestBase>(
       events.pubsub.connected() &&
       (await pingMongo(db)) &&
       (!options.alsoReady || (await options.alsoReady())),
+  }).catch(async (error: unknown) => {
+    // Not listening: the repair timer and the consumer would keep the process alive, failed.
+    await stopConsumer();
+    await stopRepair();
+    throw error;
   });
   return {
     ...service,

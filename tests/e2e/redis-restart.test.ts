@@ -16,8 +16,9 @@ before(async () => {
 });
 
 after(async () => {
-  await stack.stop();
-  await redis.stop();
+  // Undefined when `before` failed: its own Redis must still go, or the file never exits.
+  await stack?.stop();
+  await redis?.stop();
 });
 
 test('gateway readiness is 503 while the rate limits’ Redis is away and 200 once it is back; requests are served throughout', async () => {

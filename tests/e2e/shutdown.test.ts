@@ -70,3 +70,22 @@ test('SIGTERM lets an in-flight query finish, closes sockets cleanly, and exits 
   const afterwards = await closeCodeFor(gateway.url, { authorization: `Bearer ${token}` });
   assert.deepEqual(afterwards, { code: 1006, acked: false });
 });
+
+test('a stack whose gateway cannot listen fails, and leaves nothing running that would keep the process alive', async () => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const { port } = taken.address() as { port: number };
+  const before = process.getActiveResourcesInfo();
+  try {
+    await assert.rejects(startStack({ gatewayPort: port }), { code: 'EADDRINUSE' });
+  } finally {
+    taken.close();
+  }
+  // The subgraphs, their timers and the gateway's supergraph watcher are gone with the failure:
+  // left running, they held a test file's process after its `before` failed, and the run hung.
+  const count = (resources: string[], kind: string) => resources.filter((r) => r === kind).length;
+  const now = process.getActiveResourcesInfo();
+  for (const kind of ['FSEventWrap', 'TCPServerWrap']) {
+    assert.ok(count(now, kind) <= count(before, kind), `${kind}: ${now.join(', ')}`);
+  }
+});

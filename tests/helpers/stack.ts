@@ -126,6 +126,8 @@ export interface StackOptions {
   subscriptions?: Partial<SubscriptionLimits>;
   /** The in-process gateways' request limits, over the environment's defaults. */
   limits?: Partial<RequestLimits>;
+  /** The first gateway's port; a free one by default. */
+  gatewayPort?: number;
   /** Keep every service's info-level log lines in `logs`. */
   captureLogs?: boolean;
   /** The feed's timelines: the production defaults unless a test needs a small threshold. */
@@ -208,7 +210,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
 
   const services: RunningService[] = [];
   // Known before the feed starts, so that media URLs point at the gateway as they do locally.
-  const gatewayPort = await freePort();
+  const gatewayPort = options.gatewayPort ?? (await freePort());
   const feed = stopsOnce(
     await startFeed({
       ...common,
@@ -280,6 +282,21 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     perUserPerMinute: 1_000_000,
     mutationsPerUserPerMinute: 1_000_000,
   };
+  /**
+   * Everything started so far, stopped, when a gateway cannot start: its port, chosen before the
+   * feed started, may have been taken meanwhile by another test file. Left running, the subgraphs
+   * kept the test file's process alive after its `before` failed, and the run hung.
+   */
+  const abandon = async (error: unknown): Promise<never> => {
+    await subgraphs.notifications.stop();
+    for (const service of [...services].reverse()) await service.stop();
+    for (const clients of connections) await clients.close();
+    for (const cache of caches) await cache.close();
+    redis.disconnect();
+    await mongo.close();
+    await ownMongo?.stop();
+    throw error;
+  };
   const gateways: RunningGateway[] = [];
   for (let i = 0; i < (options.gateways ?? 1); i++) {
     const gateway = await startGateway({
@@ -319,7 +336,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
         logger: loggerOf('gateway'),
       }),
       ...options.web,
-    });
+    }).catch(abandon);
     gateways.push(gateway);
     services.push(gateway);
   }
