@@ -135,8 +135,8 @@ export function createRateLimiter(redis: Redis, prefix: string, limits: RateLimi
     const now = performance.now();
     const held = spent.map(({ key }) => {
       const lease = leases.get(key);
-      if (!lease || lease.points === 0 || lease.endsAt <= now) return undefined;
-      lease.points--;
+      if (!usable(lease, now)) return undefined;
+      (lease as Lease).points--;
       return lease;
     });
     const wanted = spent.map(({ budget: each, key }, i) => {

@@ -235,29 +235,25 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     },
     ...(trusted && { admit: (payload) => admit(trusted, queryCache, payload) }),
   });
-  let port: number;
-  try {
-    port = await listen(http.server, deps.port, deps.host);
-  } catch (error) {
-    // A port already taken: what started above (the supergraph file's watcher among it) would
-    // otherwise keep the process alive, failed, for good.
+  const stop = async () => {
+    http.beginShutdown();
     multipart.close();
     await websockets.close();
+    await closeServer(http.server);
     await apollo.stop();
+  };
+  // A port already taken: what started above (the supergraph file's watcher among it) would
+  // otherwise keep the process alive, failed, for good.
+  const port = await listen(http.server, deps.port, deps.host).catch(async (error: unknown) => {
+    await stop();
     throw error;
-  }
+  });
   logger.info({ port }, 'gateway listening');
   return {
     url: `http://${deps.host}:${port}/graphql`,
     port,
     server: http.server,
     engineSubscriptions: () => live.engineSubscriptions(),
-    async stop() {
-      http.beginShutdown();
-      multipart.close();
-      await websockets.close();
-      await closeServer(http.server);
-      await apollo.stop();
-    },
+    stop,
   };
 }

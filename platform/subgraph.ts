@@ -113,25 +113,20 @@ export async function startSubgraph<Ctx extends RequestBase>(
       return options.context({ viewer, requestId, authorization, log, metrics: options.metrics });
     },
   });
-  let port: number;
-  try {
-    port = await listen(http.server, options.port, options.host);
-  } catch (error) {
-    // A port already taken: the server started above must not keep the process alive, failed.
+  const stop = async () => {
+    http.beginShutdown();
+    await closeServer(http.server);
     await apollo.stop();
-    throw error;
-  }
-  logger.info({ port }, `${options.name} subgraph listening`);
-  return {
-    url: `http://${options.host}:${port}/graphql`,
-    port,
-    server: http.server,
-    async stop() {
-      http.beginShutdown();
-      await closeServer(http.server);
-      await apollo.stop();
-    },
   };
+  // A port already taken: the server started above must not keep the process alive, failed.
+  const port = await listen(http.server, options.port, options.host).catch(
+    async (error: unknown) => {
+      await stop();
+      throw error;
+    },
+  );
+  logger.info({ port }, `${options.name} subgraph listening`);
+  return { url: `http://${options.host}:${port}/graphql`, port, server: http.server, stop };
 }
 
 export interface SubgraphStores {

@@ -1,4 +1,7 @@
+import type DataLoader from 'dataloader';
 import { feedEntities, type CallerHeaders } from './feed-entities.js';
+import { groupCommit } from './group-commit.js';
+import type { Logger } from './logger.js';
 
 /**
  * Users as the feed subgraph, which owns profiles, knows them: by their second key, `username`
@@ -53,18 +56,17 @@ const KNOWN_USERNAMES = 100_000;
 
 /**
  * One per process: each user's username, in order, as `usernamesOf` answers, remembered once
- * known, and asked in batches: ids asked while a lookup is in flight go together in the next
- * one, so a storm of likes or comments by different users costs about one feed request per
- * request's duration, not one per write. A batch carries the headers of whichever caller queued
- * it first (a name does not depend on the viewer). A user without a name yet is asked again.
+ * known, and asked in batches (`groupCommit`): ids asked while a lookup is in flight go together
+ * in the next one, so a storm of likes or comments by different users costs about one feed
+ * request per request's duration, not one per write. A batch carries the headers of whichever
+ * caller queued it first (a name does not depend on the viewer). A user without a name yet is
+ * asked again.
  */
 export function usernameDirectory(feedUrl: string): UsernamesOf {
   const known = new Map<string, string>();
-  let inFlight: Promise<unknown> | null = null;
-  let next: { ids: Set<string>; answer: Promise<Map<string, string | null>> } | null = null;
-
-  async function lookUp(ids: string[], caller: CallerHeaders) {
-    const names = await usernamesOf(feedUrl, ids, caller);
+  const lookUp = groupCommit(async (asks: { ids: readonly string[]; caller: CallerHeaders }[]) => {
+    const ids = [...new Set(asks.flatMap((ask) => ask.ids))];
+    const names = await usernamesOf(feedUrl, ids, (asks[0] as (typeof asks)[0]).caller);
     const found = new Map<string, string | null>();
     ids.forEach((id, i) => {
       const name = names[i] ?? null;
@@ -74,35 +76,47 @@ export function usernameDirectory(feedUrl: string): UsernamesOf {
       known.set(id, name);
     });
     return found;
-  }
-
-  /** Joins the batch queued behind the lookup in flight, or starts one. */
-  function batchOf(ids: string[], caller: CallerHeaders): Promise<Map<string, string | null>> {
-    if (next) {
-      for (const id of ids) next.ids.add(id);
-      return next.answer;
-    }
-    const batch = new Set(ids);
-    const start = () => {
-      next = null;
-      return lookUp([...batch], caller);
-    };
-    const answer = inFlight ? inFlight.then(start, start) : start();
-    if (inFlight) next = { ids: batch, answer };
-    const settled = answer.then(
-      () => undefined,
-      () => undefined,
-    );
-    inFlight = settled;
-    void settled.then(() => {
-      if (inFlight === settled) inFlight = null;
-    });
-    return answer;
-  }
+  });
 
   return async (ids, caller) => {
     const unknown = ids.filter((id) => !known.has(id));
-    const found = unknown.length > 0 ? await batchOf(unknown, caller) : new Map();
+    const found = unknown.length > 0 ? await lookUp({ ids: unknown, caller }) : new Map();
     return ids.map((id) => known.get(id) ?? found.get(id) ?? null);
   };
 }
+
+/**
+ * The name to keep with a new like or comment, or null when it cannot be had now: the write goes
+ * on without it, and each read of that row asks the feed subgraph instead (`providedUsername`).
+ */
+export async function usernameToKeep(
+  context: { loaders: { usernames: DataLoader<string, string | null> }; log: Logger },
+  userId: string,
+  failure: string,
+): Promise<string | null> {
+  try {
+    return await context.loaders.usernames.load(userId);
+  } catch (error) {
+    context.log.warn({ err: error }, failure);
+    return null;
+  }
+}
+
+/** A user as a like or comment gives it: with the name it keeps, if it keeps one. */
+export interface NamedUser {
+  __typename: 'User';
+  id: string;
+  username: string | undefined;
+}
+
+/**
+ * The `User` resolver of a subgraph whose schema promises `username` on users it hands out
+ * (`@provides`): the name the row kept, or else the feed subgraph's.
+ */
+export const providedUsername = {
+  username: (
+    user: NamedUser,
+    _args: unknown,
+    context: { loaders: { usernames: DataLoader<string, string | null> } },
+  ) => user.username ?? context.loaders.usernames.load(user.id),
+};

@@ -11,8 +11,8 @@ import { numberOption, readOptions } from '../command-line.js';
  * every parent's rows it replaced (`$push` then `$slice`, as on a server without `$firstN`;
  * `$firstN` still reads every row). Also the post's like count, as the likes subgraph's recount
  * reads it, over its index and over one that lacks `active` (as it was, and as comments', follows'
- * and followers' counts were). The post has `--likes` like rows, the others none; each way is timed over `--rounds`
- * pages of 5.
+ * and followers' counts were). The post has `--likes` like rows, the others none; each way is
+ * timed over `--rounds` pages of 5.
  */
 const values = readOptions(
   'npm run bench:pages --',
@@ -48,7 +48,7 @@ try {
       postId: 'viral',
       active: true,
     }));
-    await likes.insertMany(rows.map((row) => ({ ...row })));
+    await likes.insertMany(rows);
     await uncovered.insertMany(rows);
   }
 

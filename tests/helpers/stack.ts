@@ -282,12 +282,8 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     perUserPerMinute: 1_000_000,
     mutationsPerUserPerMinute: 1_000_000,
   };
-  /**
-   * Everything started so far, stopped, when a gateway cannot start: its port, chosen before the
-   * feed started, may have been taken meanwhile by another test file. Left running, the subgraphs
-   * kept the test file's process alive after its `before` failed, and the run hung.
-   */
-  const abandon = async (error: unknown): Promise<never> => {
+  /** Every in-process service and connection, stopped: by `stop`, or by a start that failed. */
+  const release = async () => {
     await subgraphs.notifications.stop();
     for (const service of [...services].reverse()) await service.stop();
     for (const clients of connections) await clients.close();
@@ -295,6 +291,14 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     redis.disconnect();
     await mongo.close();
     await ownMongo?.stop();
+  };
+  /**
+   * A gateway's port, chosen before the feed started, may have been taken meanwhile by another
+   * test file. Left running, the subgraphs kept the test file's process alive after its `before`
+   * failed, and the run hung.
+   */
+  const abandon = async (error: unknown): Promise<never> => {
+    await release();
     throw error;
   };
   const gateways: RunningGateway[] = [];
@@ -492,13 +496,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
             }),
         ),
       );
-      await subgraphs.notifications.stop();
-      for (const service of services.reverse()) await service.stop();
-      for (const clients of connections) await clients.close();
-      for (const cache of caches) await cache.close();
-      redis.disconnect();
-      await mongo.close();
-      await ownMongo?.stop();
+      await release();
       const violations = shardKeyViolations(allCommands, dbPrefix);
       if (violations.length > 0) {
         throw new Error(`commands without their shard key:\n  ${violations.join('\n  ')}`);

@@ -1,4 +1,5 @@
 import { isEntityId } from '../../../platform/ids.js';
+import { providedUsername, type NamedUser } from '../../../platform/user-directory.js';
 import type { CommentsContext } from '../context.js';
 import type { CommentView } from '../store/comment-counts.js';
 
@@ -11,21 +12,12 @@ export const Comment = {
     loadComment(context, reference.id),
   id: (comment: CommentView) => comment._id,
   post: (comment: CommentView) => ({ id: comment.postId }),
-  author: (comment: CommentView): Author => ({
+  author: (comment: CommentView): NamedUser => ({
     __typename: 'User',
     id: comment.authorId,
     username: comment.authorUsername,
   }),
 };
 
-interface Author {
-  __typename: 'User';
-  id: string;
-  username: string | undefined;
-}
-
-/** The schema promises `username` on a comment's author (`@provides`): kept, or else asked. */
-export const User = {
-  username: (author: Author, _args: unknown, context: CommentsContext) =>
-    author.username ?? context.loaders.usernames.load(author.id),
-};
+/** The schema promises `username` on the users it hands out (`@provides`). */
+export const User = providedUsername;

@@ -2,6 +2,7 @@ import { requireViewer } from '../../../platform/auth.js';
 import { badInput, forbidden, notFound } from '../../../platform/errors.js';
 import { isEntityId } from '../../../platform/ids.js';
 import { characterCount } from '../../../platform/text.js';
+import { usernameToKeep } from '../../../platform/user-directory.js';
 import type { CommentsContext } from '../context.js';
 import type { CommentDoc } from '../store/comments.js';
 import { loadComment } from './Comment.js';
@@ -23,16 +24,6 @@ async function existingComment(context: CommentsContext, id: string): Promise<Co
   return comment;
 }
 
-/** Kept with the comment when known; without it, each read asks the feed subgraph instead. */
-async function authorUsername(context: CommentsContext, id: string): Promise<string | null> {
-  try {
-    return await context.loaders.usernames.load(id);
-  } catch (error) {
-    context.log.warn({ err: error }, 'author username lookup failed: comment kept without it');
-    return null;
-  }
-}
-
 export const Mutation = {
   async addComment(
     _root: unknown,
@@ -44,7 +35,7 @@ export const Mutation = {
     return context.writes.run(async () => {
       const [post, username] = await Promise.all([
         isEntityId(args.postId) ? context.loaders.posts.load(args.postId) : null,
-        authorUsername(context, viewerId),
+        usernameToKeep(context, viewerId, 'author username lookup failed: comment kept without it'),
       ]);
       if (!post) throw notFound(`No post with id "${args.postId}"`);
       const { comment, count } = await context.stores.comments.add(

@@ -1,14 +1,8 @@
-import type { LikesContext } from '../context.js';
+import { providedUsername, type NamedUser } from '../../../platform/user-directory.js';
 import type { LikeDoc } from '../store/likes.js';
 
-interface Liker {
-  __typename: 'User';
-  id: string;
-  username: string | undefined;
-}
-
 export const Like = {
-  user: (like: LikeDoc): Liker => ({
+  user: (like: LikeDoc): NamedUser => ({
     __typename: 'User',
     id: like.userId,
     username: like.username,
@@ -16,8 +10,5 @@ export const Like = {
   createdAt: (like: LikeDoc) => like.likedAt,
 };
 
-/** The schema promises `username` on a like's user (`@provides`): kept, or else asked. */
-export const User = {
-  username: (user: Liker, _args: unknown, context: LikesContext) =>
-    user.username ?? context.loaders.usernames.load(user.id),
-};
+/** The schema promises `username` on the users it hands out (`@provides`). */
+export const User = providedUsername;

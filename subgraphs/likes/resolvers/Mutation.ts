@@ -2,6 +2,7 @@ import { requireViewer } from '../../../platform/auth.js';
 import { notFound } from '../../../platform/errors.js';
 import type { Recounted } from '../../../platform/counters.js';
 import { isEntityId } from '../../../platform/ids.js';
+import { usernameToKeep } from '../../../platform/user-directory.js';
 import type { LikesContext } from '../context.js';
 
 /** The viewer and a post that exists, or the error that says which is missing. */
@@ -10,16 +11,6 @@ async function viewerAndPost(context: LikesContext, postId: string) {
   const post = isEntityId(postId) ? await context.loaders.posts.load(postId) : null;
   if (!post) throw notFound(`No post with id "${postId}"`);
   return { viewerId, postId, authorId: post.authorId };
-}
-
-/** Kept with the like when known; without it, each read asks the feed subgraph instead. */
-async function username(context: LikesContext, id: string): Promise<string | null> {
-  try {
-    return await context.loaders.usernames.load(id);
-  } catch (error) {
-    context.log.warn({ err: error }, 'liker username lookup failed: like kept without it');
-    return null;
-  }
 }
 
 /**
@@ -46,7 +37,7 @@ export const Mutation = {
     return context.writes.run(async () => {
       const [{ postId, authorId }, name] = await Promise.all([
         viewerAndPost(context, args.postId),
-        username(context, viewerId),
+        usernameToKeep(context, viewerId, 'liker username lookup failed: like kept without it'),
       ]);
       const count = await context.stores.likes.like(
         postId,
