@@ -138,7 +138,22 @@ export interface StackOptions {
   web?: Pick<GatewayDeps, 'cors' | 'devTokenSecret' | 'trustedDocuments'>;
 }
 
+/**
+ * The stack, started again (from scratch, with new databases) when its gateway's port was taken
+ * between choosing it and listening on it: test files run in parallel, each taking ports.
+ */
 export async function startStack(options: StackOptions = {}): Promise<TestStack> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startStackOnce(options);
+    } catch (error) {
+      const portTaken = (error as { code?: unknown }).code === 'EADDRINUSE';
+      if (!portTaken || options.gatewayPort !== undefined || attempt === 3) throw error;
+    }
+  }
+}
+
+async function startStackOnce(options: StackOptions): Promise<TestStack> {
   const givenUri = options.mongoUri ?? process.env.MONGODB_URI;
   const ownMongo = givenUri ? undefined : await startMongo({ backend: 'memory', port: 0 });
   const uri = givenUri ?? (ownMongo as { uri: string }).uri;
@@ -294,8 +309,8 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   };
   /**
    * A gateway's port, chosen before the feed started, may have been taken meanwhile by another
-   * test file. Left running, the subgraphs kept the test file's process alive after its `before`
-   * failed, and the run hung.
+   * test file (`startStack` then tries again). Left running, the subgraphs kept the test file's
+   * process alive after its `before` failed, and the run hung.
    */
   const abandon = async (error: unknown): Promise<never> => {
     await release();
