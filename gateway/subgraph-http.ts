@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
-import { errors, Pool, type Dispatcher } from 'undici';
+import { errors, type Dispatcher } from 'undici';
 import { REQUEST_ID_HEADER } from '../platform/http.js';
+import { poolFor } from '../platform/http-pools.js';
 
 /** A subgraph's answer, its body read whole. */
 export interface SubgraphResponse {
@@ -34,21 +35,6 @@ interface SubgraphRequestInit {
  * request id of the group.
  */
 export function subgraphFetcher(timeoutMs: number) {
-  // A source calls one URL: parsed once, not per fetch.
-  const targets = new Map<string, { pool: Pool; path: string }>();
-  const targetOf = (url: string) => {
-    let target = targets.get(url);
-    if (!target) {
-      const parsed = new URL(url);
-      target = {
-        pool: new Pool(parsed.origin, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs }),
-        path: parsed.pathname + parsed.search,
-      };
-      targets.set(url, target);
-    }
-    return target;
-  };
-
   const inFlight = new Map<string, Promise<SubgraphResponse>>();
 
   function fetchSubgraph(url: string, init: SubgraphRequestInit = {}): Promise<SubgraphResponse> {
@@ -62,7 +48,7 @@ export function subgraphFetcher(timeoutMs: number) {
   }
 
   async function send(url: string, init: SubgraphRequestInit): Promise<SubgraphResponse> {
-    const { pool, path } = targetOf(url);
+    const { pool, path } = poolFor(url, timeoutMs);
     let text: string;
     let status: number;
     let headers: Record<string, string | string[] | undefined>;

@@ -1,5 +1,5 @@
-import { Pool } from 'undici';
 import { REQUEST_ID_HEADER } from './http.js';
+import { poolFor } from './http-pools.js';
 import { injectTraceHeaders } from './tracing.js';
 
 /** Who asks, forwarded to the feed subgraph for its logs and traces (and its viewer, if any). */
@@ -17,23 +17,6 @@ export interface FeedEntitiesOptions {
 interface EntitiesResponse<T> {
   data?: { _entities: (T | null)[] };
   errors?: { message: string }[];
-}
-
-/** One keep-alive pool per feed URL and timeout, for the life of the process. */
-const pools = new Map<string, { pool: Pool; path: string }>();
-
-function poolFor(url: string, timeoutMs: number) {
-  const key = `${timeoutMs} ${url}`;
-  let target = pools.get(key);
-  if (!target) {
-    const parsed = new URL(url);
-    target = {
-      pool: new Pool(parsed.origin, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs }),
-      path: parsed.pathname + parsed.search,
-    };
-    pools.set(key, target);
-  }
-  return target;
 }
 
 /**
