@@ -133,10 +133,10 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
    * Tokens verified lately, by their text: a client sends the same token with every request, and
    * a map lookup costs far less than a signature check (20 µs with a secret, an asynchronous
    * WebCrypto job with a JWKS). A hit is still held to the token's expiry and, with a JWKS, to
-   * `VERIFIED_TTL_MS`, so that a key withdrawn from it stops being honoured within a minute. A shared secret changes only with
-   * the configuration, at a restart: its tokens are kept until they expire, where checking each
-   * again every minute cost a client's requests one verification in every few hundred. Only
-   * successes are kept.
+   * `VERIFIED_TTL_MS`, so that a key withdrawn from it stops being honoured within a minute. A
+   * shared secret changes only with the configuration, at a restart: its tokens are kept until
+   * they expire, where checking each again every minute cost a client's requests one
+   * verification in every few hundred. Only successes are kept.
    */
   const verified = new Map<string, { viewer: Viewer; until: number }>();
   async function verifyCached(token: string): Promise<Viewer> {

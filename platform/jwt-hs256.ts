@@ -74,8 +74,9 @@ export function hs256Verifier(secret: string, checks: ClaimChecks): (token: stri
     }
     const header = json(encodedHeader, 'header');
     if (header.alg !== 'HS256') refuse('The token is not signed with HS256');
-    if (Object.hasOwn(header, 'crit') || Object.hasOwn(header, 'b64'))
+    if (Object.hasOwn(header, 'crit') || Object.hasOwn(header, 'b64')) {
       refuse('The token uses a JWS extension');
+    }
     const expected = createHmac('sha256', key)
       .update(`${encodedHeader}.${encodedPayload}`)
       .digest('base64url');
