@@ -1,7 +1,8 @@
-import type DataLoader from 'dataloader';
+import DataLoader from 'dataloader';
 import { feedEntities, type CallerHeaders } from './feed-entities.js';
 import { groupCommit } from './group-commit.js';
 import type { Logger } from './logger.js';
+import { measuredBatch, type Metrics } from './metrics.js';
 
 /**
  * Users as the feed subgraph, which owns profiles, knows them: by their second key, `username`
@@ -83,6 +84,20 @@ export function usernameDirectory(feedUrl: string): UsernamesOf {
     const found = unknown.length > 0 ? await lookUp({ ids: unknown, caller }) : new Map();
     return ids.map((id) => known.get(id) ?? found.get(id) ?? null);
   };
+}
+
+/**
+ * Per request: the names of a new like's or comment's user and of the users of rows stored without
+ * one, every load of one tick in one `usernamesOf` call.
+ */
+export function usernamesLoader(
+  usernamesOf: UsernamesOf,
+  caller: CallerHeaders,
+  metrics: Metrics,
+): DataLoader<string, string | null> {
+  return new DataLoader<string, string | null>(
+    measuredBatch(metrics, 'usernames', (ids) => usernamesOf(ids, caller)),
+  );
 }
 
 /**

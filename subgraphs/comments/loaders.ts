@@ -4,7 +4,7 @@ import type { PostCounter } from '../../platform/counters.js';
 import { measuredBatch, type Metrics } from '../../platform/metrics.js';
 import type { CallerHeaders } from '../../platform/feed-entities.js';
 import type { PostDirectory } from '../../platform/post-directory.js';
-import type { UsernamesOf } from '../../platform/user-directory.js';
+import { usernamesLoader, type UsernamesOf } from '../../platform/user-directory.js';
 import type { CommentView } from './store/comment-counts.js';
 import type { CommentDoc } from './store/comments.js';
 import type { CommentsStores } from './stores.js';
@@ -33,9 +33,7 @@ export function commentsLoaders(
     ),
     posts: directory.posts.loader(directory.caller),
     /** A new comment's author's name, and that of a comment stored without it (older ones). */
-    usernames: new DataLoader<string, string | null>(
-      measuredBatch(metrics, 'usernames', (ids) => directory.usernamesOf(ids, directory.caller)),
-    ),
+    usernames: usernamesLoader(directory.usernamesOf, directory.caller, metrics),
   };
 }
 

@@ -3,7 +3,7 @@ import { pageLoader } from '../../platform/grouped-pages.js';
 import { measuredBatch, type Metrics } from '../../platform/metrics.js';
 import type { CallerHeaders } from '../../platform/feed-entities.js';
 import type { PostDirectory } from '../../platform/post-directory.js';
-import type { UsernamesOf } from '../../platform/user-directory.js';
+import { usernamesLoader, type UsernamesOf } from '../../platform/user-directory.js';
 import type { LikeDoc } from './store/likes.js';
 import type { LikesStores } from './stores.js';
 
@@ -33,9 +33,7 @@ export function likesLoaders(
     ),
     posts: directory.posts.loader(directory.caller),
     /** A new like's user's name, and that of a like stored without it (older ones). */
-    usernames: new DataLoader<string, string | null>(
-      measuredBatch(metrics, 'usernames', (ids) => directory.usernamesOf(ids, directory.caller)),
-    ),
+    usernames: usernamesLoader(directory.usernamesOf, directory.caller, metrics),
   };
 }
 

@@ -9,6 +9,7 @@ import { ok, startStack, type TestStack } from '../helpers/stack.js';
 import {
   assertError,
   assertOrdered,
+  assertSupersededIndexDropped,
   createPost,
   ISO_DATE,
   POST_ID,
@@ -682,12 +683,10 @@ describe('comment(id) and federation', () => {
 
 test("start-up drops the comments' superseded index, once, and keeps the one serving counts and pages", async () => {
   const db = stack.mongo.db(`${stack.dbPrefix}_comments`);
-  const comments = db.collection('comments');
-  await comments.createIndex({ shard: 1, postId: 1, _id: 1 }); // as a deployment from before has it
-  const stores = commentsStores(db, stack.cache, async () => true);
-  await stores.ensureIndexes();
-  await stores.ensureIndexes(); // again, with nothing left to drop: a second replica starting
-  const names = (await comments.indexes()).map((index) => index.name);
-  assert.ok(!names.includes('shard_1_postId_1__id_1'), names.join(', '));
-  assert.ok(names.includes('shard_1_postId_1_deleted_1__id_1'), names.join(', '));
+  await assertSupersededIndexDropped(
+    db.collection('comments'),
+    { key: { shard: 1, postId: 1, _id: 1 }, name: 'shard_1_postId_1__id_1' },
+    'shard_1_postId_1_deleted_1__id_1',
+    () => commentsStores(db, stack.cache, async () => true).ensureIndexes(),
+  );
 });

@@ -8,7 +8,15 @@ import { likesStores } from '../../subgraphs/likes/stores.js';
 import { sample } from '../helpers/metrics.js';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
 import { until } from '../helpers/ws.js';
-import { assertError, createPost, inBatches, ISO_DATE, uid, unknownPostId } from './support.js';
+import {
+  assertError,
+  assertSupersededIndexDropped,
+  createPost,
+  inBatches,
+  ISO_DATE,
+  uid,
+  unknownPostId,
+} from './support.js';
 
 let stack: TestStack;
 
@@ -537,12 +545,10 @@ describe('likes under concurrency', () => {
 
 test("start-up drops the likes' superseded index, once, and keeps the one serving counts and pages", async () => {
   const db = stack.mongo.db(`${stack.dbPrefix}_likes`);
-  const likes = db.collection('likes');
-  await likes.createIndex({ shard: 1, postId: 1, _id: -1 }); // as a deployment from before has it
-  const stores = likesStores(db, stack.cache, async () => true);
-  await stores.ensureIndexes();
-  await stores.ensureIndexes(); // again, with nothing left to drop: a second replica starting
-  const names = (await likes.indexes()).map((index) => index.name);
-  assert.ok(!names.includes('shard_1_postId_1__id_-1'), names.join(', '));
-  assert.ok(names.includes('shard_1_postId_1_active_1__id_-1'), names.join(', '));
+  await assertSupersededIndexDropped(
+    db.collection('likes'),
+    { key: { shard: 1, postId: 1, _id: -1 }, name: 'shard_1_postId_1__id_-1' },
+    'shard_1_postId_1_active_1__id_-1',
+    () => likesStores(db, stack.cache, async () => true).ensureIndexes(),
+  );
 });

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
+import type { Collection, IndexSpecification } from 'mongodb';
 import { DEV_JWT_SECRET } from '../../platform/auth.js';
 import { codes, ok, type GraphQLResult, type TestStack } from '../helpers/stack.js';
 
@@ -153,4 +154,22 @@ export async function unboundedTokens(user: string): Promise<string[]> {
   const jwt = () =>
     new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setIssuedAt();
   return [await jwt().sign(secret), await jwt().setExpirationTime('30d').sign(secret)];
+}
+
+/**
+ * Start-up, run twice as by two replicas, drops `superseded` from a collection that has it, as a
+ * deployment from before does, and keeps `kept`, the index that replaced it.
+ */
+export async function assertSupersededIndexDropped(
+  collection: Collection,
+  superseded: { key: IndexSpecification; name: string },
+  kept: string,
+  ensureIndexes: () => Promise<void>,
+): Promise<void> {
+  await collection.createIndex(superseded.key);
+  await ensureIndexes();
+  await ensureIndexes(); // again, with nothing left to drop: a second replica starting
+  const names = (await collection.indexes()).map((index) => index.name);
+  assert.ok(!names.includes(superseded.name), names.join(', '));
+  assert.ok(names.includes(kept), names.join(', '));
 }
