@@ -26,7 +26,8 @@ export interface AuthConfig {
   audience: string | undefined;
   clockToleranceSeconds: number;
   /**
-   * Longest life a token may claim: `exp - iat`, or `exp - now` without `iat`. A token must
+   * Longest life a token may claim: `exp - iat`, or `exp - now` without `iat` (an `iat` ahead of
+   * the clock is refused). A token must
    * carry `exp` in every mode; one that never expires, or that outlives this, is refused.
    */
   maxLifetimeSeconds: number;
@@ -111,7 +112,13 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
       // A token that never expires cannot be withdrawn: a leaked one would be valid for good.
       const { exp, iat } = payload;
       if (typeof exp !== 'number') throw invalidToken('The token must carry an expiry (exp)');
-      const lifetime = exp - (typeof iat === 'number' ? iat : Date.now() / 1_000);
+      const now = Date.now() / 1_000;
+      // Dated ahead, a token would measure its life from a day that has not come: signed with
+      // iat and exp ten years on, it would pass as an hour's token and serve for ten years.
+      if (typeof iat === 'number' && iat > now + config.clockToleranceSeconds) {
+        throw invalidToken('The token is dated in the future (iat)');
+      }
+      const lifetime = exp - Math.min(typeof iat === 'number' ? iat : now, now);
       if (lifetime > config.maxLifetimeSeconds + config.clockToleranceSeconds) {
         throw invalidToken(
           `The token lives longer than the ${config.maxLifetimeSeconds} s a token may`,

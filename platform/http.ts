@@ -238,6 +238,12 @@ export function createGraphQLHttpService<Ctx extends BaseContext>(
     const handle = () => route(req, res, requestId);
     const handled = traced ? context.with(traced.context, handle) : handle();
     Promise.resolve(handled).catch((error: unknown) => {
+      // The client went away mid-request (a body cut short, a closed tab): nobody is left to
+      // answer and nothing here failed, so it is no error with a stack in the log.
+      if (req.socket.destroyed) {
+        logger.info({ requestId, path, reason: (error as Error).message }, 'client went away');
+        return;
+      }
       logger.error({ err: error, requestId, path }, 'request failed');
       if (!res.headersSent)
         sendJson(res, 500, graphqlErrorBody('Internal server error', 'INTERNAL_SERVER_ERROR'));
@@ -245,6 +251,28 @@ export function createGraphQLHttpService<Ctx extends BaseContext>(
     });
   });
   server.keepAliveTimeout = 65_000;
+  // What node:http refuses before any route runs (headers past its 16 KB, a malformed request
+  // line) it answers with a bare status and no body; clients get the error shape of every other
+  // refusal instead, with a code.
+  server.on('clientError', (error: Error & { code?: string }, socket) => {
+    // Node's own handler writes only when no answer has begun on the socket; so does this one.
+    const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (!socket.writable || answering?.headersSent || error.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const [status, message] =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? ['431 Request Header Fields Too Large', 'Request headers are too large']
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? ['408 Request Timeout', 'The request took too long to arrive']
+          : ['400 Bad Request', 'Malformed HTTP request'];
+    const body = JSON.stringify(graphqlErrorBody(message, 'BAD_REQUEST'));
+    socket.end(
+      `HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
 
   return {
     server,

@@ -68,9 +68,31 @@ export function subgraphLimits(limits: RequestLimits): RequestLimits {
 }
 
 /**
- * QUERY_TOO_COMPLEX for a query text past the byte or token limit, else undefined. Reads tokens
- * only up to the limit, so a huge document costs no more than a legal one; comments are skipped by
- * the lexer, hence the byte limit.
+ * How deep braces, brackets and parentheses may nest in a query text. graphql-js parses each level
+ * by recursion: 2,400 nested list brackets, within the token limit, overflowed its stack, and the
+ * client read "Maximum call stack size exceeded". No real operation comes near this; the depth
+ * limit on selections (`maxDepth`) is checked later, on the parsed document.
+ */
+export const MAX_NESTING = 128;
+
+const OPENERS = new Set([TokenKind.BRACE_L, TokenKind.BRACKET_L, TokenKind.PAREN_L]);
+const CLOSERS = new Set([TokenKind.BRACE_R, TokenKind.BRACKET_R, TokenKind.PAREN_R]);
+
+/** Whether `source` holds more opening characters than `MAX_NESTING`, strings and comments alike. */
+function mayNestTooDeep(source: string): boolean {
+  let opening = 0;
+  for (let i = 0; i < source.length; i++) {
+    const c = source.charCodeAt(i);
+    if ((c === 123 || c === 91 || c === 40) && ++opening > MAX_NESTING) return true;
+  }
+  return false;
+}
+
+/**
+ * QUERY_TOO_COMPLEX for a query text past the byte or token limit, or nesting past
+ * `MAX_NESTING`, else undefined. Reads tokens only up to the limit, so a huge document costs no
+ * more than a legal one; comments are skipped by the lexer, hence the byte limit. A short text
+ * with few opening characters cannot break either limit and is not lexed at all.
  */
 export function checkSource(
   source: string,
@@ -80,12 +102,21 @@ export function checkSource(
   if (bytes > limits.maxQueryBytes)
     return tooComplex(`The query is ${bytes} bytes long, more than ${limits.maxQueryBytes}`);
   // Every token takes at least one character: a text this short cannot have too many.
-  if (source.length <= limits.maxTokens) return undefined;
+  if (source.length <= limits.maxTokens && !mayNestTooDeep(source)) return undefined;
   const lexer = new Lexer(new Source(source));
+  let depth = 0;
   try {
-    for (let tokens = 0; lexer.advance().kind !== TokenKind.EOF; tokens++) {
+    for (let tokens = 0; ; tokens++) {
+      const { kind } = lexer.advance();
+      if (kind === TokenKind.EOF) break;
       if (tokens >= limits.maxTokens)
         return tooComplex(`The query has more than ${limits.maxTokens} tokens`);
+      if (OPENERS.has(kind) && ++depth > MAX_NESTING) {
+        return tooComplex(
+          `The query nests braces, brackets and parentheses more than ${MAX_NESTING} deep`,
+        );
+      }
+      if (CLOSERS.has(kind)) depth--;
     }
   } catch {
     // A syntax error: the parser reports it, with its location.

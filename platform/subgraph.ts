@@ -9,6 +9,7 @@ import { buildSubgraphSchema, type GraphQLResolverMap } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import type { Db } from 'mongodb';
 import { connectCache, type Cache } from './cache.js';
+import { guardEntityRepresentations } from './entity-representations.js';
 import { createTokenVerifier, readAuthConfig, type TokenVerifier, type Viewer } from './auth.js';
 import { consumePostEvents } from './durable-events.js';
 import type { PostEvent } from './events.js';
@@ -72,13 +73,13 @@ export async function startSubgraph<Ctx extends RequestBase>(
 ): Promise<RunningService> {
   const { logger } = options;
   const limits = options.limits ?? subgraphLimits(readRequestLimits({}));
+  const typeDefs = subgraphTypeDefs(options.name);
+  const schema = buildSubgraphSchema([
+    { typeDefs, resolvers: options.resolvers as GraphQLResolverMap },
+  ]);
+  guardEntityRepresentations(schema, typeDefs);
   const apollo = new ApolloServer<Ctx>({
-    schema: buildSubgraphSchema([
-      {
-        typeDefs: subgraphTypeDefs(options.name),
-        resolvers: options.resolvers as GraphQLResolverMap,
-      },
-    ]),
+    schema,
     logger,
     includeStacktraceInErrorResponses: false,
     // Our own shutdown drains connections first; Apollo's would stop mid-request.

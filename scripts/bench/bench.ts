@@ -28,7 +28,9 @@ import { choiceOption, numberOption, readOptions } from '../command-line.js';
  * `npm run bench`: the read path at scale. Seeds a large graph into the embedded Mongo-wire
  * server, starts the four subgraphs once (separate processes), then four gateways over them,
  * each one process: (a) ours, (b) a plain `@apollo/gateway` + `@apollo/server` with default
- * settings, (c) `@graphql-hive/gateway` with its router runtime, (d) Grafbase, a Rust gateway.
+ * settings, (c) `@graphql-hive/gateway` with its router runtime, (d) Grafbase, a Rust gateway,
+ * and on request (e) the floor: the feed query's subgraph requests sent by hand, no GraphQL
+ * (`bench-floor-gateway.ts`).
  * The same workload runs against each in alternation (a, b, c, d, a, b, c, d, ...), each for a fixed time at a fixed concurrency, from
  * a load generator in its own process; gateway CPU comes from /proc, subgraph requests and
  * database commands from the subgraphs' /metrics. Then a like storm on one post through our
@@ -59,6 +61,10 @@ const args = readOptions(
 const SECONDS = numberOption('seconds', args.seconds);
 const WORKLOAD = choiceOption('workload', args.workload, ['mixed', 'feed'] as const);
 const ROUNDS = numberOption('rounds', args.rounds);
+// The floor serves the feed query and nothing else.
+if ((args.gateways ?? '').split(',').includes('floor') && WORKLOAD !== 'feed') {
+  throw new Error('--gateways floor needs --workload feed');
+}
 const CONCURRENCY = numberOption('concurrency', args.concurrency);
 const STORM_RATE = numberOption('storm-rate', args['storm-rate']);
 const STORM_SECONDS = numberOption('storm-seconds', args['storm-seconds']);
@@ -259,11 +265,22 @@ try {
             },
           }),
       },
+      floor: {
+        label: '(e) floor: the feed query by hand (Node)',
+        start: (port) =>
+          startServiceProcess({
+            logsToStderr: true,
+            name: 'floor-gateway',
+            entry: 'dist/scripts/bench/bench-floor-gateway.js',
+            env: { ...baseEnv, BENCH_PORT: String(port), SUPERGRAPH_PATH: supergraphPath },
+            readyUrl: `http://${host}:${port}/health`,
+          }),
+      },
     };
   const gateways: Gateway[] = [];
   for (const key of (args.gateways ?? '').split(',')) {
     const kind = kinds[key];
-    if (!kind) throw new Error(`unknown gateway ${key}: ours, apollo, hive or grafbase`);
+    if (!kind) throw new Error(`unknown gateway ${key}: ours, apollo, hive, grafbase or floor`);
     const port = key === 'ours' ? ports.gateway : await freePort();
     const started = await kind.start(port);
     cleanups.push(() => started.stop());
@@ -400,7 +417,7 @@ try {
     }),
   );
   say(`warming up each gateway for 3 s`);
-  for (const gateway of gateways) await runLoad(plan('mixed', gateway.url, 3));
+  for (const gateway of gateways) await runLoad(plan(WORKLOAD, gateway.url, 3));
   // What each gateway burns with no load at all (timers, connections, GC): at a few requests a
   // second it is a visible share of the CPU measured under load.
   const idleBefore = await Promise.all(gateways.map((g) => processStats(g.process.pid)));
@@ -686,6 +703,7 @@ try {
     ['per CPU-second vs (b)', ratio((s) => s.perCpuSecond, 'apollo')],
     ['per CPU-second vs (c)', ratio((s) => s.perCpuSecond, 'hive')],
     ['per CPU-second vs (d)', ratio((s) => s.perCpuSecond, 'grafbase')],
+    ['per CPU-second vs (e)', ratio((s) => s.perCpuSecond, 'floor')],
     ['above idle vs (b)', ratio((s) => s.perBusyCpuSecond, 'apollo')],
     ['above idle vs (c)', ratio((s) => s.perBusyCpuSecond, 'hive')],
     ['above idle vs (d)', ratio((s) => s.perBusyCpuSecond, 'grafbase')],
@@ -697,6 +715,7 @@ try {
   const b = byKey('apollo');
   const c = byKey('hive');
   const d = byKey('grafbase');
+  const e = byKey('floor');
   const lines = [
     `## npm run bench (${new Date().toISOString()})`,
     '',
@@ -716,7 +735,10 @@ try {
     '(b) is `@apollo/gateway` + `@apollo/server` standalone with default settings, plus a `willSendRequest` ' +
       'that forwards Authorization; (c) is `@graphql-hive/gateway` with `@graphql-hive/router-runtime`, ' +
       'forwarding Authorization (`propagateHeaders`); (d) is Grafbase (`grafbase dev` 0.103, Rust) composing the ' +
-      "subgraphs' SDL, forwarding Authorization, in-flight de-duplication off. Ours runs its rate limiter (budgets raised).",
+      "subgraphs' SDL, forwarding Authorization, in-flight de-duplication off. Ours runs its rate limiter (budgets raised)." +
+      (byKey('floor')
+        ? " (e) is no gateway: the feed query's three subgraph requests sent by hand over undici, the answers merged and the client's selection kept, no token check, no GraphQL per request (`bench-floor-gateway.ts`), what sending the same subgraph requests costs a Node process here, with nothing else."
+        : ''),
     `Same feed answer from every gateway: ${sameAnswers ? 'yes' : 'NO (see stderr)'}.`,
     '',
     `| | ${summaries.map((s) => s.gateway.label).join(' | ')} |`,
@@ -732,7 +754,10 @@ try {
     '',
     `Targets: (a) ≥ 3x (b) per gateway CPU-second: ${a && b ? (a.perCpuSecond >= 3 * b.perCpuSecond ? 'met' : 'NOT met') : 'n/a'}; ` +
       `(a) ≥ (c): ${a && c ? (a.perCpuSecond >= c.perCpuSecond ? 'met' : 'NOT met') : 'n/a'}; ` +
-      `(a) ≥ half of (d): ${a && d ? (a.perCpuSecond >= d.perCpuSecond / 2 ? 'met' : 'NOT met') : 'n/a'}.`,
+      `(a) ≥ half of (d): ${a && d ? (a.perCpuSecond >= d.perCpuSecond / 2 ? 'met' : 'NOT met') : 'n/a'}.` +
+      (e && b
+        ? ` The floor (e) is ${(e.perCpuSecond / b.perCpuSecond).toFixed(2)}x (b) and ${(e.perCpuSecond / (a?.perCpuSecond ?? NaN)).toFixed(2)}x (a).`
+        : ''),
     ...stormLines,
   ];
   const report = lines.join('\n');

@@ -104,6 +104,57 @@ test('subgraphs reached directly, without a token, apply the limits too', async 
   );
 });
 
+test('a malformed entity representation sent straight to a subgraph is BAD_USER_INPUT', async () => {
+  const entities = `query E($r: [_Any!]!) { _entities(representations: $r) { __typename } }`;
+  const malformed: unknown[] = [
+    {},
+    'Post',
+    [{ __typename: 'Post', id: 'x' }],
+    { __typename: 'Nope', id: 'x' },
+    { __typename: '__proto__', id: 'x' },
+    { __typename: 'Query', id: 'x' },
+    { __typename: 'Post', id: { $gt: '' } },
+    { __typename: 'Post', id: ['x'] },
+    { __typename: 'Post', id: null },
+    { __typename: 'Post' },
+  ];
+  for (const [name, url] of Object.entries(stack.urls)) {
+    for (const representation of malformed) {
+      const result = await stack.gql(entities, { r: [representation] }, { url });
+      assert.deepEqual(
+        codes(result),
+        ['BAD_USER_INPUT'],
+        `${name}: ${JSON.stringify(representation)}`,
+      );
+    }
+    // An id of arrays nested 100,000 deep overflowed the stack of the code that read it.
+    const deep = `{"query":${JSON.stringify(entities)},"variables":{"r":[{"__typename":"Post","id":${'['.repeat(100_000)}"x"${']'.repeat(100_000)}}]}}`;
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: deep,
+    });
+    const body = (await response.json()) as { errors?: { extensions?: { code?: string } }[] };
+    assert.deepEqual(
+      body.errors?.map((error) => error.extensions?.code),
+      ['BAD_USER_INPUT'],
+      name,
+    );
+  }
+  // Well-formed representations still resolve: a post by id, a user by either of its keys.
+  const good = await stack.gql(
+    entities,
+    {
+      r: [
+        { __typename: 'Post', id: '0000000000000000000000000' },
+        { __typename: 'User', username: 'nobody' },
+      ],
+    },
+    { url: stack.urls.feed },
+  );
+  assert.equal(good.errors, undefined);
+});
+
 test('an answer past MAX_RESPONSE_BYTES is replaced by QUERY_TOO_COMPLEX, at the gateway and in a subgraph', async () => {
   // Aliases allowed, so that one post's likes make a large answer from the likes subgraph.
   const small = { MAX_RESPONSE_BYTES: '10000', MAX_QUERY_ALIASES: '1000' };

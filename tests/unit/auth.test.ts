@@ -55,7 +55,19 @@ test('a token must carry exp, and may not live longer than JWT_MAX_LIFETIME_S', 
     await signed((jwt) => jwt.setIssuedAt(now - 86_400).setExpirationTime(now + 600)),
     /lives longer/,
   );
+  // Dated ahead, an hour's token ten years on would otherwise serve for ten years from now.
+  const decade = 10 * 365 * 86_400;
+  await refusal(
+    await signed((jwt) => jwt.setIssuedAt(now + decade).setExpirationTime(now + decade + 600)),
+    /dated in the future/,
+  );
+  await refusal(
+    await signed((jwt) => jwt.setIssuedAt(now + 60).setExpirationTime(now + 600)),
+    /dated in the future/,
+  );
   for (const token of [
+    // Within the clock tolerance (5 s), a token from a clock slightly ahead is taken.
+    await signed((jwt) => jwt.setIssuedAt(now + 2).setExpirationTime(now + 600)),
     await signed((jwt) => jwt.setIssuedAt().setExpirationTime('1h')),
     await signed((jwt) => jwt.setExpirationTime('30m')),
   ]) {

@@ -18,7 +18,12 @@ import {
 } from '../../platform/operation-cost.js';
 import { STANDARD_INTROSPECTION } from '../helpers/introspection.js';
 import { projectPath } from '../../platform/paths.js';
-import { checkSource, readRequestLimits, subgraphLimits } from '../../platform/request-limits.js';
+import {
+  checkSource,
+  MAX_NESTING,
+  readRequestLimits,
+  subgraphLimits,
+} from '../../platform/request-limits.js';
 import { subgraphTypeDefs } from '../../platform/subgraph.js';
 import { SUPERGRAPH_FILE } from '../../scripts/tools/supergraph.js';
 
@@ -144,6 +149,25 @@ test('the query text is measured in bytes (comments included) and tokens, before
   assert.equal(checkSource(STANDARD_INTROSPECTION, gatewayLimits), undefined);
   // Syntax errors are the parser's to report, with their location.
   assert.equal(checkSource('{ viewer { ', gatewayLimits), undefined);
+});
+
+test('a query text nesting past MAX_NESTING is refused before the parser recurses into it', () => {
+  const lists = (levels: number) =>
+    `{ postCounts(postIds: ${'['.repeat(levels)}"p"${']'.repeat(levels)}) { postId } }`;
+  // 2,400 levels are under the token limit, and overflowed graphql-js's parser.
+  const deep = lists(2_400);
+  assert.ok(deep.length < gatewayLimits.maxTokens);
+  assert.throws(() => parse(deep), /Maximum call stack size exceeded/);
+  const error = checkSource(deep, gatewayLimits);
+  assert.match(error?.message ?? '', new RegExp(`more than ${MAX_NESTING} deep`));
+  assert.equal(error?.extensions.code, 'QUERY_TOO_COMPLEX');
+  assert.equal(checkSource(lists(MAX_NESTING - 2), gatewayLimits), undefined);
+  assert.match(checkSource(lists(MAX_NESTING), gatewayLimits)?.message ?? '', /deep/);
+  // Deep selections and object values count alike; brackets in strings and comments do not.
+  const objects = `{ a(x: ${'{a: '.repeat(200)}1${'}'.repeat(200)}) }`;
+  assert.match(checkSource(objects, gatewayLimits)?.message ?? '', /deep/);
+  const quoted = `{ viewer { id } } # ${'['.repeat(500)}\n query Q { a(s: "${'{'.repeat(500)}") }`;
+  assert.equal(checkSource(quoted, gatewayLimits), undefined);
 });
 
 test('_entities batches are counted from their representations and capped in subgraphs', () => {
