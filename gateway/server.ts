@@ -10,6 +10,7 @@ import { operationMetrics } from '../platform/metrics.js';
 import type { EventClients } from '../platform/pubsub.js';
 import type { RunningService } from '../platform/subgraph.js';
 import type { GatewayContext } from './context.js';
+import { deferLabels } from './defer/defer-labels.js';
 import { deferredDelivery } from './defer/deferred-delivery.js';
 import { allowCrossOrigin, DEV_WEB_ORIGINS, type CorsOptions } from './cors.js';
 import { devTokenRoutes } from './dev-tokens.js';
@@ -158,6 +159,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     ),
     logger,
     introspection: deps.introspection,
+    validationRules: [deferLabels],
     // The cache keeps its own expiry; Apollo's per-entry ttl would only repeat it.
     persistedQueries: { cache: queryCache, ttl: null },
     plugins: [

@@ -281,7 +281,11 @@ export function startWebSocketTransport(options: WebSocketTransportOptions): Web
         const refused =
           (await options.admit?.(payload)) ??
           (payload.query ? checkSource(payload.query, limits) : undefined);
-        if (refused) return [refused];
+        if (refused) {
+          // `extensions.http` sets the status of an HTTP answer, and means nothing on a socket.
+          const { http: _http, ...extensions } = refused.extensions;
+          return [new FormattedError({ message: refused.message, extensions })];
+        }
         const operation = new SocketOperation(connection, limits.maxSubscriptionsPerSocket);
         const contextValue: GatewayContext = {
           viewer: connection.viewer,

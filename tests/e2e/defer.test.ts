@@ -321,6 +321,27 @@ test('limits and authentication hold for deferred operations, before anything is
   assert.equal(tooDeep.status, 400);
   const body = (await tooDeep.json()) as Part;
   assert.equal(body.errors?.[0]?.extensions?.code, 'QUERY_TOO_COMPLEX');
+
+  // A label names its part: one from a variable, or one used twice, could not tell parts apart.
+  for (const [query, message] of [
+    [
+      `query($l: String) { post(id: "${posts[0]}") { id ... @defer(label: $l) { likeCount } } }`,
+      /literal string/,
+    ],
+    [
+      `{ post(id: "${posts[0]}") { id ... @defer(label: "a") { likeCount } ... @defer(label: "a") { commentCount } } }`,
+      /"a" is used more than once/,
+    ],
+  ] as const) {
+    const answer = await post(query, { accept: MULTIPART });
+    assert.equal(answer.status, 400);
+    const refusal = (await answer.json()) as Part;
+    assert.deepEqual(
+      refusal.errors?.map((error) => error.extensions?.code),
+      ['GRAPHQL_VALIDATION_FAILED'],
+    );
+    assert.match(refusal.errors?.[0]?.message ?? '', message);
+  }
 });
 
 /** Proxies in front of a subgraph, holding or failing its requests: a slow or a broken subgraph. */

@@ -196,6 +196,10 @@ test('subscriptions are held to the same limits', async () => {
   );
   await until('the refusal', () => received.errors !== undefined);
   assert.equal(received.errors?.[0]?.extensions?.code, 'QUERY_TOO_COMPLEX');
+  // Refused before Apollo parses it, the text's size: the same error shape as any other.
+  const long = client.subscribe(`query { ${'viewer { id } '.repeat(4_000)} }`);
+  await until('the refusal', () => long.errors !== undefined);
+  assert.deepEqual(long.errors?.[0]?.extensions, { code: 'QUERY_TOO_COMPLEX' });
   await client.close();
 });
 
