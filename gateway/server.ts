@@ -9,6 +9,7 @@ import type { Logger } from '../platform/logger.js';
 import { operationMetrics } from '../platform/metrics.js';
 import type { EventClients } from '../platform/pubsub.js';
 import type { RunningService } from '../platform/subgraph.js';
+import { wellFormedVariables } from '../platform/text.js';
 import type { GatewayContext } from './context.js';
 import { deferLabels } from './defer/defer-labels.js';
 import { deferredDelivery } from './defer/deferred-delivery.js';
@@ -168,6 +169,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       operationResolution,
       errorBehavior,
       queryLimits(deps.limits),
+      wellFormedVariables(),
       introspection,
       rateLimit(deps.rateLimiter),
       ...(trusted ? [trustedDocumentsPlugin(trusted)] : []),

@@ -26,6 +26,7 @@ import {
   type RequestLimits,
 } from './request-limits.js';
 import { connectEvents, type EventClients } from './pubsub.js';
+import { wellFormedVariables } from './text.js';
 import { every, readServiceEnv, stopOnSignals, type ServiceEnv } from './service.js';
 import { startTracing } from './tracing.js';
 
@@ -91,6 +92,7 @@ export async function startSubgraph<Ctx extends RequestBase>(
       // Defence in depth: a subgraph reached directly, without the gateway, is held to the same
       // cost model, and to a cap on `_entities` batches.
       operationLimits(limits),
+      wellFormedVariables(),
       // Installed by default, each wraps every resolver of every request: federated traces (ftv1)
       // feed Apollo's hosted usage reporting, cache hints HTTP caching; we use neither.
       ApolloServerPluginInlineTraceDisabled(),

@@ -124,6 +124,10 @@ describe('addComment', () => {
     ['empty', ''],
     ['only spaces', '     '],
     ['only whitespace of all kinds', ' \n\t\r \u00a0\u2003 '],
+    // Characters that print nothing: a zero-width space, a joiner, a byte-order mark.
+    ['only invisible characters', ' \u200b \u200d\ufeff\u00ad '],
+    // JSON lets a client send half a surrogate pair, which UTF-8 storage cannot keep.
+    ['a lone surrogate', 'hi \ud800 there'],
     ['2,201 characters', 'z'.repeat(2_201)],
     ['2,201 emoji', '😀'.repeat(2_201)],
   ];

@@ -149,6 +149,13 @@ describe('createPost', () => {
     ['an http url', { media: [{ kind: 'PHOTO', url: 'http://cdn.example.com/a.jpg' }] }],
     ['a javascript: url', { media: [{ kind: 'PHOTO', url: 'javascript:alert(1)' }] }],
     ['a url that is no url', { media: [{ kind: 'PHOTO', url: 'not a url' }] }],
+    // The URL parser drops these; stored, the url would differ from the URL it stands for.
+    ['a url with a leading space', { media: [{ kind: 'PHOTO', url: ` ${PHOTO.url}` }] }],
+    [
+      'a url with a tab inside',
+      { media: [{ kind: 'PHOTO', url: 'https://cdn.exa\tmple.com/a.jpg' }] },
+    ],
+    ['a caption with a lone surrogate', { caption: 'bad \udc00', media: [PHOTO] }],
     [
       'an http thumbnailUrl',
       { media: [{ ...VIDEO, thumbnailUrl: 'http://cdn.example.com/t.jpg' }] },

@@ -1,7 +1,7 @@
 import { requireViewer } from '../../../platform/auth.js';
 import { badInput, forbidden, notFound } from '../../../platform/errors.js';
 import { isEntityId } from '../../../platform/ids.js';
-import { characterCount } from '../../../platform/text.js';
+import { characterCount, hasVisibleCharacter } from '../../../platform/text.js';
 import { usernameToKeep } from '../../../platform/user-directory.js';
 import type { CommentsContext } from '../context.js';
 import type { CommentDoc } from '../store/comments.js';
@@ -15,6 +15,7 @@ function checkBody(body: string): string {
   if (length < 1 || length > MAX_BODY_LENGTH) {
     throw badInput(`body must be 1 to ${MAX_BODY_LENGTH} characters after trimming`);
   }
+  if (!hasVisibleCharacter(trimmed)) throw badInput('body must have a visible character');
   return trimmed;
 }
 
