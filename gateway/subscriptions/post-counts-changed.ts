@@ -20,10 +20,12 @@ export function postCountsChanged(hub: PostCountsHub, followUps: FollowUps): Roo
   return {
     field: 'postCountsChanged',
     checkArguments(args) {
-      const postIds = [...new Set(args.postIds as string[])];
-      if (postIds.length < 1 || postIds.length > MAX_POST_IDS) {
+      const asked = args.postIds as string[];
+      // Counted as sent, repeats included, as the postCounts query counts them.
+      if (asked.length < 1 || asked.length > MAX_POST_IDS) {
         throw badInput(`postIds takes 1 to ${MAX_POST_IDS} ids`);
       }
+      const postIds = [...new Set(asked)];
       // Each id names an engine subject: anything but a post id could be a wildcard.
       if (!postIds.every(isEntityId))
         throw badInput('postIds holds something that is not a post id');

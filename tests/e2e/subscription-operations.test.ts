@@ -56,6 +56,10 @@ test('unknown variables and bad arguments are BAD_USER_INPUT before anything sta
   const wildcard = client.subscribe(COUNTS, { ids: [postId, 'a.>'] });
   await until('the wildcard refused', () => !!wildcard.errors);
   assert.equal(wildcard.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+  // 101 ids are too many, repeats or not, as for the postCounts query.
+  const repeated = client.subscribe(COUNTS, { ids: Array.from({ length: 101 }, () => postId) });
+  await until('the repeats refused', () => !!repeated.errors);
+  assert.equal(repeated.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
   await client.close();
 });
 

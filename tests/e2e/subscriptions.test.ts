@@ -42,6 +42,41 @@ for (const engine of ['nats', 'redis'] as const) {
     });
     after(() => stack.stop());
 
+    test('a post that does not exist, or was deleted, is a null post in postCounts and postCountsChanged', async () => {
+      const [kept, deleted] = [await newPost(), await newPost()];
+      ok(
+        await stack.gql(
+          'mutation($id: ID!) { deletePost(id: $id) }',
+          { id: deleted },
+          { as: author },
+        ),
+      );
+      const unknown = '0000000000000000000000000';
+      const counts = ok(
+        await stack.gql(
+          'query($ids: [ID!]!) { postCounts(postIds: $ids) { postId likeCount commentCount post { id caption } } }',
+          { ids: [kept, deleted, unknown, 'alice'] },
+        ),
+      );
+      assert.deepEqual(
+        counts.postCounts.map((row: { post: unknown }) => row.post),
+        [{ id: kept, caption: `post ${caption - 1}` }, null, null, null],
+      );
+      const client = wsClient(stack.gatewayUrl, await stack.token(`nulls-${run}`));
+      const received = client.subscribe(COUNTS, { ids: [kept, deleted] });
+      await until('the current counts', () => received.results.length === 2);
+      const posts = new Map(
+        received.results.map((result) => [
+          result.data?.postCountsChanged.postId,
+          result.data?.postCountsChanged.post,
+        ]),
+      );
+      assert.deepEqual(posts.get(kept), { caption: `post ${caption - 1}`, author: { id: author } });
+      assert.equal(posts.get(deleted), null);
+      assert.equal(received.errors, undefined);
+      await client.close();
+    });
+
     test('a burst of 200 likes reaches a client on each of two gateway processes, coalesced, ending at the exact count', async () => {
       const postId = await newPost();
       const clients = [

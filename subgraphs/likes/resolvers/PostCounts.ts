@@ -10,5 +10,4 @@ export const PostCounts = {
   likeCount(counts: PostCountsRef, _args: unknown, context: LikesContext) {
     return isEntityId(counts.postId) ? context.loaders.likeCounts.load(counts.postId) : 0;
   },
-  post: (counts: PostCountsRef) => ({ id: counts.postId }),
 };
