@@ -52,6 +52,12 @@ export interface CacheCodec<T> {
   version(doc: T): number;
   encode(doc: T): unknown;
   decode(value: unknown): T;
+  /**
+   * Whether `doc` is a tombstone: cached when its document was marked deleted, kept so that no
+   * older version can be put back, and expected to outlive the document's row once that is
+   * purged. Reconciling drops such a one without counting it as a rollback.
+   */
+  deleted?(doc: T): boolean;
 }
 
 export interface CachedCollection<T> {
@@ -67,9 +73,12 @@ export interface CachedCollection<T> {
     ids: readonly string[],
     fetch: (missing: string[]) => Promise<{ id: string; doc: T }[]>,
   ): Promise<Map<string, T>>;
+  /** Deletes the cached documents of `ids`: for documents deleted from the database on purpose. */
+  drop(ids: readonly string[]): Promise<void>;
   /**
    * Drops every cached document whose version is newer than the one `fetch` finds in the
-   * database (or that `fetch` does not find): what a rollback or a restore left. Returns how many.
+   * database (or that `fetch` does not find): what a rollback or a restore left. Returns how many,
+   * tombstones of purged documents (`CacheCodec.deleted`) dropped but not counted.
    * A call walks the next `reconcileKeysPerPass` keys of the kind, unless another process walked
    * it less than `reconcileEveryMs` ago.
    */
@@ -238,12 +247,19 @@ export function connectCache(options: CacheOptions): Cache {
           ({ key, version }) => !(version <= (inDatabase.get(idOf(key)) ?? -1)),
         );
         if (ahead.length === 0) return 0;
+        // A tombstone whose row is gone is what a purge leaves, not a rollback.
+        const purged = (key: string, value: string) =>
+          !inDatabase.has(idOf(key)) &&
+          codec.deleted?.(codec.decode(JSON.parse(value.slice(value.indexOf('|') + 1)))) === true;
         const pipeline = redis.pipeline();
         for (const { key, value } of ahead) {
           (pipeline as unknown as CacheScripts).deleteIfUnchanged(key, value);
         }
         const results = (await pipeline.exec()) ?? [];
-        return results.filter(([error, deleted]) => !error && deleted === 1).length;
+        return results.filter(
+          ([error, deleted], i) =>
+            !error && deleted === 1 && !purged(ahead[i]?.key ?? '', ahead[i]?.value ?? ''),
+        ).length;
       };
       const collection: CachedCollection<T> = {
         async get(ids) {
@@ -293,6 +309,21 @@ export function connectCache(options: CacheOptions): Cache {
           } catch (error) {
             failed(name, error);
             forget();
+          }
+        },
+
+        async drop(ids) {
+          if (ids.length === 0) return;
+          const keys = ids.map(keyOf);
+          // Remembered until deleted: this process reads none of them from the cache meanwhile.
+          for (const key of keys) unwritten.add(key);
+          if (!usable()) return;
+          try {
+            await answeredWithin(redis.del(...keys), options.timeoutMs);
+            tally(true);
+            for (const key of keys) unwritten.delete(key);
+          } catch (error) {
+            failed(name, error);
           }
         },
 

@@ -246,8 +246,10 @@ export function postCounterStore<H = never>(
       return cached.reconcile(fromDatabase(counts));
     },
 
+    /** The counter of a deleted post, and its cache entry, which would otherwise read as ahead. */
     async forgetPost(postId: string): Promise<void> {
       await counts.deleteOne({ shard: shardOfId(postId), _id: postId });
+      await cached.drop([postId]);
     },
 
     /**

@@ -264,3 +264,33 @@ test('a pass examines at most its budget of keys, and the next goes on from ther
     await small.close();
   }
 });
+
+test('a tombstone whose row was purged is dropped without counting as a rollback; drop deletes', async () => {
+  const whole = connectCache({ ...options, reconcileEveryMs: 1 });
+  try {
+    await ready(whole);
+    interface Post extends Versioned {
+      deleted?: boolean;
+    }
+    const kind = whole.of<Post>('tombstones', {
+      ...codec,
+      deleted: (post) => post.deleted === true,
+    });
+    await kind.put([
+      { id: 'purged', doc: { value: 'purged', version: 7, deleted: true } },
+      { id: 'lost', doc: { value: 'lost', version: 7 } },
+      { id: 'kept', doc: { value: 'kept', version: 7 } },
+    ]);
+    // The database holds only `kept`: `purged` was purged after its tombstone was cached, `lost`
+    // was created after the backup a restore put back.
+    const fetch = async (ids: string[]) =>
+      ids.filter((id) => id === 'kept').map((id) => ({ id, doc: { value: id, version: 7 } }));
+    const counted = await kind.reconcile(fetch);
+    assert.equal(counted, 1);
+    assert.deepEqual([...(await kind.get(['purged', 'lost', 'kept'])).keys()], ['kept']);
+    await kind.drop(['kept']);
+    assert.equal((await kind.get(['kept'])).size, 0);
+  } finally {
+    await whole.close();
+  }
+});

@@ -57,6 +57,7 @@ export function postsStore(db: Db, cache: Cache) {
       const post = value as CachedPost;
       return { ...post, createdAt: new Date(post.createdAt), updatedAt: new Date(post.updatedAt) };
     },
+    deleted: (post) => post.deleted === true,
   });
   const put = (post: PostDoc) => cached.put([{ id: post._id, doc: post }]);
   const keyOf = (id: string) => ({ shard: shardOfId(id), _id: id });
