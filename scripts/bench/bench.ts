@@ -77,7 +77,7 @@ const SEED = {
   commentsPerPost: numberOption('comments-per-post', args['comments-per-post']),
 };
 const say = (line: string) => console.error(`[bench] ${line}`);
-/** `--profile`: every process of ours (gateway and subgraphs) writes a V8 CPU profile at exit. */
+/** `--profile`: every process of ours (gateway, subgraphs, the floor) writes a V8 CPU profile at exit. */
 const profileArgs = args.profile
   ? ['--cpu-prof', `--cpu-prof-dir=${projectPath('.data/bench/profile')}`]
   : [];
@@ -92,6 +92,9 @@ interface Gateway {
 interface Phase {
   result: LoadResult;
   cpuSeconds: number;
+  /** The gateway's read and write system calls in the phase (each costs dearly on a VM). */
+  readCalls: number;
+  writeCalls: number;
   subgraphRequests: number;
   mongoCommands: number;
   /**
@@ -274,6 +277,7 @@ try {
             entry: 'dist/scripts/bench/bench-floor-gateway.js',
             env: { ...baseEnv, BENCH_PORT: String(port), SUPERGRAPH_PATH: supergraphPath },
             readyUrl: `http://${host}:${port}/health`,
+            nodeArgs: profileArgs,
           }),
       },
     };
@@ -382,6 +386,8 @@ try {
     return {
       result,
       cpuSeconds: after.cpuSeconds - before.cpuSeconds,
+      readCalls: after.readCalls - before.readCalls,
+      writeCalls: after.writeCalls - before.writeCalls,
       subgraphRequests: metricsAfter.requests - metricsBefore.requests,
       mongoCommands: metricsAfter.commands - metricsBefore.commands,
       countsBySubgraph: new Map(
@@ -466,6 +472,8 @@ try {
     p95: number;
     p99: number;
     feedP95: number;
+    readCallsPerQuery: number;
+    writeCallsPerQuery: number;
     subgraphRequestsPerQuery: number;
     commandsPerQuery: number;
     countsBySubgraphPerQuery: Map<string, number>;
@@ -497,6 +505,8 @@ try {
       p95: percentile(all, 95),
       p99: percentile(all, 99),
       feedP95: percentile(feed, 95),
+      readCallsPerQuery: runs.reduce((sum, run) => sum + run.readCalls, 0) / requests,
+      writeCallsPerQuery: runs.reduce((sum, run) => sum + run.writeCalls, 0) / requests,
       subgraphRequestsPerQuery: runs.reduce((sum, run) => sum + run.subgraphRequests, 0) / requests,
       commandsPerQuery: runs.reduce((sum, run) => sum + run.mongoCommands, 0) / requests,
       countsBySubgraphPerQuery: new Map(
@@ -672,6 +682,10 @@ try {
     ['requests per CPU-second above idle', (s) => fmt(s.perBusyCpuSecond)],
     ['latency p50 / p95 / p99 ms', (s) => `${fmt(s.p50, 1)} / ${fmt(s.p95, 1)} / ${fmt(s.p99, 1)}`],
     ['feed p95 ms', (s) => fmt(s.feedP95, 1)],
+    [
+      'gateway read / write system calls per query',
+      (s) => `${fmt(s.readCallsPerQuery, 2)} / ${fmt(s.writeCallsPerQuery, 2)}`,
+    ],
     ['subgraph requests per query', (s) => fmt(s.subgraphRequestsPerQuery, 2)],
     ['database commands per query', (s) => fmt(s.commandsPerQuery, 2)],
     [
