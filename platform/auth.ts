@@ -27,8 +27,8 @@ export interface AuthConfig {
   clockToleranceSeconds: number;
   /**
    * Longest life a token may claim: `exp - iat`, or `exp - now` without `iat` (an `iat` ahead of
-   * the clock is refused). A token must
-   * carry `exp` in every mode; one that never expires, or that outlives this, is refused.
+   * the clock is refused). A token must carry `exp` in every mode; one that never expires, or
+   * that outlives this, is refused.
    */
   maxLifetimeSeconds: number;
 }
