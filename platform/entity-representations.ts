@@ -31,8 +31,8 @@ function keysOf(typeDefs: DocumentNode): Map<string, string[][]> {
 
 /**
  * Holds `_entities` to representations this subgraph can resolve: an object naming one of its
- * entity types, with every field of one of that type's keys given as a string (every key here is
- * a plain id or name). Anything else, a representation being whatever a caller sends, is
+ * entity types, giving every field of one of that type's keys, each key field given as a string
+ * (every key here is a plain id or name). Anything else, a representation being whatever a caller sends, is
  * `BAD_USER_INPUT` before any resolver sees it: past this, a missing `__typename` or an object
  * for an id was an internal error with its stack in the log, and an id of arrays nested 100,000
  * deep overflowed the stack of the code that turned it into text.
@@ -59,11 +59,17 @@ export function guardEntityRepresentations(schema: GraphQLSchema, typeDefs: Docu
     if (!entityTypes.has(typename)) {
       throw badInput(`${at} names ${JSON.stringify(typename.slice(0, 100))}, not an entity here`);
     }
-    const given = (name: string) =>
-      Object.hasOwn(representation, name) &&
-      typeof (representation as Record<string, unknown>)[name] === 'string';
-    if (!(keys.get(typename) ?? []).some((key) => key.every(given))) {
-      throw badInput(`${at} does not give a key of ${typename} as text`);
+    const fields = representation as Record<string, unknown>;
+    const typeKeys = keys.get(typename) ?? [];
+    // Every key field given is text, not only those of one complete key: a resolver may read
+    // any of them (a User found by id may be checked against its username).
+    for (const name of new Set(typeKeys.flat())) {
+      if (Object.hasOwn(fields, name) && typeof fields[name] !== 'string') {
+        throw badInput(`${at} gives ${typename}.${name} as something other than text`);
+      }
+    }
+    if (!typeKeys.some((key) => key.every((name) => Object.hasOwn(fields, name)))) {
+      throw badInput(`${at} does not give a key of ${typename}`);
     }
   };
 

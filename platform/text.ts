@@ -9,11 +9,16 @@ export function characterCount(text: string): number {
 }
 
 /**
- * Whether `text` shows anything: `trim` leaves the zero-width and other format characters (a
- * zero-width space, joiners, a word joiner, a byte-order mark, a soft hyphen), which print nothing.
+ * What prints nothing, beside the white space `trim` removes: control and format characters (a
+ * zero-width space, joiners, a byte-order mark, a soft hyphen), combining marks with nothing to
+ * mark (a combining grapheme joiner, variation selectors) and the letters and symbols drawn blank
+ * (the Hangul fillers, the blank braille pattern).
  */
+const INVISIBLE = /^[\s\p{Cc}\p{Cf}\p{M}\u115F\u1160\u3164\uFFA0\u2800]*$/u;
+
+/** Whether `text` shows anything. */
 export function hasVisibleCharacter(text: string): boolean {
-  return /[^\s\p{Cf}]/u.test(text);
+  return !INVISIBLE.test(text);
 }
 
 /** In a `u` pattern a surrogate pair is one code point: only a surrogate alone matches. */

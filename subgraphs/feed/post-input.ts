@@ -35,9 +35,10 @@ function httpsUrl(value: string, field: string): string {
   } catch {
     parsed = undefined;
   }
-  // The URL parser forgives spaces and control characters (it strips or drops them): a value
-  // holding any would be stored other than the URL it stands for.
-  const spaced = Array.from(value).some((c) => c <= ' ' || c === '\u007f');
+  // The URL parser forgives spaces and control characters (it strips, drops or encodes them):
+  // a value holding any, or any other separator or invisible character, would be stored other
+  // than the URL it stands for.
+  const spaced = /[\p{C}\p{Z}]/u.test(value);
   if (!parsed || spaced || parsed.protocol !== 'https:' || value.length > MAX_URL_LENGTH) {
     throw badInput(`${field} must be an https URL of at most ${MAX_URL_LENGTH} characters`);
   }

@@ -126,6 +126,7 @@ describe('addComment', () => {
     ['only whitespace of all kinds', ' \n\t\r \u00a0\u2003 '],
     // Characters that print nothing: a zero-width space, a joiner, a byte-order mark.
     ['only invisible characters', ' \u200b \u200d\ufeff\u00ad '],
+    ['only marks and blank letters', '\u034f\ufe0f\u3164\u2800\u0300 \u115f\u1160\uffa0'],
     // JSON lets a client send half a surrogate pair, which UTF-8 storage cannot keep.
     ['a lone surrogate', 'hi \ud800 there'],
     ['2,201 characters', 'z'.repeat(2_201)],

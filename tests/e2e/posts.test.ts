@@ -156,6 +156,11 @@ describe('createPost', () => {
       { media: [{ kind: 'PHOTO', url: 'https://cdn.exa\tmple.com/a.jpg' }] },
     ],
     ['a caption with a lone surrogate', { caption: 'bad \udc00', media: [PHOTO] }],
+    ['a url with a C1 control', { media: [{ kind: 'PHOTO', url: 'https://x.test/a\u0085.jpg' }] }],
+    [
+      'a thumbnailUrl with a line separator',
+      { media: [{ ...VIDEO, thumbnailUrl: 'https://x.test/t\u2028.jpg' }] },
+    ],
     [
       'an http thumbnailUrl',
       { media: [{ ...VIDEO, thumbnailUrl: 'http://cdn.example.com/t.jpg' }] },

@@ -118,8 +118,13 @@ test('a malformed entity representation sent straight to a subgraph is BAD_USER_
     { __typename: 'Post', id: null },
     { __typename: 'Post' },
   ];
+  // In feed, `username` is a key of User too: given beside a complete key, it must be text.
+  const feedOnly = [
+    { __typename: 'User', id: 'bob', username: { $ne: null } },
+    { __typename: 'User', id: 'bob', username: 7 },
+  ];
   for (const [name, url] of Object.entries(stack.urls)) {
-    for (const representation of malformed) {
+    for (const representation of [...malformed, ...(name === 'feed' ? feedOnly : [])]) {
       const result = await stack.gql(entities, { r: [representation] }, { url });
       assert.deepEqual(
         codes(result),
