@@ -66,7 +66,30 @@ export function withoutDeferred(
 ): DocumentNode {
   const deferred = (node: { directives?: readonly DirectiveNode[] }) =>
     directiveIf(node.directives, 'defer', variables) === true ? null : undefined;
-  return visit(document, { InlineFragment: deferred, FragmentSpread: deferred });
+  let stripped = visit(document, {
+    InlineFragment: {
+      enter: deferred,
+      // An inline fragment that held only deferred parts goes too: it would select nothing.
+      leave: (node) => (node.selectionSet.selections.length === 0 ? null : undefined),
+    },
+    FragmentSpread: deferred,
+  });
+  // So does a named fragment that held only deferred parts, with its spreads, until none is left
+  // empty: the operation builder refuses an empty fragment ("Invalid empty selection set").
+  for (;;) {
+    const empty = new Set(
+      stripped.definitions.flatMap((definition) =>
+        definition.kind === Kind.FRAGMENT_DEFINITION &&
+        definition.selectionSet.selections.length === 0
+          ? [definition.name.value]
+          : [],
+      ),
+    );
+    if (empty.size === 0) return stripped;
+    const gone = (node: { name: { value: string } }) =>
+      empty.has(node.name.value) ? null : undefined;
+    stripped = visit(stripped, { FragmentDefinition: gone, FragmentSpread: gone });
+  }
 }
 
 /** The instances of a deferred fragment: each position its query path reaches in the data. */

@@ -292,6 +292,15 @@ test('nested defers and labels arrive in order; @defer(if: false) answers at onc
     },
   ]);
 
+  // A named fragment that is all deferred: nothing of it in the first part, all of it after.
+  const viaFragment = `query { post(id: "${id}") { id ...Later } }
+    fragment Later on Post { ... @defer { commentCount } }`;
+  const { parts: fragmentParts } = await readParts(await post(viaFragment, { accept: MULTIPART }));
+  assert.deepEqual(fragmentParts, [
+    { data: { post: { id } }, hasNext: true },
+    { incremental: [{ data: { commentCount: 2 }, path: ['post'] }], hasNext: false },
+  ]);
+
   const off = `query { post(id: "${id}") { id ... @defer(if: false) { commentCount } } }`;
   const response = await post(off, { accept: MULTIPART });
   assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
