@@ -215,6 +215,19 @@ function sizeArgument(
   return undefined;
 }
 
+/**
+ * The size of a list asked for by a list of keys (`postCounts(postIds: [...])`): one item per key,
+ * the longest list argument given, up to `MAX_LIST_SIZE`. Undefined when no argument is a list.
+ */
+function keyedSize(node: FieldNode, variables: Record<string, unknown>): number | undefined {
+  let longest: number | undefined;
+  for (const argument of node.arguments ?? []) {
+    const value = valueFromASTUntyped(argument.value, variables);
+    if (Array.isArray(value)) longest = Math.max(longest ?? 0, value.length);
+  }
+  return longest === undefined ? undefined : Math.min(longest, MAX_LIST_SIZE);
+}
+
 /** Costs already measured, per operation: the variables they read, and a cost per their values. */
 interface Measured {
   schema: GraphQLSchema;
@@ -317,6 +330,7 @@ function measure(
       multiplier =
         size ??
         around.size ??
+        keyedSize(node, variables) ??
         (parent ? weights.lists.get(`${parent.name}.${name}`) : undefined) ??
         DEFAULT_LIST_SIZE;
     }

@@ -139,6 +139,23 @@ test('lists are weighted by their size argument, its default, or the documented 
   assert.match(nested?.message ?? '', /may return about/);
 });
 
+test('a list asked for by a list of keys counts one item per key', () => {
+  const counts = `query($ids: [ID!]!) { postCounts(postIds: $ids) { postId post { comments(first: 100) { edges { node { id body } } } } } }`;
+  const ids = (n: number) => Array.from({ length: n }, (_, i) => `p${i}`);
+  const one = costOf(counts, { ids: ids(1) }).cost;
+  // The default list size (10) no longer stands in for the ids given: 1 id, 100 ids.
+  assert.equal(costOf(counts, { ids: ids(100) }).cost, 100 * one);
+  // What a subscription's push asks for one post costs what its admission measured per event.
+  const pushed = costOf(
+    `subscription($ids: [ID!]!) { postCountsChanged(postIds: $ids) { postId post { comments(first: 100) { edges { node { id body } } } } } }`,
+    { ids: ids(1) },
+  ).cost;
+  assert.equal(one, pushed);
+  // 100 ids with a heavy selection each are refused, as they were not with 10 assumed.
+  assert.match(refusal(counts, { ids: ids(100) })?.message ?? '', /may return about/);
+  assert.equal(refusal(counts, { ids: ids(5) }), undefined);
+});
+
 test('the query text is measured in bytes (comments included) and tokens, before it is parsed', () => {
   const padded = `# ${'x'.repeat(gatewayLimits.maxQueryBytes)}\n{ viewer { id } }`;
   assert.match(checkSource(padded, gatewayLimits)?.message ?? '', /bytes long/);
