@@ -6,7 +6,7 @@ import { projectPath } from '../platform/paths.js';
 import { createMetrics } from '../platform/metrics.js';
 import { connectEvents } from '../platform/pubsub.js';
 import { readRequestLimits } from '../platform/request-limits.js';
-import { readServiceEnv, stopOnSignals } from '../platform/service.js';
+import { announceListening, readServiceEnv, stopOnSignals } from '../platform/service.js';
 import { startTracing } from '../platform/tracing.js';
 import { DEV_WEB_ORIGINS } from './cors.js';
 import { persistedQueryCache } from './persisted-queries.js';
@@ -120,6 +120,7 @@ const gateway = await startGateway({
     maxBufferedBytes: env.STREAM_MAX_BUFFERED_BYTES,
   },
 });
+announceListening(gateway.port);
 stopOnSignals(logger, async () => {
   await gateway.stop();
   await events.close();

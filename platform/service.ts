@@ -75,6 +75,18 @@ export function stopOnSignals(logger: Logger, stop: () => Promise<void>, graceMs
   process.on('SIGINT', handler);
 }
 
+/**
+ * Tells a parent that started this process with an IPC channel which port it listens on. With
+ * its `*_PORT` set to 0 that is the kernel's choice, so a parent needs no port picked before the
+ * service binds it (another process could take a port in between). Without a channel, nothing.
+ */
+export function announceListening(port: number): void {
+  if (!process.send) return;
+  process.send({ type: 'listening', port });
+  // The channel must not keep a stopping service alive.
+  process.channel?.unref();
+}
+
 /** Runs `task` every `intervalMs` without overlapping runs; returns a stop function. */
 export function every(
   intervalMs: number,

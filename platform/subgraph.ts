@@ -27,7 +27,13 @@ import {
 } from './request-limits.js';
 import { connectEvents, type EventClients } from './pubsub.js';
 import { wellFormedVariables } from './text.js';
-import { every, readServiceEnv, stopOnSignals, type ServiceEnv } from './service.js';
+import {
+  announceListening,
+  every,
+  readServiceEnv,
+  stopOnSignals,
+  type ServiceEnv,
+} from './service.js';
 import { startTracing } from './tracing.js';
 
 /** What every subgraph request knows before its own context is built. */
@@ -271,6 +277,7 @@ export async function runSubgraphProcess(
     env,
     limits,
   });
+  announceListening(service.port);
   stopOnSignals(logger, async () => {
     await service.stop();
     await events.close();

@@ -362,18 +362,20 @@ async function startStackOnce(options: StackOptions): Promise<TestStack> {
   const gateway = gateways[0] as RunningGateway;
 
   const children: ChildProcess[] = [];
-  /** A service of `dist/` as a child process on a free port, resolved once it is ready. */
+  /**
+   * A service of `dist/` as a child process on a port the kernel chooses (it tells us which over
+   * IPC, `announceListening`), resolved once it is ready.
+   */
   async function spawnService(
     entry: string,
     portVariable: string,
     env: Record<string, string>,
     stdout: 'inherit' | 'pipe' = 'inherit',
   ) {
-    const port = await freePort();
     const child = spawn(process.execPath, [projectPath(`dist/${entry}`)], {
       env: {
         ...process.env,
-        [portVariable]: String(port),
+        [portVariable]: '0',
         FEED_URL: feed.url,
         LIKES_URL: likes.url,
         COMMENTS_URL: comments.url,
@@ -385,13 +387,26 @@ async function startStackOnce(options: StackOptions): Promise<TestStack> {
         LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
         ...env,
       },
-      stdio: ['ignore', stdout, 'inherit'],
+      stdio: ['ignore', stdout, 'inherit', 'ipc'],
     });
     // Drained from the start, so a test that never reads it cannot stall the child.
     child.stdout?.resume();
     children.push(child);
-    const url = `http://127.0.0.1:${port}/graphql`;
     const deadline = Date.now() + 20_000;
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`spawned ${entry} never listened`)), 20_000);
+      child.on('message', (message: { type?: string; port?: number }) => {
+        if (message.type !== 'listening' || typeof message.port !== 'number') return;
+        clearTimeout(timer);
+        resolve(message.port);
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`spawned ${entry} exited with ${code} before listening`));
+      });
+    });
+    child.channel?.unref();
+    const url = `http://127.0.0.1:${port}/graphql`;
     while (
       !(await fetch(`http://127.0.0.1:${port}/health/ready`).then(
         (r) => r.ok,
