@@ -27,7 +27,11 @@ import { SubgraphSource } from './subgraph-source.js';
 import { subscriptionOperations } from './plugins/subscription-operations.js';
 import { ConnectionCaps } from './subscriptions/connection-caps.js';
 import { LiveSubscriptions } from './subscriptions/live-subscriptions.js';
-import { acceptsMultipartSubscription, MultipartSubscriptions } from './subscriptions/multipart.js';
+import {
+  acceptsMultipartSubscription,
+  MultipartSubscriptions,
+  withMultipartSubscriptionAccept,
+} from './subscriptions/multipart.js';
 import { SlowReaders } from './subscriptions/slow-readers.js';
 import { viewerDependence } from './subscriptions/viewer-dependence.js';
 import { startWebSocketTransport } from './subscriptions/websocket.js';
@@ -161,6 +165,12 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     logger,
     introspection: deps.introspection,
     validationRules: [deferLabels],
+    // A GET must carry a header no cross-site form or link can send. Apollo's two, and
+    // Authorization: a request with it is preflighted by every browser, and it is how every client
+    // of this API authenticates, so urql's GET queries (its default) pass as they come.
+    csrfPrevention: {
+      requestHeaders: ['x-apollo-operation-name', 'apollo-require-preflight', 'authorization'],
+    },
     // The cache keeps its own expiry; Apollo's per-entry ttl would only repeat it.
     persistedQueries: { cache: queryCache, ttl: null },
     plugins: [
@@ -186,7 +196,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   await apollo.start();
 
   const http = createGraphQLHttpService<GatewayContext>({
-    apollo: deferred.http(apollo),
+    apollo: withMultipartSubscriptionAccept(deferred.http(apollo)),
     logger,
     routes: {
       ...mediaProxyRoutes({

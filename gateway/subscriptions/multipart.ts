@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ApolloServer, BaseContext } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import { writeBatched } from './batched-writes.js';
 import type { ConnectionCaps } from './connection-caps.js';
@@ -19,7 +20,39 @@ const EXPIRED =
 
 /** Whether an HTTP request asks for Apollo's multipart subscription protocol. */
 export function acceptsMultipartSubscription(req: IncomingMessage): boolean {
-  return /multipart\/mixed[^,]*subscriptionSpec/i.test(req.headers.accept ?? '');
+  return isMultipartSubscriptionAccept(req.headers.accept ?? '');
+}
+
+/**
+ * Apollo Client's `multipart/mixed;subscriptionSpec="1.0"`, or a bare `multipart/mixed` from a
+ * client that takes no JSON answer: urql's `fetchSubscriptions` sends `text/event-stream,
+ * multipart/mixed`, and reads Apollo's `{"payload": …}` parts.
+ */
+function isMultipartSubscriptionAccept(accept: string): boolean {
+  return (
+    /multipart\/mixed[^,]*subscriptionSpec/i.test(accept) ||
+    (/multipart\/mixed\s*(,|$)/i.test(accept) && !/json/i.test(accept))
+  );
+}
+
+/**
+ * Apollo Server negotiates by the `accept` header before anything runs, and knows only the
+ * spec-named form: a bare one is handed to it as that, so that the subscription is served (a
+ * query, as JSON) rather than refused as not acceptable.
+ */
+export function withMultipartSubscriptionAccept<Ctx extends BaseContext>(
+  apollo: Pick<ApolloServer<Ctx>, 'executeHTTPGraphQLRequest'>,
+): Pick<ApolloServer<Ctx>, 'executeHTTPGraphQLRequest'> {
+  return {
+    executeHTTPGraphQLRequest(request) {
+      const { headers } = request.httpGraphQLRequest;
+      const accept = headers.get('accept') ?? '';
+      if (isMultipartSubscriptionAccept(accept) && !/subscriptionSpec/i.test(accept)) {
+        headers.set('accept', 'multipart/mixed;subscriptionSpec="1.0", application/json');
+      }
+      return apollo.executeHTTPGraphQLRequest(request);
+    },
+  };
 }
 
 /**
@@ -87,10 +120,17 @@ export class MultipartSubscriptions {
           }
           writeBatched(res, `${PART_HEADERS}${json}${DELIMITER}`);
         };
-        // The first part tells the client the subscription is live before any event comes.
-        part('{}');
-        const heartbeat = setInterval(() => part('{}'), HEARTBEAT_MS);
-        const started = this.live.start(subscription, (payload) => part(`{"payload":${payload}}`));
+        // The first part tells the client the subscription is live before any event comes. A
+        // client that asked with a bare `multipart/mixed` (urql) reads each part as a result and
+        // takes an empty first one for an error: it gets no part before the first event, and
+        // heartbeats only after it.
+        let spoken = /subscriptionSpec/i.test(res.req.headers.accept ?? '');
+        if (spoken) part('{}');
+        const heartbeat = setInterval(() => spoken && part('{}'), HEARTBEAT_MS);
+        const started = this.live.start(subscription, (payload) => {
+          spoken = true;
+          part(`{"payload":${payload}}`);
+        });
         const stopExpiry = onTokenExpiry(subscription.viewer, () => {
           part(EXPIRED);
           end();
