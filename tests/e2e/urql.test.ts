@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import { Client, fetchExchange } from '@urql/core';
 import { ok, startStack, type TestStack } from '../helpers/stack.js';
 import { until } from '../helpers/ws.js';
+import { createPost } from './support.js';
 
 /**
  * urql as it comes: its `fetchExchange` with default options sends queries as GET (within the
@@ -15,13 +16,7 @@ let postId: string;
 const run = randomBytes(3).toString('hex');
 before(async () => {
   stack = await startStack();
-  postId = ok(
-    await stack.gql(
-      'mutation { createPost(input: { caption: "urql", media: [{ kind: PHOTO, url: "https://cdn.example.com/u.jpg" }] }) { id } }',
-      {},
-      { as: `author-${run}` },
-    ),
-  ).createPost.id;
+  postId = (await createPost(stack, `author-${run}`, { caption: 'urql' })).id;
 });
 after(() => stack.stop());
 
