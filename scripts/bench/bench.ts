@@ -203,6 +203,24 @@ try {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ query: '{ __typename }' }),
   };
+  /** A Node peer of ours under `scripts/bench/`: the bench's supergraph, on `BENCH_PORT`. */
+  const nodePeer =
+    (
+      name: string,
+      entry: string,
+      ready: { path: string; init?: RequestInit },
+      nodeArgs?: string[],
+    ) =>
+    (port: number) =>
+      startServiceProcess({
+        logsToStderr: true,
+        name,
+        entry: `dist/scripts/bench/${entry}`,
+        env: { ...baseEnv, BENCH_PORT: String(port), SUPERGRAPH_PATH: supergraphPath },
+        readyUrl: `http://${host}:${port}${ready.path}`,
+        readyInit: ready.init,
+        nodeArgs,
+      });
   const kinds: Record<string, { label: string; start: (port: number) => Promise<ServiceProcess> }> =
     {
       ours: {
@@ -232,27 +250,17 @@ try {
       },
       apollo: {
         label: '(b) @apollo/gateway',
-        start: (port) =>
-          startServiceProcess({
-            logsToStderr: true,
-            name: 'apollo-gateway',
-            entry: 'dist/scripts/bench/bench-apollo-gateway.js',
-            env: { ...baseEnv, BENCH_PORT: String(port), SUPERGRAPH_PATH: supergraphPath },
-            readyUrl: `http://${host}:${port}/`,
-            readyInit: graphqlProbe,
-          }),
+        start: nodePeer('apollo-gateway', 'bench-apollo-gateway.js', {
+          path: '/',
+          init: graphqlProbe,
+        }),
       },
       hive: {
         label: '(c) @graphql-hive/gateway',
-        start: (port) =>
-          startServiceProcess({
-            logsToStderr: true,
-            name: 'hive-gateway',
-            entry: 'dist/scripts/bench/bench-hive-gateway.js',
-            env: { ...baseEnv, BENCH_PORT: String(port), SUPERGRAPH_PATH: supergraphPath },
-            readyUrl: `http://${host}:${port}/graphql`,
-            readyInit: graphqlProbe,
-          }),
+        start: nodePeer('hive-gateway', 'bench-hive-gateway.js', {
+          path: '/graphql',
+          init: graphqlProbe,
+        }),
       },
       grafbase: {
         label: '(d) Grafbase (Rust)',
@@ -270,15 +278,12 @@ try {
       },
       floor: {
         label: '(e) floor: the feed query by hand (Node)',
-        start: (port) =>
-          startServiceProcess({
-            logsToStderr: true,
-            name: 'floor-gateway',
-            entry: 'dist/scripts/bench/bench-floor-gateway.js',
-            env: { ...baseEnv, BENCH_PORT: String(port), SUPERGRAPH_PATH: supergraphPath },
-            readyUrl: `http://${host}:${port}/health`,
-            nodeArgs: profileArgs,
-          }),
+        start: nodePeer(
+          'floor-gateway',
+          'bench-floor-gateway.js',
+          { path: '/health' },
+          profileArgs,
+        ),
       },
     };
   const gateways: Gateway[] = [];
