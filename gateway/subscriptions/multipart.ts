@@ -20,19 +20,17 @@ const EXPIRED =
 
 /** Whether an HTTP request asks for Apollo's multipart subscription protocol. */
 export function acceptsMultipartSubscription(req: IncomingMessage): boolean {
-  return isMultipartSubscriptionAccept(req.headers.accept ?? '');
+  const accept = req.headers.accept ?? '';
+  return /multipart\/mixed[^,]*subscriptionSpec/i.test(accept) || isBareMultipart(accept);
 }
 
 /**
- * Apollo Client's `multipart/mixed;subscriptionSpec="1.0"`, or a bare `multipart/mixed` from a
- * client that takes no JSON answer: urql's `fetchSubscriptions` sends `text/event-stream,
+ * A bare `multipart/mixed` from a client that takes no JSON answer, rather than Apollo Client's
+ * `multipart/mixed;subscriptionSpec="1.0"`: urql's `fetchSubscriptions` sends `text/event-stream,
  * multipart/mixed`, and reads Apollo's `{"payload": …}` parts.
  */
-function isMultipartSubscriptionAccept(accept: string): boolean {
-  return (
-    /multipart\/mixed[^,]*subscriptionSpec/i.test(accept) ||
-    (/multipart\/mixed\s*(,|$)/i.test(accept) && !/json/i.test(accept))
-  );
+function isBareMultipart(accept: string): boolean {
+  return /multipart\/mixed\s*(,|$)/i.test(accept) && !/json/i.test(accept);
 }
 
 /**
@@ -46,8 +44,7 @@ export function withMultipartSubscriptionAccept<Ctx extends BaseContext>(
   return {
     executeHTTPGraphQLRequest(request) {
       const { headers } = request.httpGraphQLRequest;
-      const accept = headers.get('accept') ?? '';
-      if (isMultipartSubscriptionAccept(accept) && !/subscriptionSpec/i.test(accept)) {
+      if (isBareMultipart(headers.get('accept') ?? '')) {
         headers.set('accept', 'multipart/mixed;subscriptionSpec="1.0", application/json');
       }
       return apollo.executeHTTPGraphQLRequest(request);
@@ -124,7 +121,7 @@ export class MultipartSubscriptions {
         // client that asked with a bare `multipart/mixed` (urql) reads each part as a result and
         // takes an empty first one for an error: it gets no part before the first event, and
         // heartbeats only after it.
-        let spoken = /subscriptionSpec/i.test(res.req.headers.accept ?? '');
+        let spoken = !isBareMultipart(res.req.headers.accept ?? '');
         if (spoken) part('{}');
         const heartbeat = setInterval(() => spoken && part('{}'), HEARTBEAT_MS);
         const started = this.live.start(subscription, (payload) => {
