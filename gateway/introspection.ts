@@ -2,7 +2,7 @@ import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { execute, Kind, OperationTypeNode, type OperationDefinitionNode } from 'graphql';
 
 /** A query whose every root selection is an introspection field (`__schema`, `__type`, `__typename`). */
-function introspectsOnly(operation: OperationDefinitionNode): boolean {
+export function introspectsOnly(operation: OperationDefinitionNode): boolean {
   return (
     operation.operation === OperationTypeNode.QUERY &&
     operation.selectionSet.selections.every(

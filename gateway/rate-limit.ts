@@ -221,6 +221,17 @@ const secondsOf = (ms: number) => Math.max(1, Math.ceil(ms / 1_000));
 export type RateLimiter = ReturnType<typeof createRateLimiter>;
 
 /** RATE_LIMITED, HTTP 429 with Retry-After, for an operation over budget. */
+export function rateLimited(seconds: number): GraphQLError {
+  return new GraphQLError(`Too many requests; retry in ${seconds} s`, {
+    extensions: {
+      code: 'RATE_LIMITED',
+      retryAfter: seconds,
+      http: { status: 429, headers: new HeaderMap([['retry-after', String(seconds)]]) },
+    },
+  });
+}
+
+/** `rateLimited` for an operation Apollo Server runs, its budget spent once it is resolved. */
 export function rateLimit(limiter: RateLimiter): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart({ contextValue }) {
@@ -232,14 +243,7 @@ export function rateLimit(limiter: RateLimiter): ApolloServerPlugin<GatewayConte
             userId: contextValue.viewer?.id,
             mutation: operation?.operation === 'mutation',
           });
-          if (seconds === 0) return;
-          throw new GraphQLError(`Too many requests; retry in ${seconds} s`, {
-            extensions: {
-              code: 'RATE_LIMITED',
-              retryAfter: seconds,
-              http: { status: 429, headers: new HeaderMap([['retry-after', String(seconds)]]) },
-            },
-          });
+          if (seconds > 0) throw rateLimited(seconds);
         },
       };
     },

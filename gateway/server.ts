@@ -16,6 +16,7 @@ import { deferredDelivery } from './defer/deferred-delivery.js';
 import { allowCrossOrigin, DEV_WEB_ORIGINS, type CorsOptions } from './cors.js';
 import { devTokenRoutes } from './dev-tokens.js';
 import { CompiledOperations } from './execution/compiled-operations.js';
+import { compiledRequests } from './execution/compiled-requests.js';
 import { errorBehavior, errorBehaviorGateway, relaxedSupergraph } from './error-behavior.js';
 import { introspection } from './introspection.js';
 import { mediaProxyRoutes } from './media-proxy.js';
@@ -94,6 +95,13 @@ export interface RunningGateway extends RunningService {
   engineSubscriptions(): number;
 }
 
+/**
+ * A GET must carry a header no cross-site form or link can send. Apollo's two, and
+ * Authorization: a request with it is preflighted by every browser, and it is how every client
+ * of this API authenticates, so urql's GET queries (its default) pass as they come.
+ */
+const CSRF_HEADERS = ['x-apollo-operation-name', 'apollo-require-preflight', 'authorization'];
+
 export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   const { logger } = deps;
   // @apollo/gateway otherwise reports usage to Apollo's servers and probes cloud metadata
@@ -165,12 +173,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     logger,
     introspection: deps.introspection,
     validationRules: [deferLabels],
-    // A GET must carry a header no cross-site form or link can send. Apollo's two, and
-    // Authorization: a request with it is preflighted by every browser, and it is how every client
-    // of this API authenticates, so urql's GET queries (its default) pass as they come.
-    csrfPrevention: {
-      requestHeaders: ['x-apollo-operation-name', 'apollo-require-preflight', 'authorization'],
-    },
+    csrfPrevention: { requestHeaders: CSRF_HEADERS },
     // The cache keeps its own expiry; Apollo's per-entry ttl would only repeat it.
     persistedQueries: { cache: queryCache, ttl: null },
     plugins: [
@@ -197,6 +200,17 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
 
   const http = createGraphQLHttpService<GatewayContext>({
     apollo: withMultipartSubscriptionAccept(deferred.http(apollo)),
+    answerDirectly: compiledRequests({
+      compiled,
+      auth: deps.auth,
+      rateLimiter: deps.rateLimiter,
+      limits: deps.limits,
+      metrics: deps.events.metrics,
+      logger,
+      queryCache,
+      trustedDocuments: trusted,
+      csrfHeaders: CSRF_HEADERS,
+    }),
     logger,
     routes: {
       ...mediaProxyRoutes({

@@ -96,37 +96,87 @@ export function maskError(
   };
 }
 
-/** Logs the cause of every error that `maskError` hides, under the request's id. */
+/**
+ * Logs the cause of every error that `maskError` hides, under the request's id: one line per
+ * unavailable subgraph, however many fields of the answer it leaves empty.
+ */
+export function reportInternalErrors(
+  logger: Logger,
+  errors: readonly GraphQLError[],
+  requestId: string,
+): void {
+  const unavailable = new Set<unknown>();
+  for (const error of errors) {
+    if (error.extensions?.code === 'SUBGRAPH_UNAVAILABLE') {
+      const subgraph = error.extensions.subgraph;
+      if (unavailable.has(subgraph)) continue;
+      unavailable.add(subgraph);
+      logger.warn(
+        { err: error.originalError ?? error, subgraph, requestId },
+        'subgraph unavailable',
+      );
+      continue;
+    }
+    if (isClientError(error.extensions?.code) || isUncodedRequestError(error)) continue;
+    logger.error(
+      { err: error.originalError ?? error, path: error.path, requestId },
+      'internal error',
+    );
+  }
+}
+
+/** `reportInternalErrors` for every request Apollo Server runs. */
 export function logInternalErrors(logger: Logger): ApolloServerPlugin<{ requestId: string }> {
   return {
     async requestDidStart({ contextValue }) {
       return {
         async didEncounterErrors({ errors }) {
-          // One line per unavailable subgraph, however many fields of the answer it leaves empty.
-          const unavailable = new Set<unknown>();
-          for (const error of errors) {
-            if (error.extensions?.code === 'SUBGRAPH_UNAVAILABLE') {
-              const subgraph = error.extensions.subgraph;
-              if (unavailable.has(subgraph)) continue;
-              unavailable.add(subgraph);
-              logger.warn(
-                { err: error.originalError ?? error, subgraph, requestId: contextValue.requestId },
-                'subgraph unavailable',
-              );
-              continue;
-            }
-            if (isClientError(error.extensions?.code) || isUncodedRequestError(error)) continue;
-            logger.error(
-              {
-                err: error.originalError ?? error,
-                path: error.path,
-                requestId: contextValue.requestId,
-              },
-              'internal error',
-            );
-          }
+          reportInternalErrors(logger, errors, contextValue.requestId);
         },
       };
     },
   };
+}
+
+/** Errors as a client receives them, and the HTTP status and headers some of them ask for. */
+export interface FormattedErrors {
+  errors: GraphQLFormattedError[];
+  status?: number;
+  headers: [string, string][];
+}
+
+/**
+ * Errors as Apollo Server formats them (its `normalizeAndFormatErrors`, with `maskError`), for an
+ * answer sent without it: a code on every error (INTERNAL_SERVER_ERROR by default), and
+ * `extensions.http` taken out of the error into the response's status and headers.
+ */
+export function formatErrors(errors: readonly unknown[]): FormattedErrors {
+  const head: FormattedErrors = { errors: [], headers: [] };
+  for (const raw of errors) {
+    const error =
+      raw instanceof GraphQLError
+        ? raw
+        : raw instanceof Error
+          ? new GraphQLError(raw.message, { originalError: raw })
+          : new GraphQLError(`Unexpected error value: ${String(raw)}`);
+    const extensions: Record<string, unknown> = {
+      ...error.extensions,
+      code: error.extensions.code ?? 'INTERNAL_SERVER_ERROR',
+    };
+    const http = extensions.http as { status?: unknown; headers?: unknown } | undefined;
+    // Apollo Server takes out only a well-formed one; anything else stays, as data.
+    if (
+      typeof http === 'object' &&
+      http !== null &&
+      (!('status' in http) || typeof http.status === 'number') &&
+      (!('headers' in http) || http.headers instanceof Map)
+    ) {
+      if (typeof http.status === 'number') head.status = http.status;
+      for (const [name, value] of (http.headers as Map<string, string> | undefined) ?? [])
+        head.headers.push([name, value]);
+      delete extensions.http;
+    }
+    head.errors.push(maskError({ ...error.toJSON(), extensions }, error));
+  }
+  return head;
 }

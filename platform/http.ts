@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { context } from '@opentelemetry/api';
-import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+import {
+  HeaderMap,
+  type ApolloServer,
+  type BaseContext,
+  type HTTPGraphQLResponse,
+} from '@apollo/server';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { checkResponseSize, checkSource, type RequestLimits } from './request-limits.js';
@@ -40,6 +45,19 @@ export interface GraphQLHttpOptions<Ctx extends BaseContext> {
   limits: Pick<RequestLimits, 'maxQueryBytes' | 'maxTokens' | 'maxResponseBytes'>;
   /** More routes by exact path, for example `/metrics`, or by first segment: `/media/*`. */
   routes?: Record<string, Route>;
+  /**
+   * Answers a GraphQL request without Apollo Server, given its parsed body (undefined for a GET),
+   * or leaves it to Apollo Server by answering undefined.
+   */
+  answerDirectly?: (request: DirectRequest) => Promise<HTTPGraphQLResponse | undefined>;
+}
+
+/** A GraphQL request over HTTP, read and within the query text's limits. */
+export interface DirectRequest {
+  req: IncomingMessage;
+  url: URL;
+  body: unknown;
+  requestId: string;
 }
 
 export interface HttpService {
@@ -117,6 +135,23 @@ export function createGraphQLHttpService<Ctx extends BaseContext>(
   let draining = false;
   const { apollo, logger } = options;
 
+  function viaApollo(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    body: unknown,
+    requestId: string,
+  ): Promise<HTTPGraphQLResponse> {
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    return apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+      context: () => options.context(req, requestId, res),
+    });
+  }
+
   async function graphql(req: IncomingMessage, res: ServerResponse, requestId: string) {
     const url = new URL(req.url ?? '/', 'http://localhost');
     let body: unknown = undefined;
@@ -157,14 +192,9 @@ export function createGraphQLHttpService<Ctx extends BaseContext>(
       sendJson(res, 400, graphqlErrorBody(tooLarge.message, 'QUERY_TOO_COMPLEX'));
       return;
     }
-    const headers = new HeaderMap();
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-    }
-    const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
-      context: () => options.context(req, requestId, res),
-    });
+    const response =
+      (await options.answerDirectly?.({ req, url, body, requestId })) ??
+      (await viaApollo(req, res, url, body, requestId));
     if (res.headersSent) return; // a streaming transport took the response over
     for (const [name, value] of response.headers) res.setHeader(name, value);
     res.statusCode = response.status ?? 200;

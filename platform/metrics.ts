@@ -38,8 +38,8 @@ export function createMetrics(service: string) {
     }),
     planExecutions: new Counter({
       name: 'gateway_plan_executions_total',
-      help: 'Operations the gateway executed, by path: compiled (a plan it ran before), apollo (a first run, or a plan only @apollo/gateway covers)',
-      labelNames: ['path'],
+      help: 'Operations the gateway executed, by path: compiled (a plan it ran before), apollo (a first run, or a plan only @apollo/gateway covers); and by pipeline: apollo-server, or direct (a compiled query over HTTP answered without Apollo Server)',
+      labelNames: ['path', 'pipeline'],
       registers,
     }),
     loaderBatch: new Histogram({
@@ -107,21 +107,31 @@ export function operationMetrics(metrics: Metrics): ApolloServerPlugin {
         async willSendResponse({ operationName, operation, response }) {
           const errors =
             response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
-          const labels = {
+          recordOperation(metrics, started, {
             operation: operationName ?? 'anonymous',
             type: operation?.operation ?? 'unknown',
             outcome: errors?.length ? 'error' : 'ok',
-          };
-          metrics.graphql.observe(labels, (performance.now() - started) / 1_000);
-          // The request's server span (a no-op with tracing off) says which operation it served.
-          trace.getActiveSpan()?.setAttributes({
-            'graphql.operation.name': labels.operation,
-            'graphql.operation.type': labels.type,
           });
         },
       };
     },
   };
+}
+
+/**
+ * One operation answered, `started` on `performance.now()`'s clock: its duration, and on the
+ * request's server span (a no-op with tracing off) which operation it served.
+ */
+export function recordOperation(
+  metrics: Metrics,
+  started: number,
+  labels: { operation: string; type: string; outcome: 'ok' | 'error' },
+): void {
+  metrics.graphql.observe(labels, (performance.now() - started) / 1_000);
+  trace.getActiveSpan()?.setAttributes({
+    'graphql.operation.name': labels.operation,
+    'graphql.operation.type': labels.type,
+  });
 }
 
 /** A DataLoader batch function that records its batch sizes. */

@@ -20,7 +20,9 @@ import { trace } from '@opentelemetry/api';
 import {
   getVariableValues,
   GraphQLError,
+  type DocumentNode,
   type GraphQLSchema,
+  type OperationDefinitionNode,
   type VariableDefinitionNode,
 } from 'graphql';
 import type { Logger } from '../../platform/logger.js';
@@ -31,7 +33,7 @@ import { compileResultShape, type ResultShape } from './result-shape.js';
 type OperationContext = Parameters<Experimental_DidResolveQueryPlanCallback>[0]['operationContext'];
 
 /** Everything about one operation that does not change from one request to the next. */
-interface CompiledOperation {
+export interface CompiledOperation {
   node: PlanNode | undefined;
   services: ServiceMap;
   operation: Operation;
@@ -40,6 +42,9 @@ interface CompiledOperation {
   schema: GraphQLSchema;
   variableDefinitions: readonly VariableDefinitionNode[];
   supergraphSchema: GraphQLSchema;
+  /** The request's document and operation as Apollo Server resolved them, for the checks per request. */
+  document: DocumentNode;
+  definition: OperationDefinitionNode;
 }
 
 /**
@@ -50,7 +55,7 @@ interface CompiledOperation {
 const MAX_OPERATIONS = 2_000;
 
 /** The request header `@apollo/gateway` answers with the plan in `extensions` (outside production). */
-const QUERY_PLAN_HEADER = 'apollo-query-plan-experimental';
+export const QUERY_PLAN_HEADER = 'apollo-query-plan-experimental';
 
 const tracer = trace.getTracer('@apollo/gateway');
 
@@ -126,15 +131,30 @@ export class CompiledOperations {
         const planned = loaded.executor as GatewayExecutor;
         return {
           schema: loaded.schema,
-          executor: (requestContext) => {
+          executor: async (requestContext) => {
             const entry = this.entryFor(requestContext);
-            this.metrics.planExecutions.inc({ path: entry ? 'compiled' : 'apollo' });
-            return entry ? execute(entry, requestContext) : planned(requestContext);
+            this.metrics.planExecutions.inc({
+              path: entry ? 'compiled' : 'apollo',
+              pipeline: 'apollo-server',
+            });
+            if (!entry) return planned(requestContext);
+            const errors = variableErrors(entry, requestContext.request.variables);
+            return errors ? { errors } : execute(entry, requestContext);
           },
         };
       },
       stop: () => apollo.stop(),
     };
+  }
+
+  /**
+   * The compiled operation of a document (by its SHA-256, as Apollo Server hashes it) and
+   * operation name, if there is one; `compiledRequests` answers with it outside Apollo Server.
+   */
+  lookup(queryHash: string, operationName: string | undefined): CompiledOperation | undefined {
+    return (
+      this.compiled.get(operationName ? `${queryHash}\n${operationName}` : queryHash) ?? undefined
+    );
   }
 
   private entryFor(requestContext: GatewayGraphQLRequestContext) {
@@ -165,6 +185,8 @@ function compile(
     schema: operationContext.schema,
     variableDefinitions: operationContext.operation.variableDefinitions ?? [],
     supergraphSchema: schemas.supergraph,
+    document: requestContext.document,
+    definition: operationContext.operation,
   };
 }
 
@@ -194,21 +216,25 @@ function covered(node: PlanNode | SubscriptionNode): node is PlanNode {
   }
 }
 
-/** What `@apollo/gateway`'s executor answers, from the compiled operation. */
-function execute(
+/** The errors of `variables` that do not fit the operation's definitions, as `@apollo/gateway` gives them. */
+export function variableErrors(
   entry: CompiledOperation,
-  requestContext: GatewayGraphQLRequestContext,
+  variables: Record<string, unknown> | undefined,
+): readonly GraphQLError[] | undefined {
+  if (entry.variableDefinitions.length === 0) return undefined;
+  return getVariableValues(entry.schema, entry.variableDefinitions, variables ?? {}).errors;
+}
+
+/**
+ * What `@apollo/gateway`'s executor answers, from the compiled operation, for variables that
+ * `variableErrors` found none in. `requestContext` needs only the request's variables and context.
+ */
+export function execute(
+  entry: CompiledOperation,
+  requestContext: Pick<GatewayGraphQLRequestContext, 'request' | 'context'>,
 ): Promise<GatewayExecutionResult> {
   return tracer.startActiveSpan('gateway.request', async (span) => {
     try {
-      if (entry.variableDefinitions.length > 0) {
-        const { errors } = getVariableValues(
-          entry.schema,
-          entry.variableDefinitions,
-          requestContext.request.variables ?? {},
-        );
-        if (errors) return { errors };
-      }
       return await tracer.startActiveSpan('gateway.execute', async (executeSpan) => {
         try {
           return await run(entry, requestContext);
@@ -224,7 +250,7 @@ function execute(
 
 async function run(
   entry: CompiledOperation,
-  requestContext: GatewayGraphQLRequestContext,
+  requestContext: Pick<GatewayGraphQLRequestContext, 'request' | 'context'>,
 ): Promise<GatewayExecutionResult> {
   const errors: GraphQLError[] = [];
   const merged = Object.create(null) as Record<string, unknown>;

@@ -29,7 +29,8 @@ interface Cursor {
 
 export interface PlanRun {
   services: ServiceMap;
-  requestContext: GatewayGraphQLRequestContext;
+  /** The client's variables and context: all that a plan's fetches read of its request. */
+  requestContext: Pick<GatewayGraphQLRequestContext, 'request' | 'context'>;
   /** The operation's variable definitions, as `evaluateCondition` reads them. */
   variableDefinitions: VariableDefinitions;
   supergraphSchema: GraphQLSchema;
@@ -165,7 +166,8 @@ async function send(
   const response = await service.process({
     kind: GraphQLDataSourceRequestKind.INCOMING_OPERATION,
     request: { query: fetch.operation, variables, operationName: fetch.operationName },
-    incomingRequestContext: run.requestContext,
+    // Our subgraph sources (`SubgraphSource`) read only the request and context of it.
+    incomingRequestContext: run.requestContext as GatewayGraphQLRequestContext,
     context: run.requestContext.context,
     document: fetch.operationDocumentNode,
     pathInIncomingRequest: cursor.path,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { sample } from '../helpers/metrics.js';
 import { ok, startStack, type GraphQLResult, type TestStack } from '../helpers/stack.js';
@@ -6,9 +7,10 @@ import { createPost, uid, unknownPostId } from './support.js';
 
 /**
  * The gateway runs an operation's first request through `@apollo/gateway` and the next ones
- * through its compiled copy (`gateway/execution/`). Each case here sends the same request twice
- * and asserts that the second answer, from the compiled path, is the first one exactly: data,
- * field order, errors with their codes and paths.
+ * through its compiled copy (`gateway/execution/`); a compiled query over HTTP is answered
+ * without Apollo Server's request pipeline (`compiled-requests.ts`). Each case here sends the same
+ * request twice and asserts that the second answer, from the compiled path, is the first one
+ * exactly: status, headers, bytes (data, field order, errors with their codes and paths).
  */
 let stack: TestStack;
 let viewer: string;
@@ -62,21 +64,61 @@ after(async () => {
 
 const compiledRuns = () =>
   sample(stack.gatewayUrl, 'gateway_plan_executions_total', { path: 'compiled' });
+/** Compiled queries answered without Apollo Server's request pipeline (`compiled-requests.ts`). */
+const directRuns = () =>
+  sample(stack.gatewayUrl, 'gateway_plan_executions_total', { pipeline: 'direct' });
 
-const answer = (result: GraphQLResult<unknown>) => ({
-  status: result.status,
-  body: JSON.stringify({ data: result.data, errors: result.errors }),
-});
+/** An answer as the client reads it off the wire. */
+interface RawAnswer {
+  status: number;
+  contentType: string | null;
+  cacheControl: string | null;
+  retryAfter: string | null;
+  body: string;
+}
 
-/** Sends the request twice: the first answer from `@apollo/gateway`, the second compiled. */
+async function raw(
+  init: { method?: 'GET' | 'POST'; body?: Record<string, unknown>; search?: string },
+  headers: Record<string, string>,
+  url = stack.gatewayUrl,
+): Promise<RawAnswer> {
+  const response = await fetch(`${url}${init.search ?? ''}`, {
+    method: init.method ?? 'POST',
+    headers: init.method === 'GET' ? headers : { 'content-type': 'application/json', ...headers },
+    ...(init.body && { body: JSON.stringify(init.body) }),
+  });
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type'),
+    cacheControl: response.headers.get('cache-control'),
+    retryAfter: response.headers.get('retry-after'),
+    body: await response.text(),
+  };
+}
+
+const bearer = async (as: string) => ({ authorization: `Bearer ${await stack.token(as)}` });
+
+/**
+ * A body field the direct path leaves to Apollo Server (`onError`, at its default): the same
+ * compiled operation, answered through Apollo Server's pipeline, for comparison.
+ */
+const throughApollo = (body: Record<string, unknown>) => ({ ...body, onError: 'PROPAGATE' });
+
+/**
+ * Sends the request twice: the first answer from `@apollo/gateway`, the second compiled and
+ * answered without Apollo Server; the two must be the same bytes, status and headers.
+ */
 async function twice(query: string, variables?: Record<string, unknown>, as = viewer) {
+  const headers = await bearer(as);
   const before = await compiledRuns();
-  const first = await stack.gql(query, variables, { as });
+  const direct = await directRuns();
+  const first = await raw({ body: { query, variables } }, headers);
   assert.equal(await compiledRuns(), before, 'the first request is planned by @apollo/gateway');
-  const second = await stack.gql(query, variables, { as });
+  const second = await raw({ body: { query, variables } }, headers);
   assert.equal(await compiledRuns(), before + 1, 'the second request runs compiled');
-  assert.deepEqual(answer(second), answer(first));
-  return first;
+  assert.equal(await directRuns(), direct + 1, 'the second request is answered directly');
+  assert.deepEqual(second, first);
+  return JSON.parse(first.body) as GraphQLResult<unknown>;
 }
 
 test('the feed query: entities from three subgraphs, nested lists, aliases and fragments', async () => {
@@ -152,6 +194,99 @@ test('a subgraph error keeps its code and its path in the client’s response', 
   assert.deepEqual(first.errors?.[0]?.path, ['post', 'comments']);
 });
 
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const persisted = (hash: string) => ({ persistedQuery: { version: 1, sha256Hash: hash } });
+
+test('by POST, GET and persisted hash, under each accept header: the bytes Apollo Server sends', async () => {
+  const query = `query CompiledTransports($id: ID!) { post(id: $id) { id caption likeCount } }`;
+  const variables = { id: posts[0] };
+  const headers = await bearer(viewer);
+  await twice(query, variables);
+  // Registers the hash, through Apollo Server, as a client's first persisted request does.
+  const hash = sha256(query);
+  assert.equal(
+    (await raw({ body: { query, variables, extensions: persisted(hash) } }, headers)).status,
+    200,
+  );
+  const search = `?query=${encodeURIComponent(query)}&variables=${encodeURIComponent(JSON.stringify(variables))}`;
+  for (const accept of [
+    undefined,
+    'application/graphql-response+json',
+    // Apollo Client's
+    'application/graphql-response+json,application/json;q=0.9',
+    '*/*',
+    'application/json, multipart/mixed;subscriptionSpec="1.0"',
+  ]) {
+    const sent = accept ? { ...headers, accept } : headers;
+    const reference = await raw({ body: throughApollo({ query, variables }) }, sent);
+    assert.equal(reference.status, 200);
+    const before = await directRuns();
+    const answers = [
+      await raw({ body: { query, variables } }, sent),
+      await raw({ method: 'GET', search }, sent),
+      await raw({ body: { variables, extensions: persisted(hash) } }, sent),
+    ];
+    assert.equal(await directRuns(), before + 3, `each answered directly (accept: ${accept})`);
+    for (const answer of answers) assert.deepEqual(answer, reference);
+  }
+  // Refused by negotiation, or by CSRF prevention (a GET with no header a form cannot send):
+  // left to Apollo Server, which answers them.
+  const before = await directRuns();
+  const refused = await raw({ body: { query, variables } }, { ...headers, accept: 'text/plain' });
+  assert.equal(refused.status, 406);
+  const forged = await raw({ method: 'GET', search }, {});
+  assert.equal(forged.status, 400);
+  assert.match(forged.body, /Cross-Site Request Forgery/);
+  assert.equal(await directRuns(), before);
+});
+
+test('a forged token and ill-formed variables are refused as before: left to Apollo Server', async () => {
+  const query = `query CompiledRefusals($id: ID!) { post(id: $id) { id } }`;
+  await twice(query, { id: posts[0] });
+  const before = await directRuns();
+  const forged = await raw(
+    { body: { query, variables: { id: posts[0] } } },
+    {
+      authorization: `Bearer ${(await stack.token(viewer)).slice(0, -2)}xx`,
+    },
+  );
+  assert.equal(forged.status, 401);
+  assert.equal(JSON.parse(forged.body).errors[0].extensions.code, 'UNAUTHENTICATED');
+  const surrogate = await raw(
+    { body: { query, variables: { id: '\ud800' } } },
+    await bearer(viewer),
+  );
+  assert.equal(surrogate.status, 400);
+  assert.equal(JSON.parse(surrogate.body).errors[0].extensions.code, 'BAD_USER_INPUT');
+  assert.equal(await directRuns(), before);
+});
+
+test('over budget, a compiled query gets the refusal Apollo Server gives: 429, Retry-After', async () => {
+  const gateway = await stack.spawnGateway({ RATE_LIMIT_USER_PER_MINUTE: '3' });
+  const query = `query CompiledBudget($id: ID!) { post(id: $id) { id } }`;
+  const headers = await bearer(uid('budget'));
+  const send = (body: Record<string, unknown>) => raw({ body }, headers, gateway.url);
+  for (let i = 0; i < 3; i++)
+    assert.equal((await send({ query, variables: { id: posts[0] } })).status, 200);
+  const direct = await send({ query, variables: { id: posts[0] } });
+  const reference = await send(throughApollo({ query, variables: { id: posts[0] } }));
+  assert.equal(
+    await sample(gateway.url, 'gateway_plan_executions_total', { pipeline: 'direct' }),
+    2,
+    'the second and third requests ran directly; the refusals ran nothing',
+  );
+  assert.equal(direct.status, 429);
+  assert.equal(JSON.parse(direct.body).errors[0].extensions.code, 'RATE_LIMITED');
+  // The seconds left in the window may tick between the two.
+  const seconds = (answer: RawAnswer) => ({
+    ...answer,
+    retryAfter: answer.retryAfter?.replace(/\d+/, 'N'),
+    body: answer.body.replace(/\d+/g, 'N'),
+  });
+  assert.deepEqual(seconds(direct), seconds(reference));
+});
+
+// Last: the likes subgraph stays stopped.
 test('a stopped subgraph: the same partial answer and SUBGRAPH_UNAVAILABLE errors', async () => {
   await stack.subgraphs.likes.stop();
   const first = await twice(`query CompiledUnavailable {

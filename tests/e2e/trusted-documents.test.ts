@@ -7,6 +7,7 @@ import {
   NOT_IN_LIST,
   type TrustedDocuments,
 } from '../../gateway/trusted-documents.js';
+import { sample } from '../helpers/metrics.js';
 import { codes, startStack, type TestStack } from '../helpers/stack.js';
 import { until, wsClient } from '../helpers/ws.js';
 
@@ -148,4 +149,40 @@ test('over the WebSocket a manifest subscription runs by hash; other text is ref
   } finally {
     await ws.close();
   }
+});
+
+test('once compiled, a manifest query is answered without Apollo Server, by hash and by text', async () => {
+  const viewer = manifestEntry('Viewer');
+  const directRuns = () =>
+    sample(stack.gatewayUrl, 'gateway_plan_executions_total', { pipeline: 'direct' });
+  await post({ query: viewer.text });
+  const before = await directRuns();
+  for (const body of [{ query: viewer.text }, { extensions: persisted(viewer.hash) }]) {
+    const answer = await post(body);
+    assert.equal(answer.status, 200);
+    assert.equal(answer.body.data.viewer.id, 'trusting');
+  }
+  assert.equal(await directRuns(), before + 2);
+});
+
+test('a persisted query registered elsewhere runs by hash, compiled, and still not by its text', async () => {
+  // Registered through a replica that runs any operation, into the store every replica shares.
+  const open = await stack.spawnGateway({ PERSISTED_DOCUMENTS_ONLY: 'false' });
+  const query = '{ viewer { id username } }';
+  const hash = sha256(query);
+  const registered = await fetch(open.url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${await stack.token('trusting')}`,
+    },
+    body: JSON.stringify({ query, extensions: persisted(hash) }),
+  });
+  assert.equal(registered.status, 200);
+  // Twice: the second run is compiled, under the text's hash.
+  for (let i = 0; i < 2; i++)
+    assert.equal((await post({ extensions: persisted(hash) })).body.data.viewer.id, 'trusting');
+  const byText = await post({ query });
+  assert.equal(byText.status, 400);
+  assert.equal(byText.body.errors[0].extensions.code, NOT_IN_LIST);
 });
