@@ -138,6 +138,13 @@ export function logInternalErrors(logger: Logger): ApolloServerPlugin<{ requestI
   };
 }
 
+/** Anything thrown, as the GraphQL error Apollo Server makes of it (its `ensureGraphQLError`). */
+export function asGraphQLError(thrown: unknown): GraphQLError {
+  if (thrown instanceof GraphQLError) return thrown;
+  if (thrown instanceof Error) return new GraphQLError(thrown.message, { originalError: thrown });
+  return new GraphQLError(`Unexpected error value: ${String(thrown)}`);
+}
+
 /** Errors as a client receives them, and the HTTP status and headers some of them ask for. */
 export interface FormattedErrors {
   errors: GraphQLFormattedError[];
@@ -153,12 +160,7 @@ export interface FormattedErrors {
 export function formatErrors(errors: readonly unknown[]): FormattedErrors {
   const head: FormattedErrors = { errors: [], headers: [] };
   for (const raw of errors) {
-    const error =
-      raw instanceof GraphQLError
-        ? raw
-        : raw instanceof Error
-          ? new GraphQLError(raw.message, { originalError: raw })
-          : new GraphQLError(`Unexpected error value: ${String(raw)}`);
+    const error = asGraphQLError(raw);
     const extensions: Record<string, unknown> = {
       ...error.extensions,
       code: error.extensions.code ?? 'INTERNAL_SERVER_ERROR',

@@ -24,8 +24,8 @@ export function createMetrics(service: string) {
     }),
     graphql: new Histogram({
       name: 'graphql_operation_duration_seconds',
-      help: 'GraphQL operations by name, type and outcome (ok, error)',
-      labelNames: ['operation', 'type', 'outcome'],
+      help: 'GraphQL operations by name, type, outcome (ok, error) and pipeline: apollo-server, or direct (an operation run before, answered over HTTP without Apollo Server)',
+      labelNames: ['operation', 'type', 'outcome', 'pipeline'],
       buckets: SECONDS,
       registers,
     }),
@@ -111,6 +111,7 @@ export function operationMetrics(metrics: Metrics): ApolloServerPlugin {
             operation: operationName ?? 'anonymous',
             type: operation?.operation ?? 'unknown',
             outcome: errors?.length ? 'error' : 'ok',
+            pipeline: 'apollo-server',
           });
         },
       };
@@ -125,7 +126,12 @@ export function operationMetrics(metrics: Metrics): ApolloServerPlugin {
 export function recordOperation(
   metrics: Metrics,
   started: number,
-  labels: { operation: string; type: string; outcome: 'ok' | 'error' },
+  labels: {
+    operation: string;
+    type: string;
+    outcome: 'ok' | 'error';
+    pipeline: 'apollo-server' | 'direct';
+  },
 ): void {
   metrics.graphql.observe(labels, (performance.now() - started) / 1_000);
   trace.getActiveSpan()?.setAttributes({

@@ -262,6 +262,24 @@ function valuesKey(reads: readonly string[], variables: Record<string, unknown>)
 }
 
 /**
+ * `variables` with each variable they leave out at its default in the operation, as execution
+ * sees it: `query($n: Int = 100) { feed(first: $n) … }` sent without `n` asks for 100 posts.
+ */
+function withDefaults(
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): Record<string, unknown> {
+  let merged: Record<string, unknown> | undefined;
+  for (const definition of operation.variableDefinitions ?? []) {
+    const name = definition.variable.name.value;
+    if (!definition.defaultValue || Object.hasOwn(variables, name)) continue;
+    merged ??= { ...variables };
+    merged[name] = valueFromASTUntyped(definition.defaultValue);
+  }
+  return merged ?? variables;
+}
+
+/**
  * Measures `operation` of `document` against `schema`, or finds it measured: the same operation
  * with the same values of the variables its measure read (see `costKeyOf`) costs the same.
  */
@@ -269,8 +287,9 @@ export function operationCost(
   schema: GraphQLSchema,
   document: DocumentNode,
   operation: OperationDefinitionNode,
-  variables: Record<string, unknown> = {},
+  given: Record<string, unknown> = {},
 ): OperationCost {
+  const variables = withDefaults(operation, given);
   const known = measuredCosts.get(operation);
   const hit =
     known?.schema === schema ? known.byValues.get(valuesKey(known.reads, variables)) : undefined;

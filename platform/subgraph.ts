@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import {
   ApolloServerPluginCacheControlDisabled,
@@ -27,6 +27,7 @@ import {
 } from './request-limits.js';
 import { connectEvents, type EventClients } from './pubsub.js';
 import { wellFormedVariables } from './text.js';
+import { validatedOperations } from './validated-operations.js';
 import {
   announceListening,
   every,
@@ -85,6 +86,19 @@ export async function startSubgraph<Ctx extends RequestBase>(
     { typeDefs, resolvers: options.resolvers as GraphQLResolverMap },
   ]);
   guardEntityRepresentations(schema, typeDefs);
+  const context = async (req: IncomingMessage, requestId: string) => {
+    const authorization = req.headers.authorization;
+    const log = logger.child({ requestId });
+    const viewer = await options.auth.fromHeader(authorization);
+    return options.context({ viewer, requestId, authorization, log, metrics: options.metrics });
+  };
+  const validated = validatedOperations({
+    schema,
+    limits,
+    context,
+    metrics: options.metrics,
+    logger,
+  });
   const apollo = new ApolloServer<Ctx>({
     schema,
     logger,
@@ -103,6 +117,8 @@ export async function startSubgraph<Ctx extends RequestBase>(
       // feed Apollo's hosted usage reporting, cache hints HTTP caching; we use neither.
       ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginCacheControlDisabled(),
+      // Its later requests are answered without this pipeline (`validatedOperations`).
+      validated.plugin,
     ],
   });
   await apollo.start();
@@ -115,12 +131,8 @@ export async function startSubgraph<Ctx extends RequestBase>(
     limits,
     ready: options.ready,
     routes: options.routes,
-    async context(req, requestId) {
-      const authorization = req.headers.authorization;
-      const log = logger.child({ requestId });
-      const viewer = await options.auth.fromHeader(authorization);
-      return options.context({ viewer, requestId, authorization, log, metrics: options.metrics });
-    },
+    context,
+    answerDirectly: validated.answer,
   });
   const stop = async () => {
     http.beginShutdown();

@@ -240,7 +240,7 @@ test('by POST, GET and persisted hash, under each accept header: the bytes Apoll
   assert.equal(await directRuns(), before);
 });
 
-test('a forged token and ill-formed variables are refused as before: left to Apollo Server', async () => {
+test('a forged token, ill-formed variables, an empty operation name: left to Apollo Server', async () => {
   const query = `query CompiledRefusals($id: ID!) { post(id: $id) { id } }`;
   await twice(query, { id: posts[0] });
   const before = await directRuns();
@@ -258,33 +258,73 @@ test('a forged token and ill-formed variables are refused as before: left to Apo
   );
   assert.equal(surrogate.status, 400);
   assert.equal(JSON.parse(surrogate.body).errors[0].extensions.code, 'BAD_USER_INPUT');
+  // An empty operation name names no operation of the document.
+  const unnamed = await raw(
+    { body: { query, variables: { id: posts[0] }, operationName: '' } },
+    await bearer(viewer),
+  );
+  assert.deepEqual(
+    [unnamed.status, JSON.parse(unnamed.body).errors[0].extensions.code],
+    [400, 'OPERATION_RESOLUTION_FAILURE'],
+  );
   assert.equal(await directRuns(), before);
 });
 
-test('over budget, a compiled query gets the refusal Apollo Server gives: 429, Retry-After', async () => {
-  const gateway = await stack.spawnGateway({ RATE_LIMIT_USER_PER_MINUTE: '3' });
-  const query = `query CompiledBudget($id: ID!) { post(id: $id) { id } }`;
+/** A refusal with the seconds to wait taken out: they may tick between two requests. */
+const withoutSeconds = (answer: RawAnswer) => ({
+  ...answer,
+  retryAfter: answer.retryAfter?.replace(/\d+/, 'N'),
+  body: answer.body.replace(/\d+/g, 'N'),
+});
+
+/**
+ * On a gateway of its own with a budget of `allowed` (`env`), the operation sent until refused:
+ * the first request runs through Apollo Server, the next ones up to the budget directly, the
+ * refusal is answered directly, and it is the answer Apollo Server gives.
+ */
+async function refusedOverBudget(env: Record<string, string>, allowed: number, query: string) {
+  const gateway = await stack.spawnGateway(env);
   const headers = await bearer(uid('budget'));
   const send = (body: Record<string, unknown>) => raw({ body }, headers, gateway.url);
-  for (let i = 0; i < 3; i++)
-    assert.equal((await send({ query, variables: { id: posts[0] } })).status, 200);
-  const direct = await send({ query, variables: { id: posts[0] } });
-  const reference = await send(throughApollo({ query, variables: { id: posts[0] } }));
+  const variables = { id: posts[0] };
+  for (let i = 0; i < allowed; i++) assert.equal((await send({ query, variables })).status, 200);
+  const direct = await send({ query, variables });
+  const reference = await send(throughApollo({ query, variables }));
   assert.equal(
     await sample(gateway.url, 'gateway_plan_executions_total', { pipeline: 'direct' }),
-    2,
-    'the second and third requests ran directly; the refusals ran nothing',
+    allowed - 1,
+    'the requests after the first ran directly; the refusals ran nothing',
   );
   assert.equal(direct.status, 429);
   assert.equal(JSON.parse(direct.body).errors[0].extensions.code, 'RATE_LIMITED');
-  // The seconds left in the window may tick between the two.
-  const seconds = (answer: RawAnswer) => ({
-    ...answer,
-    retryAfter: answer.retryAfter?.replace(/\d+/, 'N'),
-    body: answer.body.replace(/\d+/g, 'N'),
-  });
-  assert.deepEqual(seconds(direct), seconds(reference));
+  assert.deepEqual(withoutSeconds(direct), withoutSeconds(reference));
+}
+
+test('over budget, a compiled query gets the refusal Apollo Server gives: 429, Retry-After', () =>
+  refusedOverBudget(
+    { RATE_LIMIT_USER_PER_MINUTE: '3' },
+    3,
+    `query CompiledBudget($id: ID!) { post(id: $id) { id } }`,
+  ));
+
+test('a mutation by POST runs directly, the same bytes; by GET it is left to Apollo Server', async () => {
+  const query = `mutation CompiledLike($id: ID!) { likePost(postId: $id) { id likeCount viewerHasLiked } }`;
+  // Idempotent: the second like answers as the first did.
+  const first = await twice(query, { id: posts[2] });
+  assert.deepEqual(first.data, { likePost: { id: posts[2], likeCount: 1, viewerHasLiked: true } });
+  const before = await directRuns();
+  const search = `?query=${encodeURIComponent(query)}&variables=${encodeURIComponent(JSON.stringify({ id: posts[2] }))}`;
+  const byGet = await raw({ method: 'GET', search }, await bearer(viewer));
+  assert.equal(byGet.status, 405);
+  assert.equal(await directRuns(), before);
 });
+
+test('past its mutation budget, a compiled mutation gets the refusal Apollo Server gives', () =>
+  refusedOverBudget(
+    { RATE_LIMIT_MUTATIONS_PER_MINUTE: '2' },
+    2,
+    `mutation CompiledBudgetLike($id: ID!) { likePost(postId: $id) { id } }`,
+  ));
 
 // Last: the likes subgraph stays stopped.
 test('a stopped subgraph: the same partial answer and SUBGRAPH_UNAVAILABLE errors', async () => {

@@ -255,3 +255,18 @@ test('subgraph limits leave room for what query planning adds', () => {
   assert.equal(limits.maxEntities, gatewayLimits.maxEntities);
   assert.throws(() => readRequestLimits({ MAX_QUERY_COST: 'lots' }), /MAX_QUERY_COST/);
 });
+
+test('a variable left out counts at its default in the operation, as execution takes it', () => {
+  const query = `query Defaults($n: Int = 100, $m: Int = 100) {
+    feed(first: $n) { edges { node { id comments(first: $m) { edges { node { id body } } } } } }
+  }`;
+  for (const variables of [{}, { n: 100 }, { m: 100 }, { n: 100, m: 100 }])
+    assert.equal(
+      refusal(query, variables)?.extensions.code,
+      'QUERY_TOO_COMPLEX',
+      JSON.stringify(variables),
+    );
+  // Given, a value replaces the default; null asks for the field's own default.
+  assert.equal(refusal(query, { n: 2, m: 2 }), undefined);
+  assert.equal(refusal(query, { n: null, m: null }), undefined);
+});
