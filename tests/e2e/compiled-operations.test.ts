@@ -240,9 +240,12 @@ test('by POST, GET and persisted hash, under each accept header: the bytes Apoll
   assert.equal(await directRuns(), before);
 });
 
-test('a forged token, ill-formed variables, an empty operation name: left to Apollo Server', async () => {
+test('a forged token, ill-formed variables, no operation name, GET nulls: left to Apollo Server', async () => {
   const query = `query CompiledRefusals($id: ID!) { post(id: $id) { id } }`;
   await twice(query, { id: posts[0] });
+  const optional =
+    'query CompiledOptional($first: Int) { feed(first: $first) { edges { cursor } } }';
+  await twice(optional);
   const before = await directRuns();
   const forged = await raw(
     { body: { query, variables: { id: posts[0] } } },
@@ -267,6 +270,16 @@ test('a forged token, ill-formed variables, an empty operation name: left to Apo
     [unnamed.status, JSON.parse(unnamed.body).errors[0].extensions.code],
     [400, 'OPERATION_RESOLUTION_FAILURE'],
   );
+  // Over GET, `null` for variables or extensions is no object (in a POST body it is allowed).
+  for (const param of ['variables', 'extensions']) {
+    const search = `?query=${encodeURIComponent(optional)}&${param}=null`;
+    const refused = await raw({ method: 'GET', search }, await bearer(viewer));
+    assert.deepEqual(
+      [refused.status, JSON.parse(refused.body).errors[0].extensions.code],
+      [400, 'BAD_REQUEST'],
+      param,
+    );
+  }
   assert.equal(await directRuns(), before);
 });
 
