@@ -25,6 +25,7 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const BODY_FIELDS = new Set(['query', 'operationName', 'variables', 'extensions']);
+const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
 
 /**
  * The request, when Apollo Server would read it the same way and let it through CSRF prevention:
@@ -71,8 +72,10 @@ function plainRequest(
   if (query !== undefined && typeof query !== 'string') return undefined;
   if (operationName !== undefined && operationName !== null && typeof operationName !== 'string')
     return undefined;
-  // An empty name names no operation: Apollo Server resolves none, and refuses the request.
-  if (operationName === '') return undefined;
+  // A name that is no GraphQL name (empty, a line break…) names no operation of any document:
+  // Apollo Server resolves none and refuses the request. It also keeps keys of a name and a text
+  // unambiguous (`validated-operations.ts`).
+  if (typeof operationName === 'string' && !GRAPHQL_NAME.test(operationName)) return undefined;
   if (variables !== undefined && variables !== null && !isRecord(variables)) return undefined;
   if (extensions !== undefined && extensions !== null && !isRecord(extensions)) return undefined;
   const persisted = extensions?.persistedQuery;
@@ -101,24 +104,48 @@ const SINGLE_RESULT_TYPES = [
   'application/graphql-response+json; charset=utf-8',
   'application/json; callbackSpec=1.0; charset=utf-8',
 ];
+/**
+ * What a GET may prefer to a result: Apollo Server's landing page is served to a GET whose
+ * `accept` ranks HTML first among these (a browser's), and the operation does not run.
+ */
+const LANDING_PAGE_CHOICES = [
+  APPLICATION_JSON,
+  'application/graphql-response+json; charset=utf-8',
+  'multipart/mixed; deferSpec=20220824',
+  'multipart/mixed; incrementalSpec=v0.2',
+  'multipart/mixed',
+  'text/html',
+];
 /** Accept headers seen, negotiated once each; clients send a handful of distinct ones. */
 const MAX_NEGOTIATED = 256;
 
+interface Negotiated {
+  /** The result's media type, or null when none is acceptable (Apollo Server's 406). */
+  type: string | null;
+  /** Whether a GET with this header gets the landing page. */
+  html: boolean;
+}
+
 /**
- * The media type of a single result for an `accept` header, as Apollo Server negotiates it (the
- * same library, the same preferences), or null when none is acceptable (Apollo Server's 406).
+ * The media type of a single result for a request, as Apollo Server negotiates it (the same
+ * library, the same preferences), or null for a request it does not answer with one.
  */
-function resultTypes(): (accept: string | undefined) => string | null {
-  const negotiated = new Map<string, string | null>();
-  return (accept) => {
+function resultTypes(): (req: IncomingMessage) => string | null {
+  const negotiated = new Map<string, Negotiated>();
+  return (req) => {
+    const accept = req.headers.accept;
     if (!accept) return APPLICATION_JSON;
-    let type = negotiated.get(accept);
-    if (type === undefined) {
-      type = new Negotiator({ headers: { accept } }).mediaType(SINGLE_RESULT_TYPES) ?? null;
+    let known = negotiated.get(accept);
+    if (!known) {
+      const negotiator = new Negotiator({ headers: { accept } });
+      known = {
+        type: negotiator.mediaType(SINGLE_RESULT_TYPES) ?? null,
+        html: negotiator.mediaType(LANDING_PAGE_CHOICES) === 'text/html',
+      };
       if (negotiated.size >= MAX_NEGOTIATED) negotiated.clear();
-      negotiated.set(accept, type);
+      negotiated.set(accept, known);
     }
-    return type;
+    return req.method === 'GET' && known.html ? null : known.type;
   };
 }
 
@@ -135,7 +162,7 @@ export function requestReader(csrfHeaders: readonly string[]) {
   }: Pick<DirectRequest, 'req' | 'url' | 'body'>):
     { request: PlainRequest; contentType: string } | undefined => {
     const request = plainRequest(req, url, body, csrfHeaders);
-    const contentType = request ? responseType(req.headers.accept) : null;
+    const contentType = request ? responseType(req) : null;
     return request && contentType ? { request, contentType } : undefined;
   };
 }

@@ -229,14 +229,20 @@ test('by POST, GET and persisted hash, under each accept header: the bytes Apoll
     assert.equal(await directRuns(), before + 3, `each answered directly (accept: ${accept})`);
     for (const answer of answers) assert.deepEqual(answer, reference);
   }
-  // Refused by negotiation, or by CSRF prevention (a GET with no header a form cannot send):
-  // left to Apollo Server, which answers them.
+  // Refused by negotiation or by CSRF prevention (a GET with no header a form cannot send), or
+  // a browser's: left to Apollo Server, which answers them.
   const before = await directRuns();
   const refused = await raw({ body: { query, variables } }, { ...headers, accept: 'text/plain' });
   assert.equal(refused.status, 406);
   const forged = await raw({ method: 'GET', search }, {});
   assert.equal(forged.status, 400);
   assert.match(forged.body, /Cross-Site Request Forgery/);
+  // A browser's GET gets Apollo Server's landing page, and nothing runs.
+  const browsing = await raw(
+    { method: 'GET', search },
+    { ...headers, accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' },
+  );
+  assert.match(browsing.contentType ?? '', /^text\/html/);
   assert.equal(await directRuns(), before);
 });
 

@@ -110,6 +110,7 @@ test('refusals before execution stay with Apollo Server: forged token, limits, v
   const r = [{ __typename: 'Post', id: postId }];
   const query = entities('id');
   await twice('feed', { query, variables: { r } });
+  const search = `?query=${encodeURIComponent(query)}&variables=${encodeURIComponent(JSON.stringify({ r }))}`;
   const before = await directRuns('feed');
   const forged = await send(
     'feed',
@@ -134,10 +135,33 @@ test('refusals before execution stay with Apollo Server: forged token, limits, v
   );
   assert.equal(surrogate.status, 400);
   assert.match(surrogate.body, /BAD_USER_INPUT/);
-  const search = `?query=${encodeURIComponent(query)}&variables=${encodeURIComponent(JSON.stringify({ r }))}`;
   const unguarded = await send('feed', {}, await bearer(author), { method: 'GET', search });
   assert.equal(unguarded.status, 400);
   assert.match(unguarded.body, /Cross-Site Request Forgery/);
+  // A name that is no GraphQL name names no operation, even where its text and name, run
+  // together, read as an operation run before (`Direct` of "#\n" + the query).
+  await send(
+    'feed',
+    { query: `#\n${query}`, variables: { r }, operationName: 'Direct' },
+    await bearer(author),
+  );
+  const oddName = await send(
+    'feed',
+    { query, variables: { r }, operationName: 'Direct\n#' },
+    await bearer(author),
+  );
+  assert.match(oddName.body, /OPERATION_RESOLUTION_FAILURE/);
+  const browsing = await send(
+    'feed',
+    {},
+    {
+      ...(await bearer(author)),
+      'apollo-require-preflight': 'true',
+      accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+    },
+    { method: 'GET', search },
+  );
+  assert.match(browsing.contentType ?? '', /^text\/html/);
   assert.equal(await directRuns('feed'), before, 'none of them ran directly');
   // A GET with a header a form cannot send runs directly, as Apollo Server answers it.
   const guarded = { ...(await bearer(author)), 'apollo-require-preflight': 'true' };
