@@ -66,10 +66,8 @@ const APQ_PREFIX = 'apq:';
 export function compiledRequests(deps: CompiledRequestsDeps) {
   const readRequest = requestReader(deps.csrfHeaders);
 
-  /** The compiled operation this request runs, and its text, if it may run here. */
-  async function compiledFor(
-    request: PlainRequest,
-  ): Promise<{ entry: CompiledOperation; query: string } | undefined> {
+  /** The compiled operation this request runs, if it may run here. */
+  async function compiledFor(request: PlainRequest): Promise<CompiledOperation | undefined> {
     let query = request.query;
     let hash: string;
     if (query === undefined) {
@@ -88,7 +86,7 @@ export function compiledRequests(deps: CompiledRequestsDeps) {
       type === OperationTypeNode.QUERY || (type === OperationTypeNode.MUTATION && request.post);
     if (!entry || !runnable || introspectsOnly(entry.definition) || query.includes('@defer'))
       return undefined;
-    return { entry, query };
+    return entry;
   }
 
   return async function answer(direct: DirectRequest): Promise<HTTPGraphQLResponse | undefined> {
@@ -97,9 +95,8 @@ export function compiledRequests(deps: CompiledRequestsDeps) {
     const read = readRequest(direct);
     if (!read || req.headers[QUERY_PLAN_HEADER] !== undefined) return undefined;
     const { request, contentType } = read;
-    const found = await compiledFor(request);
-    if (!found) return undefined;
-    const { entry } = found;
+    const entry = await compiledFor(request);
+    if (!entry) return undefined;
     const { variables } = request;
     if (variables && holdsIllFormedText(variables)) return undefined;
     if (checkQueryLimits(entry.schema, entry.document, entry.definition, deps.limits, variables))
