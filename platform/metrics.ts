@@ -38,7 +38,7 @@ export function createMetrics(service: string) {
     }),
     planExecutions: new Counter({
       name: 'gateway_plan_executions_total',
-      help: 'Operations the gateway executed, by path: compiled (a plan it ran before), apollo (a first run, or a plan only @apollo/gateway covers); and by pipeline: apollo-server, or direct (a compiled query over HTTP answered without Apollo Server)',
+      help: 'Operations the gateway executed, by path: compiled (a plan it ran before), apollo (a first run, or a plan only @apollo/gateway covers); and by pipeline: apollo-server, or direct (a compiled query or mutation over HTTP answered without Apollo Server)',
       labelNames: ['path', 'pipeline'],
       registers,
     }),
