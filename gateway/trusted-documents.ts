@@ -6,7 +6,7 @@ import type { QueryCache } from './persisted-queries.js';
 
 export const NOT_IN_LIST = 'PERSISTED_QUERY_NOT_IN_LIST';
 /** Apollo Server's prefix for persisted-query keys in the cache it is given. */
-const APQ_PREFIX = 'apq:';
+export const APQ_PREFIX = 'apq:';
 
 export interface TrustedDocuments {
   /** SHA-256 (hex) of each document's text → the text: the app's manifest from codegen. */
@@ -18,7 +18,8 @@ export interface TrustedDocuments {
   only: boolean;
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+/** A document's hash, as Apollo Server and the manifest name it (hex SHA-256 of its text). */
+export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /**
  * The manifest GraphQL Code Generator writes (`persistedDocuments` of the client preset): a JSON

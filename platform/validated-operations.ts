@@ -2,13 +2,13 @@ import type { IncomingMessage } from 'node:http';
 import type { ApolloServerPlugin, HTTPGraphQLResponse } from '@apollo/server';
 import {
   execute,
-  getVariableValues,
   OperationTypeNode,
   type DocumentNode,
+  type ExecutionResult,
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
-import { directAnswer, executionStatus, requestReader } from './direct-answers.js';
+import { directAnswer, requestReader, type DirectResult } from './direct-answers.js';
 import { asGraphQLError, reportInternalErrors } from './errors.js';
 import type { DirectRequest } from './http.js';
 import type { Logger } from './logger.js';
@@ -45,9 +45,10 @@ export interface ValidatedOperationsDeps<Ctx> {
  * A subgraph's queries and mutations, once Apollo Server has parsed, validated and resolved their
  * text, answered over HTTP without its request pipeline: graphql-js runs them with the same
  * schema, context and variables, after the same checks per request (the token, ill-formed text in
- * the variables, the cost model, the variables against their definitions). Anything else, and
- * any request one of those checks would refuse, goes to Apollo Server, which answers it; errors
- * are formatted and masked, internal ones logged and the operation's metric recorded as there.
+ * the variables, the cost model; variables that do not fit their definitions stop graphql-js
+ * before anything runs). Anything else, and any request one of those checks would refuse, goes to
+ * Apollo Server, which answers it; errors are formatted and masked, internal ones logged and the
+ * operation's metric recorded as there.
  */
 export function validatedOperations<Ctx>(deps: ValidatedOperationsDeps<Ctx>) {
   const operations = new Map<string, ValidatedOperation>();
@@ -89,20 +90,23 @@ export function validatedOperations<Ctx>(deps: ValidatedOperationsDeps<Ctx>) {
     if (variables && holdsIllFormedText(variables)) return undefined;
     if (checkOperationCost(deps.schema, document, definition, variables, deps.limits))
       return undefined;
-    const variableDefinitions = definition.variableDefinitions ?? [];
-    if (
-      variableDefinitions.length > 0 &&
-      getVariableValues(deps.schema, variableDefinitions, variables ?? {}).errors
-    )
-      return undefined;
     let contextValue: Ctx;
     try {
       contextValue = await deps.context(req, requestId);
     } catch {
       return undefined; // Apollo Server answers the refusal
     }
-    let result: { errors?: readonly unknown[]; data?: unknown };
-    let status: number;
+    const respond = (status: number, result: DirectResult) => {
+      const { response, failed } = directAnswer(result, status, contentType);
+      recordOperation(deps.metrics, started, {
+        operation: definition.name?.value ?? 'anonymous',
+        type: definition.operation,
+        outcome: failed ? 'error' : 'ok',
+        pipeline: 'direct',
+      });
+      return response;
+    };
+    let result: ExecutionResult;
     try {
       result = await execute({
         schema: deps.schema,
@@ -111,24 +115,17 @@ export function validatedOperations<Ctx>(deps: ValidatedOperationsDeps<Ctx>) {
         variableValues: variables,
         operationName: request.operationName,
       });
-      status = executionStatus(result);
-      if (result.errors?.length)
-        reportInternalErrors(deps.logger, result.errors.map(asGraphQLError), requestId);
     } catch (thrown) {
       // As Apollo Server answers an execution that throws.
       const error = asGraphQLError(thrown);
       reportInternalErrors(deps.logger, [error], requestId);
-      result = { errors: [error] };
-      status = 500;
+      return respond(500, { errors: [error] });
     }
-    const { response, failed } = directAnswer(result, status, contentType);
-    recordOperation(deps.metrics, started, {
-      operation: definition.name?.value ?? 'anonymous',
-      type: definition.operation,
-      outcome: failed ? 'error' : 'ok',
-      pipeline: 'direct',
-    });
-    return response;
+    // No data at all: graphql-js did not start, the variables not fitting their definitions.
+    // Nothing ran, so Apollo Server can answer it as it does. With data, its status is 200.
+    if (result.data === undefined) return undefined;
+    if (result.errors?.length) reportInternalErrors(deps.logger, result.errors, requestId);
+    return respond(200, result);
   }
 
   return { plugin, answer };

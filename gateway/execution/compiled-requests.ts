@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { HTTPGraphQLResponse } from '@apollo/server';
 import { OperationTypeNode } from 'graphql';
 import type { TokenVerifier, Viewer } from '../../platform/auth.js';
@@ -19,7 +18,7 @@ import { introspectsOnly } from '../introspection.js';
 import type { QueryCache } from '../persisted-queries.js';
 import { checkQueryLimits, type QueryLimits } from '../query-limits.js';
 import { rateLimited, type RateLimiter } from '../rate-limit.js';
-import type { TrustedDocuments } from '../trusted-documents.js';
+import { APQ_PREFIX, sha256, type TrustedDocuments } from '../trusted-documents.js';
 import {
   execute,
   QUERY_PLAN_HEADER,
@@ -41,8 +40,6 @@ export interface CompiledRequestsDeps {
   /** Headers one of which a GET must carry (Apollo Server's CSRF prevention, as configured). */
   csrfHeaders: readonly string[];
 }
-
-const APQ_PREFIX = 'apq:';
 
 /**
  * Operations already compiled (`CompiledOperations`), answered over HTTP without Apollo Server's
@@ -75,7 +72,7 @@ export function compiledRequests(deps: CompiledRequestsDeps) {
       query = await deps.queryCache.get(`${APQ_PREFIX}${hash}`).catch(() => undefined);
       if (query === undefined) return undefined;
     } else {
-      hash = createHash('sha256').update(query).digest('hex');
+      hash = sha256(query);
       if (deps.trustedDocuments?.only && !deps.trustedDocuments.documents.has(hash))
         return undefined;
     }
